@@ -1,0 +1,150 @@
+"""The error family of the codec.
+
+Strategy: every failure the core can report is an :class:`MtomError`. Two
+branches mirror h11's split between "the peer sent junk" and "you misused the
+API":
+
+* :class:`ProtocolError` and its children — the *peer* is at fault. They carry
+  ``fault_role = "Sender"`` so a server adapter answers with a ``soap:Client`` /
+  ``env:Sender`` fault; a client adapter raises them to the user unchanged.
+* :class:`UsageError` — the calling code is at fault (``Receiver`` role).
+
+Each error knows where it happened (``part`` index, ``offset`` in the message
+body) when that is known, and says what the peer should have sent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+FaultRole = Literal["Sender", "Receiver"]
+
+__all__ = [
+    "DanglingInclude",
+    "FaultRole",
+    "InvalidInclude",
+    "LimitExceeded",
+    "MalformedMime",
+    "MalformedXop",
+    "MtomError",
+    "NoBoundary",
+    "NotMultipart",
+    "ProtocolError",
+    "RootPartError",
+    "TruncatedMessage",
+    "UsageError",
+]
+
+
+class MtomError(Exception):
+    """Base class of every error raised by :mod:`mtom`.
+
+    Attributes:
+        message: the human-readable explanation (also ``str(error)``).
+        part: 0-based index of the MIME part concerned, or ``None``.
+        offset: byte offset in the message body where the problem was seen,
+            or ``None``.
+        fault_role: ``"Sender"`` when the peer sent bad data, ``"Receiver"``
+            when the local side failed.
+    """
+
+    fault_role: FaultRole = "Receiver"
+
+    def __init__(self, message: str, *, part: int | None = None, offset: int | None = None):
+        self.message = message
+        self.part = part
+        self.offset = offset
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.part is not None:
+            where.append(f"part {self.part}")
+        if self.offset is not None:
+            where.append(f"byte {self.offset}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+    @property
+    def soap11_fault_code(self) -> str:
+        """``"Client"`` or ``"Server"``: the local name of the SOAP 1.1 faultcode."""
+        return "Client" if self.fault_role == "Sender" else "Server"
+
+    @property
+    def soap12_fault_code(self) -> str:
+        """``"Sender"`` or ``"Receiver"``: the local name of the SOAP 1.2 Code/Value."""
+        return self.fault_role
+
+    def http_status(self, soap_version: str = "1.1") -> int:
+        """The HTTP status a server should answer this error with.
+
+        SOAP 1.1 (SOAP 1.1 section 6.2) sends every fault with 500. The SOAP
+        1.2 HTTP binding (Part 2, table 20) maps ``env:Sender`` to 400 and
+        everything else to 500.
+        """
+        if soap_version == "1.2" and self.fault_role == "Sender":
+            return 400
+        return 500
+
+
+class UsageError(MtomError, ValueError):
+    """The API was called wrongly (bad argument, wrong order of calls)."""
+
+    fault_role: FaultRole = "Receiver"
+
+
+class ProtocolError(MtomError):
+    """The peer's message is not acceptable."""
+
+    fault_role: FaultRole = "Sender"
+
+
+class MalformedMime(ProtocolError):
+    """The multipart/related framing or a part's MIME headers are malformed."""
+
+
+class NotMultipart(MalformedMime):
+    """The Content-Type is not ``multipart/related`` (nor another multipart type)."""
+
+
+class NoBoundary(MalformedMime):
+    """No usable boundary: missing from Content-Type, or never seen in the body."""
+
+
+class TruncatedMessage(MalformedMime):
+    """The body ended before the close delimiter: data would have been lost."""
+
+
+class RootPartError(ProtocolError):
+    """The root part is missing or is not an XML document."""
+
+
+class MalformedXop(ProtocolError):
+    """An ``xop:Include`` breaks the XOP rules."""
+
+
+class DanglingInclude(MalformedXop):
+    """An ``xop:Include`` or ``cid:`` reference names a part that is not in the package."""
+
+    def __init__(self, message: str, *, href: str, part: int | None = None,
+                 offset: int | None = None):
+        self.href = href
+        super().__init__(message, part=part, offset=offset)
+
+
+class InvalidInclude(MalformedXop):
+    """An ``xop:Include`` element is malformed (href not ``cid:``, children, no href)."""
+
+
+class LimitExceeded(ProtocolError):
+    """A configured limit was exceeded (see :class:`mtom.Limits`).
+
+    Attributes:
+        limit: the name of the :class:`~mtom.Limits` field that was exceeded.
+        value: the configured value of that limit.
+    """
+
+    def __init__(self, message: str, *, limit: str, value: int, part: int | None = None,
+                 offset: int | None = None):
+        self.limit = limit
+        self.value = value
+        super().__init__(message, part=part, offset=offset)

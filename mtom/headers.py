@@ -1,0 +1,334 @@
+"""MIME header facts: Content-Type parameters, header blocks, Content-IDs.
+
+Strategy: everything here works on already-received ``str``/``bytes`` values
+and is pure. Parsing is lenient where real stacks differ (unquoted values
+with ``/``, trailing ``;``, TABs and folding, mixed-case names, Content-IDs
+without angle brackets) and strict where guessing could corrupt data (an
+unterminated quoted string, a header line without a colon).
+
+Content-IDs are compared in one normalised form: surrounding white space and
+one pair of angle brackets removed. ``cid:`` URLs (RFC 2392) are normalised
+by dropping the scheme case-insensitively and %-decoding.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote_to_bytes
+
+from .errors import MalformedMime, NotMultipart, UsageError
+
+__all__ = [
+    "ContentType",
+    "Headers",
+    "cid_href",
+    "href_to_content_id",
+    "make_boundary",
+    "make_content_id",
+    "normalize_content_id",
+    "parse_content_type",
+    "parse_header_block",
+    "validate_boundary",
+]
+
+# RFC 2045 token characters: any CHAR except SPACE, CTLs and tspecials.
+_TSPECIALS = set('()<>@,;:\\"/[]?=')
+_WS = " \t\r\n"
+
+
+def _unfold(value: str) -> str:
+    """Join folded header lines (CRLF or bare LF followed by SP/HTAB)."""
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
+
+
+@dataclass(frozen=True)
+class ContentType:
+    """A parsed Content-Type value.
+
+    Attributes:
+        media_type: ``type/subtype`` in lower case (``""`` if absent).
+        params: parameters with lower-case names and unquoted values.
+    """
+
+    media_type: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Return parameter ``name`` (case-insensitive) or ``default``."""
+        return self.params.get(name.lower(), default)
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.media_type.startswith("multipart/")
+
+    @property
+    def boundary(self) -> str | None:
+        return self.params.get("boundary")
+
+    @property
+    def charset(self) -> str | None:
+        return self.params.get("charset")
+
+    def __str__(self) -> str:
+        return format_content_type(self.media_type, self.params)
+
+
+def _needs_quoting(value: str) -> bool:
+    return value == "" or any(c in _TSPECIALS or c <= " " or c >= "\x7f" for c in value)
+
+
+def format_content_type(media_type: str, params: Mapping[str, str] | Iterable[tuple[str, str]]
+                        ) -> str:
+    """Serialise a media type and parameters, quoting values that need it."""
+    items = params.items() if isinstance(params, Mapping) else params
+    out = [media_type]
+    for name, value in items:
+        if _needs_quoting(value):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            out.append(f'{name}="{escaped}"')
+        else:
+            out.append(f"{name}={value}")
+    return "; ".join(out)
+
+
+def parse_content_type(value: str | bytes) -> ContentType:
+    """Parse a Content-Type header value.
+
+    Quoted strings follow RFC 2045/822 (backslash escapes, ``;`` inside
+    quotes). Leniently accepted: unquoted values containing tspecials such as
+    ``type=text/xml``, empty parameters from a trailing ``;``, folding and
+    TABs, mixed-case media types and parameter names.
+
+    Raises:
+        MalformedMime: an unterminated quoted string.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    text = _unfold(value).strip(_WS)
+    i, n = 0, len(text)
+    semi = text.find(";")
+    media_type = (text if semi < 0 else text[:semi]).strip(_WS).lower()
+    params: dict[str, str] = {}
+    i = n if semi < 0 else semi + 1
+    while i < n:
+        while i < n and text[i] in _WS + ";":
+            i += 1
+        if i >= n:
+            break
+        eq = text.find("=", i)
+        semi = text.find(";", i)
+        if eq < 0 or (0 <= semi < eq):
+            # A parameter without a value: skip it, as browsers and mail
+            # readers do; it carries nothing we could use.
+            i = n if semi < 0 else semi + 1
+            continue
+        name = text[i:eq].strip(_WS).lower()
+        i = eq + 1
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == '"':
+            i += 1
+            chars: list[str] = []
+            while True:
+                if i >= n:
+                    raise MalformedMime(
+                        f"unterminated quoted string in Content-Type parameter {name!r}: {value!r}"
+                    )
+                c = text[i]
+                if c == "\\" and i + 1 < n:
+                    chars.append(text[i + 1])
+                    i += 2
+                    continue
+                if c == '"':
+                    i += 1
+                    break
+                chars.append(c)
+                i += 1
+            pvalue = "".join(chars)
+            # Skip anything up to the next ';' (garbage after a closing quote).
+            semi = text.find(";", i)
+            i = n if semi < 0 else semi + 1
+        else:
+            semi = text.find(";", i)
+            end = n if semi < 0 else semi
+            pvalue = text[i:end].strip(_WS)
+            i = end + 1
+        if name and name not in params:
+            params[name] = pvalue
+    return ContentType(media_type, params)
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, order-keeping MIME headers of one part.
+
+    ``headers["content-id"]`` returns the first value; :meth:`get_all`
+    returns every value of a repeated header. Names keep their original
+    spelling in :attr:`raw`.
+    """
+
+    __slots__ = ("_index", "raw")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()):
+        self.raw: tuple[tuple[str, str], ...] = tuple(items)
+        index: dict[str, str] = {}
+        for name, value in self.raw:
+            index.setdefault(name.lower(), value)
+        self._index = index
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get_all(self, name: str) -> list[str]:
+        key = name.lower()
+        return [v for k, v in self.raw if k.lower() == key]
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self.raw)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self.raw == other.raw
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+_HEADER_NAME = re.compile(rb"[!-9;-~]+")
+
+
+def parse_header_block(block: bytes, *, part: int | None = None, offset: int | None = None
+                       ) -> Headers:
+    """Parse one part's header block (without the terminating blank line).
+
+    Lines may end in CRLF or bare LF; continuation lines (starting with SP or
+    HTAB) are unfolded; header names are matched case-insensitively later.
+    Values are decoded as Latin-1 (bytes preserved) and stripped.
+
+    Raises:
+        MalformedMime: a line that is neither a header nor a continuation.
+    """
+    items: list[tuple[str, str]] = []
+    for raw_line in block.split(b"\n"):
+        line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            if not items:
+                raise MalformedMime(
+                    "part headers start with a continuation line; expected 'Name: value'",
+                    part=part, offset=offset,
+                )
+            name, value = items[-1]
+            items[-1] = (name, (value + " " + line.decode("latin-1").strip(_WS)).strip(_WS))
+            continue
+        colon = line.find(b":")
+        if colon <= 0 or not _HEADER_NAME.fullmatch(line[:colon].rstrip(b" \t")):
+            shown = line[:60].decode("latin-1")
+            raise MalformedMime(
+                f"malformed part header line {shown!r}; expected 'Name: value' "
+                "(a header block ends with an empty line)",
+                part=part, offset=offset,
+            )
+        name = line[:colon].rstrip(b" \t").decode("ascii")
+        items.append((name, line[colon + 1:].decode("latin-1").strip(_WS)))
+    return Headers(items)
+
+
+def normalize_content_id(value: str) -> str:
+    """The comparable form of a Content-ID header value or ``start`` parameter.
+
+    Strips white space and one pair of angle brackets: ``<a@b>``, ``a@b`` and
+    `` <a@b> `` all give ``a@b``.
+    """
+    v = value.strip(_WS)
+    if len(v) >= 2 and v[0] == "<" and v[-1] == ">":
+        v = v[1:-1].strip(_WS)
+    return v
+
+
+def href_to_content_id(href: str) -> str | None:
+    """The normalised Content-ID a ``cid:`` URL names, or ``None`` if it is not a cid URL.
+
+    The scheme is matched case-insensitively and the rest %-decoded as UTF-8
+    (RFC 2392: "converting the % encoded character(s) to their equivalent
+    US-ASCII characters"); angle brackets some stacks put in hrefs are
+    tolerated.
+    """
+    h = href.strip(_WS)
+    if h[:4].lower() != "cid:":
+        return None
+    decoded = unquote_to_bytes(h[4:]).decode("utf-8", "surrogateescape")
+    return normalize_content_id(decoded)
+
+
+# RFC 3986 unreserved characters plus the addr-spec punctuation that is
+# legal in a URL path; everything else in a Content-ID is %-encoded.
+_CID_SAFE = "-._~!$&'*+=^`{|}@"
+
+
+def cid_href(content_id: str) -> str:
+    """The ``cid:`` URL for a Content-ID (with or without angle brackets), RFC 2392."""
+    return "cid:" + quote(normalize_content_id(content_id), safe=_CID_SAFE)
+
+
+def make_content_id(domain: str = "soap-mtom.invalid") -> str:
+    """A fresh, globally unique Content-ID (without angle brackets)."""
+    return f"{secrets.token_hex(16)}@{domain}"
+
+
+# RFC 2046 bchars, without space (allowed inside but not last; we never use it).
+_BCHARS = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+
+
+def validate_boundary(boundary: str) -> str:
+    """Return ``boundary`` if it is a legal RFC 2046 boundary (1-70 bchars).
+
+    Raises:
+        UsageError: when given an illegal boundary to write.
+    """
+    if not _BCHARS.fullmatch(boundary):
+        raise UsageError(f"illegal multipart boundary {boundary!r} (RFC 2046: 1-70 bchars)")
+    return boundary
+
+
+def make_boundary() -> str:
+    """A random boundary: ``MIMEBoundary_`` plus 48 hex digits (61 chars, legal bchars)."""
+    return "MIMEBoundary_" + secrets.token_hex(24)
+
+
+def require_multipart(ct: ContentType) -> str:
+    """Return the boundary of a multipart Content-Type.
+
+    Raises:
+        NotMultipart: the media type is not ``multipart/*``.
+        NoBoundary: there is no boundary parameter.
+    """
+    from .errors import NoBoundary
+
+    if not ct.is_multipart:
+        raise NotMultipart(
+            f"Content-Type {ct.media_type or '(empty)'!r} is not multipart/related; "
+            'an MTOM or SwA message is sent as multipart/related; boundary="..."'
+        )
+    boundary = ct.boundary
+    if not boundary:
+        raise NoBoundary(
+            f"Content-Type {ct.media_type!r} has no boundary parameter; "
+            'the peer must send multipart/related; boundary="..."'
+        )
+    if len(boundary) > 200:
+        raise NoBoundary(f"boundary parameter is {len(boundary)} characters long (RFC 2046: ≤ 70)")
+    return boundary
