@@ -1,1 +1,117 @@
-"""placeholder"""
+"""soap-mtom core: a sans-IO MTOM/XOP and SwA codec.
+
+Reading: :class:`PackageReader` (push bytes) or :func:`read_package` gives a
+:class:`Package`; :func:`reconstitute` resolves its ``xop:Include`` elements.
+Writing: :func:`optimize` turns values into :class:`OutgoingPart` objects,
+:class:`OutgoingPackage` streams the multipart body. Every error is an
+:class:`MtomError`.
+"""
+
+from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
+from .errors import (
+    DanglingInclude,
+    InvalidInclude,
+    LimitExceeded,
+    MalformedMime,
+    MalformedXop,
+    MtomError,
+    NoBoundary,
+    NotMultipart,
+    ProtocolError,
+    RootPartError,
+    TruncatedMessage,
+    UsageError,
+)
+from .events import MessageEnd, PartData, PartEnd, PartStart
+from .headers import (
+    ContentType,
+    Headers,
+    cid_href,
+    href_to_content_id,
+    make_boundary,
+    make_content_id,
+    normalize_content_id,
+    parse_content_type,
+)
+from .limits import DEFAULT_LIMITS, Limits
+from .package import Package, PackageReader, parse_xml, read_package
+from .reader import MultipartReader
+from .soap import (
+    SOAP11_ENV_NS,
+    SOAP12_ENV_NS,
+    XMIME_NS,
+    XOP_NS,
+    SoapVersion,
+    multipart_content_type,
+    root_content_type,
+)
+from .writer import OutgoingPackage, OutgoingPart, PackageStream
+from .xop import (
+    XOP_INCLUDE,
+    XopReference,
+    XopResult,
+    content_type_hint,
+    find_swa_references,
+    include,
+    inline_base64,
+    optimize,
+    reconstitute,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_SPOOL_THRESHOLD",
+    "SOAP11_ENV_NS",
+    "SOAP12_ENV_NS",
+    "XMIME_NS",
+    "XOP_INCLUDE",
+    "XOP_NS",
+    "Attachment",
+    "ContentType",
+    "DanglingInclude",
+    "Headers",
+    "InvalidInclude",
+    "LimitExceeded",
+    "Limits",
+    "MalformedMime",
+    "MalformedXop",
+    "MessageEnd",
+    "MtomError",
+    "MultipartReader",
+    "NoBoundary",
+    "NotMultipart",
+    "OutgoingPackage",
+    "OutgoingPart",
+    "Package",
+    "PackageReader",
+    "PackageStream",
+    "PartData",
+    "PartEnd",
+    "PartStart",
+    "ProtocolError",
+    "RootPartError",
+    "SoapVersion",
+    "TruncatedMessage",
+    "UsageError",
+    "XopReference",
+    "XopResult",
+    "__version__",
+    "cid_href",
+    "content_type_hint",
+    "find_swa_references",
+    "href_to_content_id",
+    "include",
+    "inline_base64",
+    "make_boundary",
+    "make_content_id",
+    "multipart_content_type",
+    "normalize_content_id",
+    "optimize",
+    "parse_content_type",
+    "parse_xml",
+    "read_package",
+    "reconstitute",
+    "root_content_type",
+]

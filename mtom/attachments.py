@@ -1,0 +1,262 @@
+"""Where a part's bytes live: memory up to a threshold, an unlinked temp file past it.
+
+Strategy: an :class:`Attachment` is written once (by the package reader, or
+by a user building an outgoing message) and then read any number of times.
+Below ``spool_threshold`` it keeps the received chunks and joins them once
+(one copy in all). Past the threshold it moves to ``tempfile.TemporaryFile``
+— on Linux an ``O_TMPFILE`` with no name, so nothing can leak on disk even if
+the process dies — and readers get independent positions through
+``os.pread``. No header value (Content-ID, filename, Content-Location) is
+ever used to build a path. ``close()``, the context manager and a finalizer
+all release the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from .errors import LimitExceeded, UsageError
+from .headers import ContentType, Headers, normalize_content_id, parse_content_type
+
+__all__ = ["DEFAULT_SPOOL_THRESHOLD", "Attachment"]
+
+#: Parts larger than this are spooled to a temporary file (bytes).
+DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+
+
+class _PreadReader(io.RawIOBase):
+    """A read-only file object over a shared fd, with its own position."""
+
+    def __init__(self, fd: int, size: int):
+        super().__init__()
+        self._fd = fd
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self._fd, want, self._pos)
+        n = len(data)
+        memoryview(buffer)[:n] = data
+        self._pos += n
+        return n
+
+
+class Attachment:
+    """One MIME part's decoded content and metadata.
+
+    Attributes:
+        content_id: normalised Content-ID (no angle brackets) or ``None``.
+        content_type: the part's Content-Type value (``application/octet-stream``
+            when the part had none and none was given).
+        headers: all MIME headers of the part.
+        index: position of the part in its message (``-1`` for one built locally).
+
+    Reading: :meth:`read` (all bytes), :meth:`open` (a binary file object),
+    :meth:`iter_chunks`, :meth:`save`. The object is a context manager;
+    :meth:`close` frees the temporary file, after which reads fail.
+    """
+
+    def __init__(self, *, content_id: str | None = None,
+                 content_type: str = "application/octet-stream",
+                 headers: Headers | None = None, index: int = -1,
+                 spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+                 spool_dir: str | os.PathLike[str] | None = None,
+                 max_size: int | None = None, limit_name: str = "max_attachment_size"):
+        self.content_id = normalize_content_id(content_id) if content_id is not None else None
+        self.content_type = content_type
+        self.headers = headers if headers is not None else Headers()
+        self.index = index
+        self._threshold = spool_threshold
+        self._spool_dir = spool_dir
+        self._max_size = max_size
+        self._limit_name = limit_name
+        self._chunks: list[bytes | memoryview] = []
+        self._data: bytes | None = None
+        self._file: IO[bytes] | None = None
+        self._finalizer: weakref.finalize[..., None] | None = None
+        self._size = 0
+        self._finished = False
+        self._closed = False
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, content_type: str = "application/octet-stream",
+                   content_id: str | None = None) -> Attachment:
+        """An in-memory attachment holding ``data``."""
+        att = cls(content_id=content_id, content_type=content_type)
+        att.write(data)
+        att.finish()
+        return att
+
+    # -- writing ---------------------------------------------------------
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Append decoded bytes. ``chunk`` must not be mutated afterwards."""
+        if self._finished:
+            raise UsageError("Attachment.write() after finish()")
+        n = len(chunk)
+        if not n:
+            return
+        self._size += n
+        if self._max_size is not None and self._size > self._max_size:
+            raise LimitExceeded(
+                f"part exceeds {self._limit_name}={self._max_size} bytes",
+                limit=self._limit_name, value=self._max_size,
+                part=self.index if self.index >= 0 else None,
+            )
+        if self._file is not None:
+            self._file.write(chunk)
+            return
+        self._chunks.append(chunk)
+        if self._size > self._threshold:
+            self._spool()
+
+    def _spool(self) -> None:
+        f = tempfile.TemporaryFile(prefix="mtom-", dir=self._spool_dir)
+        self._finalizer = weakref.finalize(self, f.close)
+        for c in self._chunks:
+            f.write(c)
+        self._chunks = []
+        self._file = f
+
+    def finish(self) -> None:
+        """Mark the content complete; from now on it can be read."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._file is not None:
+            self._file.flush()
+        else:
+            chunks, self._chunks = self._chunks, []
+            if len(chunks) == 1 and isinstance(chunks[0], bytes):
+                self._data = chunks[0]
+            else:
+                self._data = b"".join(chunks)
+
+    # -- reading ---------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Decoded size in bytes."""
+        return self._size
+
+    @property
+    def in_memory(self) -> bool:
+        """False when the content was spooled to a temporary file."""
+        return self._file is None
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type's ``type/subtype`` in lower case."""
+        return self.parsed_content_type.media_type
+
+    @property
+    def parsed_content_type(self) -> ContentType:
+        return parse_content_type(self.content_type)
+
+    @property
+    def filename(self) -> str | None:
+        """The Content-Disposition filename, as metadata only (never a path to use)."""
+        cd = self.headers.get("content-disposition")
+        if cd is None:
+            return None
+        return parse_content_type("x/x;" + cd.partition(";")[2]).get("filename")
+
+    def _check_readable(self) -> None:
+        if self._closed:
+            raise UsageError("attachment is closed")
+        if not self._finished:
+            raise UsageError("attachment is still being written")
+
+    def read(self) -> bytes:
+        """The whole content as bytes (reads the temp file when spooled)."""
+        self._check_readable()
+        if self._data is not None:
+            return self._data
+        with self.open() as f:
+            return f.read()
+
+    def open(self) -> BinaryIO:
+        """A new binary file object positioned at the start of the content."""
+        self._check_readable()
+        if self._file is not None:
+            raw = _PreadReader(self._file.fileno(), self._size)
+            return io.BufferedReader(raw, buffer_size=_READ_CHUNK)
+        return io.BytesIO(self._data or b"")
+
+    def iter_chunks(self, chunk_size: int = _READ_CHUNK) -> Iterator[bytes | memoryview]:
+        """Yield the content in pieces of at most ``chunk_size`` bytes."""
+        self._check_readable()
+        if self._data is not None:
+            view = memoryview(self._data)
+            for i in range(0, len(view), chunk_size):
+                yield view[i:i + chunk_size]
+            return
+        with self.open() as f:
+            while chunk := f.read(chunk_size):
+                yield chunk
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Copy the content to ``path`` (chosen by the caller) and return it."""
+        target = Path(path)
+        with self.open() as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst, _READ_CHUNK)
+        return target
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the content."""
+        h = hashlib.sha256()
+        for chunk in self.iter_chunks():
+            h.update(chunk)
+        return h.hexdigest()
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the temporary file (if any) and the data. Idempotent."""
+        self._closed = True
+        self._chunks = []
+        self._data = None
+        if self._finalizer is not None:
+            self._finalizer()
+        self._file = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Attachment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "memory" if self.in_memory else "spooled"
+        return (f"<Attachment cid={self.content_id!r} type={self.content_type!r} "
+                f"size={self._size} {where}>")

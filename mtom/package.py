@@ -1,0 +1,336 @@
+"""The assembled message: a root part plus attachments, built from reader events.
+
+Strategy: :class:`PackageReader` wraps a :class:`~mtom.reader.MultipartReader`,
+decodes each part's transfer encoding on the fly and writes it into an
+:class:`~mtom.attachments.Attachment` (memory, or a temp file past the spool
+threshold). It is the one place that decides which part is the root: the
+part whose Content-ID equals the ``start`` parameter, else the first part
+(some stacks send a ``start`` that names no part; that is recorded in
+:attr:`Package.warnings`). On any error every attachment created so far is
+closed before the error propagates, so no temporary file outlives a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
+from .encodings import KNOWN_ENCODINGS, Decoder, decoder_for
+from .errors import LimitExceeded, MtomError, RootPartError, UsageError
+from .events import MessageEnd, PartData, PartEnd, PartStart
+from .headers import (
+    ContentType,
+    href_to_content_id,
+    normalize_content_id,
+    parse_content_type,
+    require_multipart,
+)
+from .limits import DEFAULT_LIMITS, Limits
+from .reader import MultipartReader
+from .soap import (
+    XOP_MEDIA_TYPE,
+    SoapVersion,
+    soap_version_of_content_type,
+    soap_version_of_namespace,
+)
+
+__all__ = ["Package", "PackageReader", "parse_xml", "read_package"]
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.ASCII)
+
+
+def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = False,
+              what: str = "root part") -> etree._Element:
+    """Parse a SOAP/XOP document safely: no DTD, no entities, no network.
+
+    ``charset`` (from the part's Content-Type) is used only when the document
+    has neither a BOM nor an XML declaration naming its encoding.
+
+    Raises:
+        RootPartError: empty, not well-formed, or carries a DTD (SOAP forbids
+            DTDs: SOAP 1.1 section 3, SOAP 1.2 Part 1 section 5).
+    """
+    if not data.strip():
+        raise RootPartError(f"the {what} is empty; expected a SOAP envelope")
+    encoding = None
+    if (charset and not _XML_DECL.match(data[:200])
+            and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))):
+        encoding = charset
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=huge_tree, encoding=encoding)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
+        raise RootPartError(f"the {what} is not well-formed XML: {exc}") from exc
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise RootPartError(f"the {what} contains a DTD, which SOAP forbids")
+    return root
+
+
+class Package:
+    """A decoded multipart/related message.
+
+    Attributes:
+        content_type: the parsed outer Content-Type.
+        root: the root part (the SOAP envelope / XOP document).
+        parts: every part in message order, root included.
+        attachments: every part except the root, in message order.
+        warnings: tolerated deviations (e.g. a ``start`` naming no part).
+
+    A context manager: ``close()`` releases every spooled temporary file.
+    """
+
+    def __init__(self, content_type: ContentType, parts: list[Attachment], root: Attachment,
+                 warnings: list[str], *, huge_tree: bool = False):
+        self.content_type = content_type
+        self.parts = parts
+        self.root = root
+        self.attachments = [p for p in parts if p is not root]
+        self.warnings = warnings
+        self._huge_tree = huge_tree
+        self._by_cid: dict[str, Attachment] = {}
+        for p in parts:
+            if p.content_id is not None:
+                self._by_cid.setdefault(p.content_id, p)
+        self._root_element: etree._Element | None = None
+
+    # -- lookup ----------------------------------------------------------
+
+    def get(self, ref: str) -> Attachment | None:
+        """The part named by a Content-ID (with or without brackets) or a ``cid:`` URL."""
+        cid = href_to_content_id(ref)
+        return self._by_cid.get(cid if cid is not None else normalize_content_id(ref))
+
+    def __getitem__(self, ref: str) -> Attachment:
+        part = self.get(ref)
+        if part is None:
+            raise KeyError(ref)
+        return part
+
+    def __iter__(self) -> Iterator[Attachment]:
+        return iter(self.parts)
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    # -- the root document ----------------------------------------------
+
+    @property
+    def is_xop(self) -> bool:
+        """True when the package declares XOP (``type`` or root media type)."""
+        t = (self.content_type.get("type") or "").split(";")[0].strip().lower()
+        return t == XOP_MEDIA_TYPE or self.root.media_type == XOP_MEDIA_TYPE
+
+    def root_element(self) -> etree._Element:
+        """The root part parsed as XML (cached).
+
+        Raises:
+            RootPartError: the root part is not a well-formed XML document.
+        """
+        if self._root_element is None:
+            ct = self.root.parsed_content_type
+            if ct.is_multipart:
+                raise RootPartError(
+                    f"the root part is {ct.media_type}, not an XML document; expected "
+                    "application/xop+xml or a SOAP media type")
+            self._root_element = parse_xml(self.root.read(), charset=ct.charset,
+                                           huge_tree=self._huge_tree)
+        return self._root_element
+
+    @property
+    def soap_version(self) -> SoapVersion | None:
+        """From the envelope's namespace; else from ``start-info``/``type``; else None."""
+        try:
+            ns = etree.QName(self.root_element()).namespace
+        except RootPartError:
+            ns = None
+        found = soap_version_of_namespace(ns)
+        if found is not None or ns is not None:
+            return found
+        return soap_version_of_content_type(self.content_type)
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self) -> None:
+        for p in self.parts:
+            p.close()
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PackageReader:
+    """Push bytes of a multipart/related body, get a :class:`Package`.
+
+    Args:
+        content_type: the HTTP (or outer MIME) Content-Type value.
+        limits: see :class:`~mtom.Limits`.
+        spool_threshold: parts larger than this many decoded bytes go to a
+            temporary file (the root part always stays in memory).
+        spool_dir: directory for those files (default: the system's).
+        huge_tree: let lxml parse text nodes over 10 MB in the root (inline
+            base64 in an SwA root); off by default.
+
+    Use ``feed(chunk)`` for each chunk, then ``close()`` to get the package.
+
+    Raises (from ``__init__``, ``feed`` and ``close``): :class:`NotMultipart`,
+    :class:`NoBoundary`, :class:`MalformedMime`, :class:`TruncatedMessage`,
+    :class:`LimitExceeded`, :class:`RootPartError`.
+    """
+
+    def __init__(self, content_type: str | bytes | ContentType, *,
+                 limits: Limits = DEFAULT_LIMITS,
+                 spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+                 spool_dir: str | os.PathLike[str] | None = None,
+                 huge_tree: bool = False):
+        ct = content_type if isinstance(content_type, ContentType) else parse_content_type(
+            content_type)
+        self.content_type = ct
+        self._reader = MultipartReader(require_multipart(ct), limits=limits)
+        self.limits = limits
+        start = ct.get("start")
+        self._start = normalize_content_id(start) if start else None
+        self._spool_threshold = spool_threshold
+        self._spool_dir = spool_dir
+        self._huge_tree = huge_tree
+        self._parts: list[Attachment] = []
+        self._root: Attachment | None = None
+        self._current: Attachment | None = None
+        self._decoder: Decoder | None = None
+        self._warnings: list[str] = []
+        self._done = False
+        self._failed = False
+
+    def _is_root(self, event: PartStart) -> bool:
+        if self._root is not None:
+            return False
+        if self._start is None:
+            return event.index == 0
+        return event.content_id == self._start
+
+    def _on_start(self, event: PartStart) -> None:
+        root = self._is_root(event)
+        raw_ct = event.headers.get("content-type")
+        te = event.transfer_encoding
+        if te not in KNOWN_ENCODINGS:
+            self._warnings.append(
+                f"part {event.index}: unknown Content-Transfer-Encoding {te!r} kept as binary")
+        att = Attachment(
+            content_id=event.content_id,
+            content_type=raw_ct if raw_ct is not None else "application/octet-stream",
+            headers=event.headers, index=event.index,
+            spool_threshold=(self.limits.max_root_size + 1) if root or (
+                self._start is not None and event.index == 0) else self._spool_threshold,
+            spool_dir=self._spool_dir,
+            max_size=self.limits.max_root_size if root else self.limits.max_attachment_size,
+            limit_name="max_root_size" if root else "max_attachment_size",
+        )
+        self._parts.append(att)
+        if root:
+            self._root = att
+        self._current = att
+        self._decoder = decoder_for(te, event.index)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Push the next chunk of the body (``b""`` ends the input, like :meth:`close`)."""
+        if self._done:
+            raise UsageError("PackageReader.feed() after close()")
+        try:
+            for event in self._reader.feed(data):
+                if isinstance(event, PartData):
+                    assert self._current is not None and self._decoder is not None
+                    out = self._decoder.decode(event.data)
+                    if out:
+                        self._current.write(out)
+                elif isinstance(event, PartStart):
+                    self._on_start(event)
+                elif isinstance(event, PartEnd):
+                    assert self._current is not None and self._decoder is not None
+                    tail = self._decoder.finish()
+                    if tail:
+                        self._current.write(tail)
+                    self._current.finish()
+                    self._current = None
+                elif isinstance(event, MessageEnd):
+                    pass
+        except MtomError:
+            self._abort()
+            raise
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        self._failed = True
+        for p in self._parts:
+            p.close()
+
+    def close(self) -> Package:
+        """End the input and return the package.
+
+        Raises:
+            TruncatedMessage: the close delimiter never came.
+            RootPartError: no parts, or the root part is itself multipart.
+        """
+        if not self._done:
+            if not self._reader.complete:
+                self.feed(b"")
+            self._done = True
+        try:
+            return self._assemble()
+        except MtomError:
+            self._abort()
+            raise
+
+    def _assemble(self) -> Package:
+        if not self._parts:
+            raise RootPartError("the message has no parts; expected a root part with the "
+                                "SOAP envelope")
+        root = self._root
+        if root is None:
+            root = self._parts[0]
+            self._warnings.append(
+                f"start parameter <{self._start}> names no part; using the first part "
+                f"(Content-ID {root.content_id!r}) as the root")
+            if root.size > self.limits.max_root_size:
+                raise LimitExceeded(
+                    f"root part exceeds max_root_size={self.limits.max_root_size} bytes",
+                    limit="max_root_size", value=self.limits.max_root_size, part=root.index)
+        if root.parsed_content_type.is_multipart:
+            raise RootPartError(
+                f"the root part (part {root.index}) is {root.media_type}, not an XML "
+                "document; the root of an MTOM/SwA message must be the SOAP envelope "
+                "(application/xop+xml or text/xml)", part=root.index)
+        return Package(self.content_type, self._parts, root, self._warnings,
+                       huge_tree=self._huge_tree)
+
+    def __enter__(self) -> PackageReader:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None or not self._done:
+            self._abort()
+
+
+def read_package(body: bytes | Iterable[bytes], content_type: str | bytes | ContentType,
+                 **options: object) -> Package:
+    """Decode a whole body (bytes, or an iterable of byte chunks) into a :class:`Package`.
+
+    ``options`` are those of :class:`PackageReader`.
+    """
+    reader = PackageReader(content_type, **options)  # type: ignore[arg-type]
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        reader.feed(body)
+    else:
+        for chunk in body:
+            if chunk:
+                reader.feed(chunk)
+    return reader.close()
