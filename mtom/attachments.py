@@ -99,7 +99,7 @@ class Attachment:
         self._chunks: list[bytes | memoryview] = []
         self._data: bytes | None = None
         self._file: IO[bytes] | None = None
-        self._finalizer: weakref.finalize[..., None] | None = None
+        self._finalizer: weakref.finalize[[], Attachment] | None = None
         self._size = 0
         self._finished = False
         self._closed = False
@@ -137,7 +137,8 @@ class Attachment:
             self._spool()
 
     def _spool(self) -> None:
-        f = tempfile.TemporaryFile(prefix="mtom-", dir=self._spool_dir)
+        # Closed by close(), or by the finalizer when the attachment is collected.
+        f = tempfile.TemporaryFile(prefix="mtom-", dir=self._spool_dir)  # noqa: SIM115
         self._finalizer = weakref.finalize(self, f.close)
         for c in self._chunks:
             f.write(c)

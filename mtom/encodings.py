@@ -14,8 +14,14 @@ from typing import Protocol
 
 from .errors import MalformedMime
 
-__all__ = ["Base64Decoder", "Decoder", "IdentityDecoder", "QuotedPrintableDecoder",
-           "decoder_for", "KNOWN_ENCODINGS"]
+__all__ = [
+    "KNOWN_ENCODINGS",
+    "Base64Decoder",
+    "Decoder",
+    "IdentityDecoder",
+    "QuotedPrintableDecoder",
+    "decoder_for",
+]
 
 KNOWN_ENCODINGS = frozenset({"binary", "8bit", "7bit", "base64", "quoted-printable"})
 _WHITESPACE = b" \t\r\n\x0b\x0c"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -66,8 +67,8 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
         raise RootPartError(f"the {what} is not well-formed XML: {exc}") from exc
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise RootPartError(f"the {what} contains a DTD, which SOAP forbids")
     return root
 

@@ -37,7 +37,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .errors import LimitExceeded, MalformedMime, MtomError, NoBoundary, TruncatedMessage, UsageError
+from .errors import (
+    LimitExceeded,
+    MalformedMime,
+    MtomError,
+    NoBoundary,
+    TruncatedMessage,
+    UsageError,
+)
 from .events import Event, MessageEnd, PartData, PartEnd, PartStart
 from .headers import parse_header_block
 from .limits import DEFAULT_LIMITS, Limits

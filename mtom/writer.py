@@ -20,7 +20,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Union
+from typing import IO, Any, BinaryIO, Union, cast
 
 from .attachments import Attachment
 from .errors import UsageError
@@ -29,8 +29,9 @@ from .soap import SoapVersion, multipart_content_type, root_content_type
 
 __all__ = ["OutgoingPackage", "OutgoingPart", "PackageStream", "PartSource"]
 
-PartSource = Union[bytes, bytearray, memoryview, str, os.PathLike, IO[bytes], Attachment,
-                   Iterable[bytes]]
+PartSource = Union[
+    bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes], Attachment, Iterable[bytes]
+]
 _CHUNK = 1024 * 1024
 _CRLF = b"\r\n"
 
@@ -106,12 +107,12 @@ class OutgoingPart:
             with open(src, "rb") as f:
                 yield from _read_file(f)
         elif hasattr(src, "read"):
-            f = src  # type: ignore[assignment]
+            handle = cast(IO[bytes], src)
             if self._start is not None:
-                f.seek(self._start)  # type: ignore[union-attr]
-            yield from _read_file(f)  # type: ignore[arg-type]
+                handle.seek(self._start)
+            yield from _read_file(handle)
         else:
-            for chunk in src:  # type: ignore[union-attr]
+            for chunk in src:
                 if chunk:
                     yield chunk
 
@@ -179,7 +180,7 @@ class OutgoingPackage:
     def content_length(self) -> int | None:
         """Exact body length in bytes, or ``None`` when a part's size is unknown."""
         total = len(self._head) + len(self.root) + len(self._tail)
-        for head, part in zip(self._part_heads, self.parts):
+        for head, part in zip(self._part_heads, self.parts, strict=False):
             if part.size is None:
                 return None
             total += len(head) + part.size
@@ -197,7 +198,7 @@ class OutgoingPackage:
         yield self._head
         if self.root:
             yield self.root
-        for head, part in zip(self._part_heads, self.parts):
+        for head, part in zip(self._part_heads, self.parts, strict=False):
             yield head
             written = 0
             for chunk in part.iter_content():

@@ -155,10 +155,12 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
                 f"parent <{etree.QName(parent).localname}>; XOP replaces a whole value")
         att = package.get(href)
         if att is None or att is package.root:
+            present = ", ".join(f"<{a.content_id}>" for a in package.attachments[:5]
+                                if a.content_id) or "none"
             raise DanglingInclude(
                 f"xop:Include at {where} refers to {href!r}, but the package has no part with "
-                f"Content-ID <{cid}>; the peer must send that part or inline the value",
-                href=href)
+                f"Content-ID <{cid}> (parts present: {present}); the peer must send that "
+                "part or inline the value", href=href)
         n = counts.get(id(att), 0) + 1
         if n > limits.max_references_per_part:
             raise LimitExceeded(
