@@ -50,5 +50,17 @@ def current_rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak RSS of this process so far (MiB)."""
+    """Peak RSS of this process so far (MiB).
+
+    Read from VmHWM in /proc/self/status: unlike ``getrusage().ru_maxrss``,
+    which Linux carries across fork+exec (a child started from a big parent
+    reports the parent's peak), VmHWM belongs to this address space only.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
