@@ -108,6 +108,55 @@ def _subprocess(case: str, size: int) -> dict[str, float]:
 
 # -- the suite -------------------------------------------------------------
 
+def _multipart_reference(ct: str, chunks: list[bytes], size: int) -> list[Result]:
+    """defnull's multipart 2.x on the same input, and how much of the corpus it accepts.
+
+    The reason docs/design.md gives for a hand-written reader, measured.
+    """
+    try:
+        import multipart
+    except ImportError:
+        return []
+    import mtom
+    from interop.corpus import load_messages
+
+    class Related(multipart.PushMultipartParser):  # type: ignore[misc]
+        def _create_segment(self, headerlist: list[tuple[str, str]]) -> object:
+            return multipart.MultipartSegment(headerlist)
+
+    boundary = mtom.parse_content_type(ct).boundary
+
+    def parse() -> None:
+        p = Related(boundary, max_segment_size=1 << 40)
+        for c in chunks:
+            for _ in p.parse(c):
+                pass
+        p.close()
+
+    accepted = 0
+    messages = load_messages()
+    for m in messages:
+        p = Related(mtom.parse_content_type(m.content_type).boundary)
+        try:
+            list(p.parse(m.body))
+            list(p.parse(b""))
+            p.close()
+            accepted += 1
+        except multipart.ParserError:
+            pass
+    note = (f"accepts {accepted} of {len(messages)} corpus messages (mtom.reader: all)"
+            if messages else "corpus not found")
+    def ours() -> None:
+        r = mtom.MultipartReader(boundary)
+        for c in chunks:
+            r.feed(c)
+        r.feed(b"")
+
+    return [Result("core", "mtom.reader events only (no assembly)", timed(ours, 5), size),
+            Result("core", "reference: multipart 2.x events only (no assembly)",
+                   timed(parse, 5), size, note=note)]
+
+
 def run(args: argparse.Namespace) -> list[Result]:
     import mtom
 
@@ -137,6 +186,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     results.append(Result("core", "baseline: copy chunks into a bytearray", base, size))
     results.append(Result("core", "decode 64 KiB chunks into memory", ours, size,
                           target=f"≥ 50% of copy speed (is {ratio:.0%})", ok=ratio >= 0.5))
+    results.extend(_multipart_reference(ct, chunks, size))
     del chunks
 
     r = _subprocess("decode-spool", big)

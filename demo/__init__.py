@@ -1,0 +1,1 @@
+"""The soap-mtom demo: ``python -m demo`` (or ``bash scripts/demo.sh``)."""

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test command: install everything into .venv, then lint, type-check and test.
+# With MTOM_INTEROP_REQUIRE=1 (set by .ci/run) the live interop peers (Java JAX-WS RI,
+# gSOAP) are installed from Debian packages first and a missing peer fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+if [ "${MTOM_INTEROP_REQUIRE:-0}" = "1" ] && [ -f interop/peers/install.sh ]; then
+  bash interop/peers/install.sh
+fi
+echo "== ruff"; .venv/bin/python -m ruff check .
+echo "== mypy --strict mtom"; .venv/bin/python -m mypy --strict mtom
+echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
