@@ -21,8 +21,10 @@ __all__ = ["SavedMessage", "dechunk", "read_saved_message", "sniff_boundary"]
 _START_LINE = re.compile(rb"^(?:[A-Z]+ \S+ HTTP/\d\.\d|HTTP/\d\.\d \d{3}[^\r\n]*)\r?\n")
 _STATUS_LINE = re.compile(rb"^HTTP/\d\.\d (\d{3})")
 _MIME_ENTITY = re.compile(rb"^(?:MIME-Version|Content-Type)[ \t]*:", re.IGNORECASE)
-_DELIMITER_LINE = re.compile(rb"\A(?:\xef\xbb\xbf)?[\r\n]*--([0-9A-Za-z'()+_,\-./:=? ]{0,69}"
-                             rb"[0-9A-Za-z'()+_,\-./:=?])[ \t]*\r?\n")
+# A delimiter line: "--" and a boundary that neither starts nor ends with a space.
+_DELIMITER_LINE = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?[\r\n]*--([0-9A-Za-z'()+_,\-./:=?]"
+    rb"(?:[0-9A-Za-z'()+_,\-./:=? ]{0,68}[0-9A-Za-z'()+_,\-./:=?])?)[ \t]*\r?\n")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""``mtom inspect`` end to end: exit codes, JSON shape, human output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mtom
+from mtom.cli import main
+
+PAYLOAD = b"\r\n\x00binary\xff\r\n"
+
+
+def _message(tmp_path: Path) -> tuple[Path, str]:
+    env = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+           b'<s:Body><d><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" '
+           b'href="cid:one@x"/></d></s:Body></s:Envelope>')
+    pkg = mtom.OutgoingPackage(env, [
+        mtom.OutgoingPart(PAYLOAD, content_id="one@x", content_type="image/png"),
+        mtom.OutgoingPart(b"extra", content_id="two@x", content_type="text/plain"),
+    ], soap_version="1.2")
+    path = tmp_path / "m.msg"
+    path.write_bytes(pkg.to_bytes())
+    return path, pkg.content_type
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    assert main(["inspect", str(path), "--content-type", ct, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["soap_version"] == "1.2"
+    assert out["xop_includes"] == 1
+    assert out["root"]["content_type"].startswith("application/xop+xml")
+    assert [(p["content_id"], p["content_type"], p["size"], p["xop"]) for p in out["parts"]] == [
+        ("one@x", "image/png", len(PAYLOAD), True), ("two@x", "text/plain", 5, False)]
+    import hashlib
+    assert out["parts"][0]["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+
+
+def test_human_output_names_parts_and_references(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    assert main(["inspect", str(path), "--content-type", ct]) == 0
+    out = capsys.readouterr().out
+    assert "MTOM/XOP, SOAP 1.2, 3 parts" in out
+    assert "<one@x>" in out and "xop:Include from /Envelope/Body/d" in out
+    assert "(not referenced from the root part)" in out
+
+
+def test_boundary_is_sniffed_when_no_content_type(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = _message(tmp_path)
+    assert main(["inspect", str(path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["parts"]) == 2
+
+
+def test_http_capture_gives_the_content_type(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    body = path.read_bytes()
+    cap = tmp_path / "c.http"
+    cap.write_bytes(b"HTTP/1.1 200 OK\r\nContent-Type: " + ct.encode() +
+                    b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    assert main(["inspect", str(cap), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["soap_version"] == "1.2"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_truncated_message_is_exit_2_with_one_line(tmp_path: Path, as_json: bool,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    path.write_bytes(path.read_bytes()[:-40])
+    args = ["inspect", str(path), "--content-type", ct] + (["--json"] if as_json else [])
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    text = captured.out if as_json else captured.err
+    assert len(text.strip().splitlines()) == 1
+    if as_json:
+        err = json.loads(text)["error"]
+        assert err["type"] == "TruncatedMessage" and "close delimiter" in err["message"]
+    else:
+        assert "TruncatedMessage" in text
+
+
+def test_dangling_include_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"cid:one@x", b"cid:nope@x"))
+    assert main(["inspect", str(path), "--content-type", ct, "--json"]) == 2
+    err = json.loads(capsys.readouterr().out)["error"]
+    assert err["type"] == "DanglingInclude" and "cid:nope@x" in err["message"]
+
+
+def test_missing_file_and_unknown_body(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path / "absent"), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["type"] == "OSError"
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"not a mime body")
+    assert main(["inspect", str(junk), "--json"]) == 2
+    assert "--content-type" in json.loads(capsys.readouterr().out)["error"]["message"]
+
+
+def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
+    path, ct = _message(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "mtom", "inspect", str(path), "--content-type",
+                          ct, "--json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout)["xop_includes"] == 1
+
+
+def test_corpus_messages_inspect_cleanly(corpus_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for msg in sorted(corpus_path.glob("*.msg")):
+        ct = msg.with_suffix(".content-type").read_text("latin-1")
+        assert main(["inspect", str(msg), "--content-type", ct, "--json"]) == 0, msg.name
+        out = json.loads(capsys.readouterr().out)
+        assert set(out) == {"soap_version", "root", "parts", "xop_includes"}
+
+
+def test_negative_corpus_messages_fail_cleanly(corpus_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    expected_ok = {"cxf_xfire-mtom-soap11-part-after-close-delimiter-LF",
+                   "saaj_swa-note-unquoted-type-param",
+                   "metro_weblogic-swa-soap11-utf8-bom-preamble"}
+    for msg in sorted((corpus_path / "negative").glob("*.msg")):
+        ct = msg.with_suffix(".content-type").read_text("latin-1")
+        code = main(["inspect", str(msg), "--content-type", ct, "--json"])
+        out = json.loads(capsys.readouterr().out)
+        if msg.stem in expected_ok:
+            assert code == 0, (msg.name, out)
+        else:
+            assert code == 2 and "error" in out, msg.name
