@@ -1,0 +1,139 @@
+"""Per-request MTOM state, kept on Spyne's protocol contexts.
+
+Strategy: Spyne gives every request a ``ctx.inprot_ctx`` and a
+``ctx.outprot_ctx`` made by the protocols' ``get_context``; our protocols
+return an :class:`MtomProtocolContext`. The input side records the received
+:class:`mtom.Package` and, per element of the envelope, the attachment that
+is its value; the output side records the parts the serialisation handlers
+moved out of the envelope. When the input and output protocols are not ours
+(a plain ``Soap11`` on one side), the state lives on ``ctx`` itself.
+
+The request package owns temporary files. It is closed when the request is
+over: at ``method_context_closed`` for a plain response, or when the last
+byte of an MTOM response was handed to the server (Spyne closes the context
+*before* it streams the body, and the response may stream from a received
+attachment, as an echo does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from spyne.context import ProtocolContext
+
+from mtom import Attachment, OutgoingPart, Package, XopReference
+
+__all__ = [
+    "MtomProtocolContext",
+    "PendingPart",
+    "attachment_of",
+    "in_state",
+    "out_state",
+    "request_package",
+    "request_references",
+]
+
+_FALLBACK_IN = "_spyne_mtom_in"
+_FALLBACK_OUT = "_spyne_mtom_out"
+
+
+@dataclass
+class PendingPart:
+    """A value the serialiser replaced by an ``xop:Include``.
+
+    Attributes:
+        element: the element holding the Include.
+        part: the part to send.
+        content_type: the value's own media type (``File.Value.type``) or
+            ``None``; ``xmime:contentType`` on the element wins over it.
+        fallback_type: the model's declared type, else ``application/octet-stream``.
+    """
+
+    element: etree._Element
+    part: OutgoingPart
+    content_type: str | None
+    fallback_type: str
+
+
+class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
+    """Spyne protocol context carrying the MTOM state of one request."""
+
+    def __init__(self, parent: Any, transport: Any, type: Any = None):
+        super().__init__(parent, transport, type)
+        self.package: Package | None = None
+        self.references: dict[etree._Element, XopReference] = {}
+        self.parts: list[PendingPart] = []
+        self.streaming = False
+        self._closed = False
+
+    # -- input -------------------------------------------------------------
+
+    def set_package(self, package: Package, references: list[XopReference]) -> None:
+        self.package = package
+        self.references = {ref.element: ref for ref in references}
+
+    def reference(self, element: Any) -> XopReference | None:
+        """The attachment reference whose value ``element`` is, if any."""
+        if not self.references or not isinstance(element, etree._Element):
+            return None
+        return self.references.get(element)
+
+    def close(self) -> None:
+        """Release the request's temporary files (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.package is not None:
+            self.package.close()
+
+    # -- output ------------------------------------------------------------
+
+    def reset_parts(self) -> None:
+        self.parts = []
+
+
+def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:
+    st = getattr(ctx, attr, None)
+    if isinstance(st, MtomProtocolContext):
+        return st
+    st = ctx.__dict__.get(fallback)
+    if st is None:
+        st = MtomProtocolContext(ctx, None)
+        ctx.__dict__[fallback] = st
+    return st
+
+
+def in_state(ctx: Any) -> MtomProtocolContext:
+    """The input-side MTOM state of ``ctx`` (created when missing)."""
+    return _state(ctx, "inprot_ctx", _FALLBACK_IN)
+
+
+def out_state(ctx: Any) -> MtomProtocolContext:
+    """The output-side MTOM state of ``ctx`` (created when missing)."""
+    return _state(ctx, "outprot_ctx", _FALLBACK_OUT)
+
+
+def request_package(ctx: Any) -> Package | None:
+    """The MTOM/SwA package of the current request, or ``None`` for plain SOAP.
+
+    Use it in a service method to reach parts no element refers to (SwA
+    attachments, unreferenced parts). Valid until the request ends.
+    """
+    return in_state(ctx).package
+
+
+def request_references(ctx: Any) -> list[XopReference]:
+    """Every resolved ``xop:Include`` and SwA reference of the current request.
+
+    Each :class:`mtom.XopReference` gives the element, the attachment and
+    the effective content type (``xmime:contentType`` or the part's).
+    """
+    return list(in_state(ctx).references.values())
+
+
+def attachment_of(ctx: Any, element: Any) -> Attachment | None:
+    """The attachment that is the value of ``element`` in the request, if any."""
+    ref = in_state(ctx).reference(element)
+    return ref.attachment if ref is not None else None

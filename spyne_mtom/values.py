@@ -1,0 +1,203 @@
+"""Between Spyne's binary values and MIME parts, without base64 on the way.
+
+Strategy: Spyne models binary data as ``ByteArray`` (a sequence of ``bytes``
+chunks) and ``File`` (a ``File.Value`` with ``data``, ``handle`` or ``path``).
+Incoming, an attachment becomes ``(bytes,)`` or a ``File.Value`` whose
+``handle`` reads the attachment (memory or its spooled temporary file; the
+value has no ``path``, and keeps the attachment alive as ``.attachment``).
+Outgoing, a value becomes a :data:`mtom.writer.PartSource` plus its size
+when it can be known without reading: paths and open files are handed to the
+writer as they are, so they are streamed from disk, never loaded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import mmap
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from spyne.model.binary import File
+from spyne.model.fault import Fault
+
+from mtom import Attachment
+
+__all__ = [
+    "BinarySource",
+    "byte_array_source",
+    "byte_array_value",
+    "decode_base64_text",
+    "file_source",
+    "file_value",
+    "inline_base64_text",
+    "inline_file_value",
+    "safe_filename",
+]
+
+_B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
+
+BinarySource = tuple[Any, "int | None"]
+"""(source for :class:`mtom.OutgoingPart`, size in bytes or ``None``)."""
+
+
+# -- incoming ------------------------------------------------------------------
+
+
+def byte_array_value(attachment: Attachment) -> tuple[bytes]:
+    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk."""
+    return (attachment.read(),)
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A Content-Disposition filename usable as ``File.Value.name`` (metadata only).
+
+    Names with any directory part are dropped (``File.Value`` rejects them,
+    and a peer's name must never become a path).
+    """
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        return None
+    return name
+
+
+def file_value(attachment: Attachment, content_type: str) -> Any:
+    """A ``File.Value`` reading ``attachment`` through a handle (no path).
+
+    The handle is valid until the request ends; copy the data (``save``,
+    ``shutil.copyfileobj``) to keep it.
+    """
+    value = File.Value(name=safe_filename(attachment.filename), type=content_type,
+                       handle=attachment.open())
+    value.attachment = attachment
+    return value
+
+
+def decode_base64_text(text: str | None) -> bytes:
+    """Decode an inline base64Binary value (white space allowed).
+
+    Raises:
+        spyne.model.fault.Fault: ``Client.ValidationError``, the text is not base64.
+    """
+    if not text:
+        return b""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from exc
+
+
+def inline_file_value(text: str | None, content_type: str) -> Any:
+    """A ``File.Value`` for an inline base64 value (Spyne's XML protocols skip the decode)."""
+    return File.Value(type=content_type, data=[decode_base64_text(text)])
+
+
+# -- outgoing ------------------------------------------------------------------
+
+
+def _buffer_size(value: Any) -> int | None:
+    if isinstance(value, (bytes, bytearray, memoryview, mmap.mmap)):
+        return memoryview(value).nbytes
+    return None
+
+
+def byte_array_source(value: Any) -> BinarySource | None:
+    """A part source for a ``ByteArray`` value, or ``None`` when it is not binary.
+
+    Accepts ``bytes``-like objects and sequences (or iterables) of them, as
+    Spyne does; an iterable of unknown length is materialised to know it.
+    """
+    if isinstance(value, str):
+        return None
+    size = _buffer_size(value)
+    if size is not None:
+        return (value if not isinstance(value, mmap.mmap) else memoryview(value)), size
+    if isinstance(value, Iterable):
+        chunks = list(value)
+        sizes = [_buffer_size(c) for c in chunks]
+        if any(s is None for s in sizes):
+            return None
+        if len(chunks) == 1:
+            only = chunks[0]
+            return (only if not isinstance(only, mmap.mmap) else memoryview(only)), sizes[0]
+        return [bytes(c) if not isinstance(c, bytes) else c for c in chunks], sum(
+            s for s in sizes if s is not None)
+    return None
+
+
+def _handle_source(handle: Any) -> BinarySource:
+    size: int | None = None
+    try:
+        if handle.seekable():
+            handle.seek(0)
+            end = handle.seek(0, io.SEEK_END)
+            handle.seek(0)
+            size = int(end)
+    except (AttributeError, OSError, ValueError):
+        size = None
+    return handle, size
+
+
+def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
+    """A part source for a ``File`` value: ``(source, size, content_type)``.
+
+    ``File.Value`` with ``.attachment`` (received), ``data``, ``handle``
+    (read from the start, as Spyne does) or ``path`` (opened only while the
+    part is sent); also a bare :class:`mtom.Attachment`, path or bytes.
+    """
+    if isinstance(value, Attachment):
+        return value, value.size, value.content_type
+    if isinstance(value, File.Value):
+        ctype = value.type
+        att = getattr(value, "attachment", None)
+        if isinstance(att, Attachment) and not att.closed:
+            return att, att.size, ctype
+        if value.data is not None:
+            found = byte_array_source(value.data)
+            if found is None:
+                return None
+            return found[0], found[1], ctype
+        if value.handle is not None:
+            src, size = _handle_source(value.handle)
+            return src, size, ctype
+        path = value.abspath or value.path
+        if path is not None:
+            return os.fspath(path), os.stat(path).st_size, ctype
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value), os.stat(value).st_size, None
+    found = byte_array_source(value)
+    if found is None:
+        return None
+    return found[0], found[1], None
+
+
+def _iter_source(source: Any) -> Iterable[bytes]:
+    if isinstance(source, Attachment):
+        yield from (bytes(c) for c in source.iter_chunks(_B64_CHUNK))
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        yield bytes(source)
+    elif isinstance(source, str):
+        with open(source, "rb") as f:
+            while chunk := f.read(_B64_CHUNK):
+                yield chunk
+    elif hasattr(source, "read"):
+        while chunk := source.read(_B64_CHUNK):
+            yield chunk
+    else:
+        for c in source:
+            yield bytes(c)
+
+
+def inline_base64_text(source: Any) -> str:
+    """The base64 text of a part source (for values below the threshold)."""
+    pending = b""
+    out: list[bytes] = []
+    for chunk in _iter_source(source):
+        data = pending + chunk
+        cut = len(data) - len(data) % 3
+        out.append(base64.b64encode(data[:cut]))
+        pending = data[cut:]
+    out.append(base64.b64encode(pending))
+    return b"".join(out).decode("ascii")

@@ -1,0 +1,203 @@
+"""What the published WSDL says about MTOM.
+
+Strategy: Spyne builds its schema and WSDL as lxml trees and fires
+``xml_document_built`` (schema, also for the validation schema) and
+``wsdl_document_built`` (whole WSDL) on the ``Wsdl11`` document object before
+serialising it. Listeners registered from the protocols' ``set_app`` edit
+those trees:
+
+* the WS-Policy assertion ``wsoma:OptimizedMimeSerialization`` (WS-MTOMPolicy)
+  in a ``wsp:Policy`` (WS-Policy 1.5) at the top of ``wsdl:definitions``,
+  referenced from every ``wsdl:binding`` by ``wsp:PolicyReference`` — added
+  when the application's *input* protocol is an MTOM protocol (only then may
+  a client send MTOM); JAX-WS, CXF and WCF clients switch MTOM on from it;
+* ``xmime:expectedContentTypes`` on element declarations whose model type
+  declares ``expected_content_types`` (``ByteArray(expected_content_types=
+  "image/png")``, ``File(...)``);
+* ``xmime:contentType`` attributes declared in a model as
+  ``XmlAttribute(Unicode, ns=XMIME_NS)`` (the W3C ``Data`` shape) become
+  ``<xs:attribute ref="xmime:contentType"/>`` with a small schema for the
+  xmime namespace next to the others — Spyne would declare an unqualified
+  local attribute instead, which no MTOM client sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from spyne.interface.xml_schema._base import SchemaInfo
+from spyne.model import ComplexModelBase, XmlAttribute
+
+from mtom import XMIME_NS
+
+__all__ = [
+    "MTOM_POLICY_ID",
+    "WSOMA_NS",
+    "WSP_NS",
+    "WSU_NS",
+    "install_wsdl_hooks",
+]
+
+WSP_NS = "http://www.w3.org/ns/ws-policy"
+WSOMA_NS = "http://schemas.xmlsoap.org/ws/2004/09/policy/optimizedmimeserialization"
+WSU_NS = ("http://docs.oasis-open.org/wss/2004/01/"
+          "oasis-200401-wss-wssecurity-utility-1.0.xsd")
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+XMIME_2004_NS = "http://www.w3.org/2004/11/xmlmime"
+#: ``wsu:Id`` of the policy the bindings refer to.
+MTOM_POLICY_ID = "SpyneMtomPolicy"
+_SOAP_BINDING_NS = ("http://schemas.xmlsoap.org/wsdl/soap/",
+                    "http://schemas.xmlsoap.org/wsdl/soap12/")
+_HOOKS = "_spyne_mtom_wsdl"
+
+
+class _Hooks:
+    def __init__(self, doc: Any):
+        self.doc = doc
+        self.policy = False
+
+    def on_schema_built(self, doc: Any) -> None:
+        _fix_schema(doc)
+
+    def on_wsdl_built(self, doc: Any) -> None:
+        if self.policy and doc.root_elt is not None:
+            add_mtom_policy(doc.root_elt)
+
+
+def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
+    """Register the schema/WSDL listeners on ``app``'s WSDL document (once).
+
+    ``policy``: publish the MTOM policy assertion on the bindings.
+    """
+    doc = getattr(app.interface.docs, "wsdl11", None)
+    if doc is None or not hasattr(doc, "event_manager"):
+        return
+    hooks = getattr(doc, _HOOKS, None)
+    if hooks is None:
+        hooks = _Hooks(doc)
+        setattr(doc, _HOOKS, hooks)
+        doc.event_manager.add_listener("xml_document_built", hooks.on_schema_built)
+        doc.event_manager.add_listener("wsdl_document_built", hooks.on_wsdl_built)
+        if _uses_xmime_attribute(app.interface):
+            # Make Spyne emit (and, for validation, import by file) a schema
+            # node for the xmime namespace; _fix_schema fills it.
+            pref = app.interface.get_namespace_prefix(XMIME_NS)
+            doc.namespaces.setdefault(pref, SchemaInfo())
+    hooks.policy = hooks.policy or policy
+
+
+def add_mtom_policy(definitions: etree._Element) -> None:
+    """Add the MTOM policy to a ``wsdl:definitions`` tree and refer to it from each binding."""
+    policy = etree.Element(f"{{{WSP_NS}}}Policy",
+                           nsmap={"wsp": WSP_NS, "wsu": WSU_NS, "wsoma": WSOMA_NS})
+    policy.set(f"{{{WSU_NS}}}Id", MTOM_POLICY_ID)
+    etree.SubElement(policy, f"{{{WSOMA_NS}}}OptimizedMimeSerialization")
+    # WSDL 1.1: extensibility elements come first in wsdl:definitions.
+    index = 1 if len(definitions) and definitions[0].tag == f"{{{WSDL_NS}}}documentation" else 0
+    definitions.insert(index, policy)
+    for binding in definitions.iterchildren(f"{{{WSDL_NS}}}binding"):
+        ref = etree.Element(f"{{{WSP_NS}}}PolicyReference", nsmap={"wsp": WSP_NS})
+        ref.set("URI", f"#{MTOM_POLICY_ID}")
+        at = 0
+        for i, child in enumerate(binding):
+            if isinstance(child.tag, str) and etree.QName(child).namespace in _SOAP_BINDING_NS:
+                at = i + 1
+        binding.insert(at, ref)
+
+
+# -- schema -------------------------------------------------------------------------
+
+
+def _complex_classes(interface: Any) -> list[Any]:
+    seen: set[int] = set()
+    out = []
+    for cls in interface.classes.values():
+        if (isinstance(cls, type) and issubclass(cls, ComplexModelBase)
+                and id(cls) not in seen):
+            seen.add(id(cls))
+            out.append(cls)
+    return out
+
+
+def _is_xmime_attribute(member: Any) -> bool:
+    return (isinstance(member, type) and issubclass(member, XmlAttribute)
+            and member._ns in (XMIME_NS, XMIME_2004_NS))
+
+
+def _uses_xmime_attribute(interface: Any) -> bool:
+    for cls in _complex_classes(interface):
+        for member in cls.get_flat_type_info(cls).values():
+            if _is_xmime_attribute(member) and member._ns == XMIME_NS:
+                return True
+    return False
+
+
+def _type_node(doc: Any, cls: Any) -> etree._Element | None:
+    interface = doc.interface
+    try:
+        pref = cls.get_namespace_prefix(interface)
+    except Exception:  # pragma: no cover - classes outside the interface
+        return None
+    schema = doc.schema_dict.get(pref)
+    if schema is None:
+        return None
+    for node in schema.iterchildren(f"{{{XSD_NS}}}complexType"):
+        if node.get("name") == cls.get_type_name():
+            return node
+    return None
+
+
+def _expected(member: Any) -> str | None:
+    attrs = getattr(member, "Attributes", None)
+    value = getattr(attrs, "expected_content_types", None)
+    return str(value) if value else None
+
+
+def _fix_schema(doc: Any) -> None:
+    interface = doc.interface
+    xmime_pref = interface.get_namespace_prefix(XMIME_NS)
+    touched: set[etree._Element] = set()
+    for cls in _complex_classes(interface):
+        node = _type_node(doc, cls)
+        if node is None:
+            continue
+        for key, member in cls._type_info.items():
+            expected = _expected(member)
+            if expected:
+                for el in node.iter(f"{{{XSD_NS}}}element"):
+                    if el.get("name") == key:
+                        el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
+                        touched.add(el.getroottree().getroot())
+            if _is_xmime_attribute(member) and member._ns == XMIME_NS:
+                for attr in node.iter(f"{{{XSD_NS}}}attribute"):
+                    if attr.get("name") == key:
+                        use = attr.get("use")
+                        attr.attrib.clear()
+                        attr.set("ref", f"{xmime_pref}:{key}")
+                        if use:
+                            attr.set("use", use)
+    xschema = doc.schema_dict.get(xmime_pref)
+    if xschema is not None and not len(xschema):
+        _fill_xmime_schema(xschema)
+    for schema in touched:
+        etree.cleanup_namespaces(schema, top_nsmap={"xmime": XMIME_NS})
+
+
+def _fill_xmime_schema(schema: etree._Element) -> None:
+    """The two attribute declarations of W3C's xmlmime schema that models use."""
+    ct = etree.SubElement(schema, f"{{{XSD_NS}}}attribute", name="contentType")
+    st = etree.SubElement(ct, f"{{{XSD_NS}}}simpleType")
+    restriction = etree.SubElement(st, f"{{{XSD_NS}}}restriction",
+                                   base=_xs_qname(schema, "string"))
+    etree.SubElement(restriction, f"{{{XSD_NS}}}minLength", value="3")
+    etree.SubElement(schema, f"{{{XSD_NS}}}attribute", name="expectedContentTypes",
+                     type=_xs_qname(schema, "string"))
+
+
+def _xs_qname(node: etree._Element, local: str) -> str:
+    for prefix, uri in (node.nsmap or {}).items():
+        if uri == XSD_NS and prefix:
+            return f"{prefix}:{local}"
+    return f"xs:{local}"
