@@ -145,14 +145,22 @@ class Package:
 
     @property
     def soap_version(self) -> SoapVersion | None:
-        """From the envelope's namespace; else from ``start-info``/``type``; else None."""
+        """The version whose envelope namespace the root element has, else ``None``.
+
+        Only the envelope decides: a root that is not XML, or not a SOAP
+        envelope, has no SOAP version whatever ``type``/``start-info`` claim
+        (CXF sends ``start-info="application/soap+xml"`` with 1.1 envelopes).
+        :attr:`declared_soap_version` gives the Content-Type's claim.
+        """
         try:
             ns = etree.QName(self.root_element()).namespace
         except RootPartError:
-            ns = None
-        found = soap_version_of_namespace(ns)
-        if found is not None or ns is not None:
-            return found
+            return None
+        return soap_version_of_namespace(ns)
+
+    @property
+    def declared_soap_version(self) -> SoapVersion | None:
+        """What the Content-Type's ``start-info``/``type`` parameters claim."""
         return soap_version_of_content_type(self.content_type)
 
     # -- lifetime --------------------------------------------------------
@@ -228,8 +236,9 @@ class PackageReader:
             content_id=event.content_id,
             content_type=raw_ct if raw_ct is not None else "application/octet-stream",
             headers=event.headers, index=event.index,
-            spool_threshold=(self.limits.max_root_size + 1) if root or (
-                self._start is not None and event.index == 0) else self._spool_threshold,
+            # The root stays in memory (it is parsed); anything else may spool. A part 0
+            # that later turns out to be the root by fallback is read back from disk.
+            spool_threshold=(self.limits.max_root_size + 1) if root else self._spool_threshold,
             spool_dir=self._spool_dir,
             max_size=self.limits.max_root_size if root else self.limits.max_attachment_size,
             limit_name="max_root_size" if root else "max_attachment_size",
@@ -305,6 +314,16 @@ class PackageReader:
                 raise LimitExceeded(
                     f"root part exceeds max_root_size={self.limits.max_root_size} bytes",
                     limit="max_root_size", value=self.limits.max_root_size, part=root.index)
+            if not root.in_memory:  # it was spooled as an attachment: the root lives in memory
+                spooled = root
+                root = Attachment(content_id=spooled.content_id,
+                                  content_type=spooled.content_type, headers=spooled.headers,
+                                  index=spooled.index,
+                                  spool_threshold=self.limits.max_root_size + 1)
+                root.write(spooled.read())
+                root.finish()
+                spooled.close()
+                self._parts[0] = root
         if root.parsed_content_type.is_multipart:
             raise RootPartError(
                 f"the root part (part {root.index}) is {root.media_type}, not an XML "

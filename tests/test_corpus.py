@@ -150,12 +150,7 @@ def test_positive_decodes(corpus_path: Path, name: str) -> None:
 
 
 #: Known core bugs, as (message, reason): the test is a strict xfail for that message.
-ROOT_BUGS = {
-    "mimepull_empty-root-part-LF": (
-        "BUG: Package.soap_version falls back to the multipart type=\"text/xml\" for an "
-        "empty (non-XML) root and reports SOAP 1.1; the corpus README says the mimepull "
-        "fixtures are reported with no SOAP version (mtom/package.py soap_version)"),
-}
+ROOT_BUGS: dict[str, str] = {}
 
 
 def _root_params() -> list[Any]:
@@ -246,9 +241,9 @@ def test_positive_spooled(corpus_path: Path, name: str, tmp_path: Path) -> None:
     pkg = mtom.read_package(body, ct, spool_threshold=0, spool_dir=tmp_path)
     try:
         assert summarise(pkg) == expected_summary(entry)
-        # Part 0 stays in memory while it may still become the root (a start
-        # naming no part falls back to it); every later attachment spools.
-        spooled = [a for a in pkg.attachments if a.size > 0 and a.index > 0]
+        # Every non-empty attachment spools; the root always lives in memory (a part 0
+        # spooled before a start naming no part made it the root is read back).
+        spooled = [a for a in pkg.attachments if a.size > 0]
         assert all(not a.in_memory for a in spooled)
         assert pkg.root.in_memory
         assert len(fds_under(tmp_path)) == len(spooled)
