@@ -84,7 +84,8 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
             # Make Spyne emit (and, for validation, import by file) a schema
             # node for the xmime namespace; _fix_schema fills it.
             pref = app.interface.get_namespace_prefix(XMIME_NS)
-            doc.namespaces.setdefault(pref, SchemaInfo())
+            if pref not in doc.namespaces:  # spyne's odict: no setdefault
+                doc.namespaces[pref] = SchemaInfo()
     hooks.policy = hooks.policy or policy
 
 

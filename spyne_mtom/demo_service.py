@@ -1,0 +1,171 @@
+"""An example MTOM service: the W3C MTOM interop echo plus an upload/download pair.
+
+Namespace ``http://example.org/mtom/data``. Operations:
+
+* ``EchoTest`` — the W3C MTOM CR interop shape: ``EchoTest`` wraps 1..n
+  ``Data`` elements (``base64Binary`` with an optional ``xmime:contentType``);
+  the response ``EchoTestResponse`` holds the same ``Data`` values. Values of
+  ``threshold`` bytes or more come back as MIME parts whose Content-Type is the
+  ``xmime:contentType`` (scenarios 1a-3b).
+* ``Upload(name, data)`` — stores a ``File`` under a server-chosen id (never
+  the client's name) and returns ``id``, ``size`` and ``sha256``.
+* ``Download(id)`` — streams the stored file back as an MTOM part, from disk.
+
+``wsgi_app("1.1")`` / ``wsgi_app("1.2")`` give a WSGI application;
+``python -m spyne_mtom.demo_service --port 8080`` serves one with waitress on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Any
+
+from spyne import (
+    Application,
+    ByteArray,
+    ComplexModel,
+    File,
+    Long,
+    ServiceBase,
+    Unicode,
+    XmlAttribute,
+    XmlData,
+    rpc,
+)
+from spyne.model.fault import Fault
+
+from mtom import XMIME_NS
+
+from .protocol import DEFAULT_THRESHOLD, Soap11Mtom, Soap12Mtom
+from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
+
+__all__ = ["NAMESPACE", "Data", "UploadResult", "make_application", "wsgi_app"]
+
+NAMESPACE = "http://example.org/mtom/data"
+_ID_CHARS = frozenset("0123456789abcdef")
+
+
+class Data(ComplexModel):  # type: ignore[misc]
+    """``xs:base64Binary`` with an optional ``xmime:contentType`` (the W3C ``Data``)."""
+
+    __namespace__ = NAMESPACE
+    _type_info = [
+        ("value", XmlData(ByteArray)),
+        ("contentType", XmlAttribute(Unicode, ns=XMIME_NS)),
+    ]
+
+
+class UploadResult(ComplexModel):  # type: ignore[misc]
+    __namespace__ = NAMESPACE
+    _type_info = [
+        ("id", Unicode),
+        ("size", Long),
+        ("sha256", Unicode),
+    ]
+
+
+def _service(store: str) -> type[ServiceBase]:
+    class MtomDemoService(ServiceBase):  # type: ignore[misc]
+        @rpc(Data.customize(min_occurs=1, max_occurs="unbounded"),
+             _returns=Data.customize(max_occurs="unbounded"), _out_variable_name="Data")
+        def EchoTest(ctx: Any, Data: list[Any]) -> list[Any]:
+            return list(Data or [])
+
+        @rpc(Unicode, File(min_occurs=1, nillable=False), _returns=UploadResult)
+        def Upload(ctx: Any, name: str | None, data: Any) -> UploadResult:
+            file_id = uuid.uuid4().hex
+            path = os.path.join(store, file_id)
+            digest = hashlib.sha256()
+            size = 0
+            with open(path, "wb") as out:
+                for chunk in _chunks(data):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            return UploadResult(id=file_id, size=size, sha256=digest.hexdigest())
+
+        @rpc(Unicode(min_occurs=1, nillable=False), _returns=File, _out_variable_name="data")
+        def Download(ctx: Any, id: str) -> Any:
+            if not id or not set(id) <= _ID_CHARS:
+                raise Fault("Client.NotFound", "no such file id")
+            path = os.path.join(store, id)
+            if not os.path.isfile(path):
+                raise Fault("Client.NotFound", "no such file id")
+            return File.Value(path=path, type="application/octet-stream")
+
+    return MtomDemoService
+
+
+def _chunks(value: Any) -> Any:
+    if value is None:
+        return
+    if value.handle is not None:
+        value.handle.seek(0)
+        while chunk := value.handle.read(1024 * 1024):
+            yield chunk
+    elif value.data is not None:
+        for chunk in value.data:
+            yield bytes(chunk)
+    elif value.path is not None:
+        with open(value.path, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                yield chunk
+
+
+def make_application(soap_version: str = "1.1", *, store_dir: str | None = None,
+                     threshold: int = DEFAULT_THRESHOLD, validator: str | None = "lxml",
+                     **protocol_options: Any) -> Application:
+    """The demo ``spyne.Application`` for SOAP ``"1.1"`` or ``"1.2"``.
+
+    ``store_dir`` holds uploads (default: a new temporary directory, removed
+    at exit only if you remove it: see ``app.store_dir``).
+    """
+    protocol = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}[str(soap_version)]
+    store = store_dir or tempfile.mkdtemp(prefix="spyne-mtom-demo-")
+    app = Application([_service(store)], NAMESPACE, name="MtomDemo",
+                      in_protocol=protocol(validator=validator, **protocol_options),
+                      out_protocol=protocol(threshold=threshold, **protocol_options))
+    app.store_dir = store
+    return app
+
+
+def wsgi_app(soap_version: str = "1.1", *, max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+             **options: Any) -> Any:
+    """A WSGI application serving the demo service (SOAP ``"1.1"`` or ``"1.2"``).
+
+    ``options`` go to :func:`make_application`; the WSGI object has the
+    application as ``.app`` and its upload directory as ``.app.store_dir``.
+    """
+    return wsgi_application(make_application(soap_version, **options),
+                            max_content_length=max_content_length)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the demo with waitress on 127.0.0.1 until interrupted."""
+    from waitress import serve
+
+    ap = argparse.ArgumentParser(prog="python -m spyne_mtom.demo_service",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--soap", choices=("1.1", "1.2"), default="1.1")
+    ap.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD)
+    args = ap.parse_args(argv)
+    app = wsgi_app(args.soap, threshold=args.threshold)
+    print(f"MTOM demo service (SOAP {args.soap}) on http://127.0.0.1:{args.port}/ "
+          f"(WSDL: ?wsdl), uploads in {app.app.store_dir}", flush=True)
+    try:
+        serve(app, host="127.0.0.1", port=args.port,
+              max_request_body_size=DEFAULT_MAX_CONTENT_LENGTH)
+    finally:
+        shutil.rmtree(app.app.store_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
