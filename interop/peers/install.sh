@@ -1,10 +1,12 @@
 #!/bin/sh
-# Install the Debian packages the interop peers (JAX-WS RI, gSOAP) need.
+# Install the Debian packages the interop peers (JAX-WS RI, gSOAP) need:
+#   JAX-WS RI: openjdk-17-jdk-headless (any JDK with javac will do) libjaxws-java
+#   gSOAP:     gsoap libgsoap-dev, plus a C toolchain (gcc libc6-dev pkg-config)
 # Only missing packages are installed; `apt-get update` runs at most once.
 # Usage: sh interop/peers/install.sh        (as root, or with sudo available)
 set -eu
 
-PACKAGES="openjdk-17-jdk-headless libjaxws-java gsoap libgsoap-dev"
+PACKAGES="openjdk-17-jdk-headless libjaxws-java gsoap libgsoap-dev gcc libc6-dev pkg-config"
 
 is_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
