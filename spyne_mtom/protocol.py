@@ -256,13 +256,16 @@ class MtomMixin:
         try:
             try:
                 super().validate_body(ctx, message)  # type: ignore[misc]
-            except SchemaValidationError:
+            except SchemaValidationError as first:
                 if not detached:
-                    raise
+                    raise _schema_fault(first) from None
                 # The model may declare (and require) what was detached: retry as received.
                 _restore(detached)
                 detached = []
-                super().validate_body(ctx, message)  # type: ignore[misc]
+                try:
+                    super().validate_body(ctx, message)  # type: ignore[misc]
+                except SchemaValidationError:
+                    raise _schema_fault(first) from None
         finally:
             _restore(detached)
 
@@ -502,6 +505,15 @@ def _declared_type(cls: Any) -> str | None:
     if len(kinds) == 1 and "*" not in kinds[0]:
         return kinds[0]
     return None
+
+
+def _schema_fault(error: Any) -> Fault:
+    """A plain Fault for a schema error (Spyne's ``Soap12`` cannot serialise its own:
+    the message is ``bytes`` and the Reason lands in no namespace)."""
+    text = error.faultstring
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    return Fault("Client.SchemaValidationError", str(text))
 
 
 def _is_binary(value: Any) -> bool:

@@ -159,7 +159,6 @@ def _expected(member: Any) -> str | None:
 def _fix_schema(doc: Any) -> None:
     interface = doc.interface
     xmime_pref = interface.get_namespace_prefix(XMIME_NS)
-    touched: set[etree._Element] = set()
     for cls in _complex_classes(interface):
         node = _type_node(doc, cls)
         if node is None:
@@ -169,8 +168,9 @@ def _fix_schema(doc: Any) -> None:
             if expected:
                 for el in node.iter(f"{{{XSD_NS}}}element"):
                     if el.get("name") == key:
+                        # (lxml declares the namespace on the element if needed;
+                        # cleanup_namespaces would drop prefixes used in QName values)
                         el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
-                        touched.add(el.getroottree().getroot())
             if _is_xmime_attribute(member) and member._ns == XMIME_NS:
                 for attr in node.iter(f"{{{XSD_NS}}}attribute"):
                     if attr.get("name") == key:
@@ -182,8 +182,6 @@ def _fix_schema(doc: Any) -> None:
     xschema = doc.schema_dict.get(xmime_pref)
     if xschema is not None and not len(xschema):
         _fill_xmime_schema(xschema)
-    for schema in touched:
-        etree.cleanup_namespaces(schema, top_nsmap={"xmime": XMIME_NS})
 
 
 def _fill_xmime_schema(schema: etree._Element) -> None:
