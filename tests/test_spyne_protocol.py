@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import serve_wsgi
 from spyne import Application, ServiceBase, rpc
 from spyne.model.binary import ByteArray, File
 from spyne.protocol.soap import Soap11, Soap12
@@ -42,8 +43,6 @@ from test_spyne_support import (
 
 import mtom
 from spyne_mtom import Soap11Mtom, Soap12Mtom, wsgi_application
-
-from conftest import serve_wsgi
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
@@ -301,7 +300,7 @@ def test_base64_and_quoted_printable_parts(server: tuple[str, str]) -> None:
             b"Content-ID: <root@x>\r\n\r\n" + root + b"\r\n--B\r\n"
             b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
             b"Content-ID: <p1@x>\r\n\r\n" + b64 + b"\r\n--B--\r\n")
-    ct = f'multipart/related; type="application/xop+xml"; boundary=B; start="<root@x>"'
+    ct = 'multipart/related; type="application/xop+xml"; boundary=B; start="<root@x>"'
     resp = post_raw(url, body, ct)
     assert decode(resp).text("sha256") == sha(data)
 
@@ -389,7 +388,7 @@ def test_threshold_and_optimize_options(version: str) -> None:
     with serve_wsgi(make_wsgi(version, out_options={"threshold": 0})) as url:
         small = envelope(version, "<t:echo><t:data>AAAA</t:data></t:echo>")
         reply = decode(post_plain(url, version, small))
-        assert reply.package is not None and list(reply.values.values())[0].read() == b"\0\0\0"
+        assert reply.package is not None and next(iter(reply.values.values())).read() == b"\0\0\0"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -402,7 +401,7 @@ def test_mixed_protocols(version: str) -> None:
                     "</t:echo>")
     with serve_wsgi(wsgi_application(app)) as url:
         reply = decode(post_plain(url, version, root))
-        assert reply.package is not None and list(reply.values.values())[0].read() == data
+        assert reply.package is not None and next(iter(reply.values.values())).read() == data
     # MTOM in, plain out.
     app = make_application(version, in_protocol=mtom_cls(), out_protocol=plain_cls())
     part = mtom.OutgoingPart(data)
@@ -435,7 +434,7 @@ def test_binary_values_in_soap_headers() -> None:
                     "</t:Token>")
     with serve_wsgi(wsgi_application(app)) as url:
         reply = decode(post_mtom(url, "1.1", root, [part]))
-    assert list(reply.values.values())[0].read() == data
+    assert next(iter(reply.values.values())).read() == data
 
 
 # -- memory ------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ class TestService(ServiceBase):  # type: ignore[misc]
 
     @rpc(Long, Integer, _returns=File)
     def download_handle(ctx: Any, size: int, seed: int) -> Any:
-        f = tempfile.TemporaryFile()
+        f = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the response
         f.write(pattern(size, seed))
         return File.Value(handle=f, type="application/x-handle")
 
