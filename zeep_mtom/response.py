@@ -1,0 +1,235 @@
+"""Replies: MTOM, SwA or plain, read as a stream and handed to Zeep as plain SOAP.
+
+Strategy: :class:`ReplyReader` is fed the HTTP body chunk by chunk by the
+transport (requests' ``iter_content`` or httpx's ``aiter_bytes``; the
+transport owns all I/O). A ``multipart/*`` body goes through
+:class:`mtom.PackageReader`, which spools large parts to unlinked temporary
+files as they arrive; the root is chosen by ``start``. :meth:`ReplyReader.close`
+then resolves every ``xop:Include`` with :func:`mtom.reconstitute` — no
+base64 — and writes a token (the part's ``cid:`` URL) into each element
+whose value is a part; SwA text references (swaRef) are registered too.
+The root, re-serialised, is what Zeep parses: Zeep's own multipart code
+never runs, and Zeep's ``Base64Binary.pythonvalue`` turns each token into
+the part's bytes through :class:`zeep_mtom.values.CallContext`.
+
+Everything about the reply stays reachable in an :class:`MtomReply`
+(``transport.last_reply``): every part, SwA references, parts nobody
+referenced, warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from lxml import etree
+from requests.structures import CaseInsensitiveDict
+
+import mtom
+
+from .options import MtomOptions
+
+__all__ = ["MtomReply", "MtomResponse", "ReplyReader", "ReplyResult", "make_response"]
+
+
+@dataclass
+class MtomReply:
+    """One HTTP reply as the transport received it.
+
+    Attributes:
+        status_code: the HTTP status.
+        content_type: the HTTP Content-Type, parsed.
+        package: the decoded multipart package, or ``None`` for a plain reply.
+        references: resolved ``xop:Include`` elements (elements of the
+            transport's copy of the root, not of Zeep's tree).
+        swa: SwA references (``href="cid:…"`` attributes, swaRef values).
+        unreferenced: parts no reference names.
+        warnings: deviations the reader tolerated.
+
+    Parts whose value Zeep returned as ``bytes`` are closed when the call
+    ends; the others (SwA, unreferenced) stay readable until :meth:`close`
+    or until this object is garbage-collected. Attachments returned as
+    values in ``stream_attachments`` mode belong to the caller and are not
+    closed by :meth:`close`.
+    """
+
+    status_code: int
+    content_type: mtom.ContentType
+    package: mtom.Package | None = None
+    references: list[mtom.XopReference] = field(default_factory=list)
+    swa: list[mtom.XopReference] = field(default_factory=list)
+    unreferenced: list[mtom.Attachment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _handed_out: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.package is not None
+
+    @property
+    def is_xop(self) -> bool:
+        """True for an MTOM/XOP reply."""
+        return self.package is not None and self.package.is_xop
+
+    @property
+    def attachments(self) -> list[mtom.Attachment]:
+        """Every part except the root, in message order (empty for a plain reply)."""
+        return list(self.package.attachments) if self.package is not None else []
+
+    def get(self, ref: str) -> mtom.Attachment | None:
+        """The part named by a Content-ID (with or without ``<>``) or a ``cid:`` URL."""
+        return self.package.get(ref) if self.package is not None else None
+
+    def hand_out(self, att: mtom.Attachment) -> None:
+        """Record that ``att`` was returned to the caller as a value."""
+        self._handed_out.add(id(att))
+
+    @property
+    def handed_out_ids(self) -> set[int]:
+        return set(self._handed_out)
+
+    def close(self) -> None:
+        """Release the parts' temporary files (not those returned as values)."""
+        if self.package is None:
+            return
+        for part in self.package.parts:
+            if id(part) not in self._handed_out:
+                part.close()
+
+    def __repr__(self) -> str:
+        kind = "MTOM" if self.is_xop else "multipart" if self.is_multipart else "plain"
+        return (f"<MtomReply {self.status_code} {kind}: {len(self.attachments)} part(s), "
+                f"{len(self.references)} xop, {len(self.swa)} swa, "
+                f"{len(self.unreferenced)} unreferenced>")
+
+    def __enter__(self) -> MtomReply:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ReplyResult:
+    """What :meth:`ReplyReader.close` produces."""
+
+    content: bytes
+    """The SOAP envelope for Zeep to parse (tokens where parts were)."""
+    content_type: str | None
+    """The Content-Type to show Zeep (never multipart)."""
+    reply: MtomReply
+    values: dict[str, mtom.Attachment]
+    """Token text → part, for :meth:`CallContext.accept_reply`."""
+
+
+class ReplyReader:
+    """Push the body of one HTTP reply; get what Zeep should parse.
+
+    Args:
+        status_code: the HTTP status.
+        content_type: the HTTP Content-Type header (``None`` if absent).
+        options: the transport's options (limits, spooling).
+        huge_tree: allow huge text nodes in the root (Zeep's
+            ``Settings.xml_huge_tree``; only inline base64 needs it).
+
+    Raises (``feed``/``close``): the :class:`mtom.MtomError` family —
+    :class:`mtom.MalformedMime`, :class:`mtom.TruncatedMessage`,
+    :class:`mtom.LimitExceeded`, :class:`mtom.RootPartError`,
+    :class:`mtom.DanglingInclude`, :class:`mtom.InvalidInclude`. On any
+    error every temporary file is released before it propagates.
+    """
+
+    def __init__(self, status_code: int, content_type: str | None, options: MtomOptions, *,
+                 huge_tree: bool = False):
+        self.status_code = status_code
+        self.raw_content_type = content_type
+        self.content_type = mtom.parse_content_type(content_type or "")
+        self._options = options
+        self._chunks: list[bytes] = []
+        self._reader: mtom.PackageReader | None = None
+        if self.content_type.is_multipart:
+            self._reader = mtom.PackageReader(
+                self.content_type, limits=options.limits,
+                spool_threshold=options.spool_threshold, spool_dir=options.spool_dir,
+                huge_tree=huge_tree)
+
+    @property
+    def multipart(self) -> bool:
+        return self._reader is not None
+
+    def feed(self, chunk: bytes) -> None:
+        """Push the next chunk of the (content-decoded) body."""
+        if not chunk:
+            return
+        if self._reader is not None:
+            self._reader.feed(chunk)
+        else:
+            self._chunks.append(chunk)
+
+    def abort(self) -> None:
+        """Give up (I/O failed): release everything received so far."""
+        if self._reader is not None:
+            self._reader.__exit__(RuntimeError, None, None)
+        self._chunks.clear()
+
+    def close(self) -> ReplyResult:
+        """End of body: decode the package and prepare the envelope for Zeep."""
+        if self._reader is None:
+            body = b"".join(self._chunks)
+            self._chunks.clear()
+            reply = MtomReply(self.status_code, self.content_type)
+            return ReplyResult(body, self.raw_content_type, reply, {})
+        package = self._reader.close()
+        try:
+            return self._resolve(package)
+        except BaseException:
+            package.close()
+            raise
+
+    def _resolve(self, package: mtom.Package) -> ReplyResult:
+        root = package.root_element()
+        xop = mtom.reconstitute(root, package, limits=self._options.limits)
+        values: dict[str, mtom.Attachment] = {}
+        for ref in xop.references:
+            token = mtom.cid_href(ref.attachment.content_id or "")
+            ref.element.text = token
+            values[token] = ref.attachment
+        for ref in xop.swa:
+            if ref.kind == "swa-ref" and ref.element.text:
+                values[ref.element.text] = ref.attachment
+        version = package.soap_version or mtom.SoapVersion.SOAP11
+        reply = MtomReply(self.status_code, self.content_type, package, xop.references,
+                          xop.swa, xop.unreferenced, list(package.warnings))
+        content = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+        return ReplyResult(content, f"{version.media_type}; charset=utf-8", reply, values)
+
+
+class MtomResponse(requests.Response):
+    """A :class:`requests.Response` holding the (non-multipart) envelope Zeep parses.
+
+    ``mtom_reply`` is the :class:`MtomReply` with every part.
+    """
+
+    mtom_reply: MtomReply | None = None
+
+
+def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str, str],
+                  url: str | None = None, reason: str | None = None,
+                  extra: Mapping[str, Any] | None = None) -> MtomResponse:
+    """Build the response object ``post_xml`` returns to Zeep."""
+    resp = MtomResponse()
+    resp.status_code = status_code
+    resp.headers = CaseInsensitiveDict(headers)
+    if result.content_type is not None:
+        resp.headers["Content-Type"] = result.content_type
+    resp._content = result.content
+    resp._content_consumed = True  # type: ignore[attr-defined]
+    resp.encoding = "utf-8" if result.reply.package is not None else None
+    resp.url = url or ""
+    resp.reason = reason or ""
+    for name, value in (extra or {}).items():
+        setattr(resp, name, value)
+    resp.mtom_reply = result.reply
+    return resp
