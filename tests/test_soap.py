@@ -1,0 +1,118 @@
+"""SOAP 1.1 vs 1.2: media types, MTOM Content-Type parameters, version detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtom import (
+    SOAP11_ENV_NS,
+    SOAP12_ENV_NS,
+    XMIME_NS,
+    XOP_NS,
+    SoapVersion,
+    multipart_content_type,
+    parse_content_type,
+    read_package,
+    root_content_type,
+)
+from mtom.soap import soap_version_of_content_type, soap_version_of_namespace
+
+
+def test_namespaces() -> None:
+    assert SOAP11_ENV_NS == "http://schemas.xmlsoap.org/soap/envelope/"
+    assert SOAP12_ENV_NS == "http://www.w3.org/2003/05/soap-envelope"
+    assert XOP_NS == "http://www.w3.org/2004/08/xop/include"
+    assert XMIME_NS == "http://www.w3.org/2005/05/xmlmime"
+
+
+@pytest.mark.parametrize(("value", "version"), [
+    ("1.1", SoapVersion.SOAP11), ("11", SoapVersion.SOAP11), ("SOAP11", SoapVersion.SOAP11),
+    (" soap1.1 ", SoapVersion.SOAP11), ("1.2", SoapVersion.SOAP12), ("12", SoapVersion.SOAP12),
+    ("Soap12", SoapVersion.SOAP12), (SoapVersion.SOAP12, SoapVersion.SOAP12),
+])
+def test_coerce(value: str | SoapVersion, version: SoapVersion) -> None:
+    assert SoapVersion.coerce(value) is version
+
+
+@pytest.mark.parametrize("value", ["1.0", "2", "", "soap"])
+def test_coerce_rejects(value: str) -> None:
+    with pytest.raises(ValueError):
+        SoapVersion.coerce(value)
+
+
+def test_version_facts() -> None:
+    v11, v12 = SoapVersion.SOAP11, SoapVersion.SOAP12
+    assert (v11.value, v11.envelope_ns, v11.media_type) == ("1.1", SOAP11_ENV_NS, "text/xml")
+    assert (v12.value, v12.envelope_ns, v12.media_type) == (
+        "1.2", SOAP12_ENV_NS, "application/soap+xml")
+    assert (v11.sender_fault_code, v11.receiver_fault_code) == ("Client", "Server")
+    assert (v12.sender_fault_code, v12.receiver_fault_code) == ("Sender", "Receiver")
+
+
+def test_root_content_type() -> None:
+    assert root_content_type("1.1") == 'application/xop+xml; charset=UTF-8; type="text/xml"'
+    assert root_content_type("1.2") == (
+        'application/xop+xml; charset=UTF-8; type="application/soap+xml"')
+    assert root_content_type("1.1", xop=False) == "text/xml; charset=UTF-8"
+    assert root_content_type("1.2", xop=False, charset="utf-16") == (
+        "application/soap+xml; charset=utf-16")
+
+
+def test_multipart_content_type_soap11() -> None:
+    assert multipart_content_type("1.1", boundary="MIMEBoundary_x", start="root@x") == (
+        'multipart/related; type="application/xop+xml"; boundary="MIMEBoundary_x"; '
+        'start="<root@x>"; start-info="text/xml"')
+
+
+def test_multipart_content_type_soap12_with_action() -> None:
+    assert multipart_content_type("1.2", boundary="b", start="<root@x>", action="urn:a") == (
+        'multipart/related; type="application/xop+xml"; boundary="b"; start="<root@x>"; '
+        'start-info="application/soap+xml"; action="urn:a"')
+
+
+def test_multipart_content_type_without_action_or_xop() -> None:
+    assert "action" not in multipart_content_type("1.1", boundary="b", start="r", action="urn:a")
+    assert "action" not in multipart_content_type("1.2", boundary="b", start="r")
+    swa = multipart_content_type("1.2", boundary="b", start="r", xop=False)
+    assert swa == 'multipart/related; type="application/soap+xml"; boundary="b"; start="<r>"'
+
+
+def test_multipart_content_type_parses_back() -> None:
+    ct = parse_content_type(multipart_content_type(
+        "1.2", boundary="uuid:1+id=7", start="http://tempuri.org/0", action='urn:"x";y'))
+    assert ct.boundary == "uuid:1+id=7"
+    assert ct.get("start") == "<http://tempuri.org/0>"
+    assert ct.get("action") == 'urn:"x";y'
+    assert ct.get("start-info") == "application/soap+xml"
+    assert ct.get("type") == "application/xop+xml"
+
+
+def test_soap_version_of_namespace() -> None:
+    assert soap_version_of_namespace(SOAP11_ENV_NS) is SoapVersion.SOAP11
+    assert soap_version_of_namespace(SOAP12_ENV_NS) is SoapVersion.SOAP12
+    assert soap_version_of_namespace("http://example.org/stuff") is None
+    assert soap_version_of_namespace(None) is None
+
+
+@pytest.mark.parametrize(("ct", "version"), [
+    ('multipart/related; type="application/xop+xml"; start-info="text/xml"', SoapVersion.SOAP11),
+    ('multipart/related; start-info="text/xml; charset=utf-8"', SoapVersion.SOAP11),
+    ('multipart/related; type="application/soap+xml"', SoapVersion.SOAP12),
+    ('multipart/related; type="text/xml"; start-info="application/soap+xml"', SoapVersion.SOAP12),
+    ("application/soap+xml; charset=utf-8", SoapVersion.SOAP12),
+    ("text/xml", SoapVersion.SOAP11),
+    ("multipart/related; boundary=b", None),
+    ('multipart/related; type="application/xop+xml"', None),
+])
+def test_soap_version_of_content_type(ct: str, version: SoapVersion | None) -> None:
+    assert soap_version_of_content_type(parse_content_type(ct)) is version
+
+
+def test_package_version_comes_from_the_envelope_not_the_content_type() -> None:
+    """CXF sends start-info=application/soap+xml with a SOAP 1.1 envelope."""
+    env = f'<s:Envelope xmlns:s="{SOAP11_ENV_NS}"><s:Body/></s:Envelope>'.encode()
+    body = b"--b\r\nContent-Type: text/xml\r\n\r\n" + env + b"\r\n--b--\r\n"
+    ct = 'multipart/related; type="text/xml"; boundary=b; start-info="application/soap+xml"'
+    with read_package(body, ct) as pkg:
+        assert pkg.soap_version is SoapVersion.SOAP11
+        assert pkg.declared_soap_version is SoapVersion.SOAP12
