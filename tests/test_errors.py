@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_errors_from_the_entry_point_carry_location() -> None:
 
 def test_catch_all_with_mtom_error() -> None:
     """Callers can catch every codec failure, peer or local, with one except clause."""
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: mtom.read_package(b"", "text/plain"),
         lambda: mtom.read_package(b"x", "multipart/related"),
         lambda: mtom.read_package(b"--b--", "multipart/related; boundary=b"),

@@ -176,7 +176,8 @@ def test_continuation_without_header() -> None:
 def test_headers_mapping() -> None:
     h = Headers([("Content-ID", "<a>"), ("X-Dup", "1"), ("x-dup", "2")])
     assert h["content-id"] == h["CONTENT-ID"] == "<a>"
-    assert "Content-Id" in h and "nope" not in h and 42 not in h
+    assert "Content-Id" in h and "nope" not in h
+    assert 42 not in h  # type: ignore[comparison-overlap]
     assert h.get("x-dup") == "1"
     assert h.get_all("X-DUP") == ["1", "2"]
     assert len(h) == 2 and sorted(h) == ["content-id", "x-dup"]
@@ -235,7 +236,7 @@ def test_cid_href_escapes_percent_slash_colon_space() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30))
+@given(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30))
 def test_cid_href_round_trip_property(cid: str) -> None:
     normal = normalize_content_id(cid)
     if normalize_content_id(normal) != normal:  # e.g. '<<a>>': brackets twice

@@ -140,7 +140,7 @@ def test_unusable_content_type(ct: str, error: type[Exception]) -> None:
 
 def test_content_type_as_bytes_or_parsed() -> None:
     for ct in (CT.encode(), mtom.parse_content_type(CT)):
-        with read_package(TWO, ct) as pkg:  # type: ignore[arg-type]
+        with read_package(TWO, ct) as pkg:
             assert len(pkg) == 2
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mtom import (
     LimitExceeded,
@@ -482,3 +484,48 @@ def test_limit_errors_are_sender_faults_with_hint() -> None:
 def test_limits_validate_their_values() -> None:
     with pytest.raises(ValueError):
         Limits(max_parts=-1)
+
+
+# -- property: hand-framed messages in random styles and chunkings ---------------------------
+
+_BND = "bnd"
+_body = st.lists(st.one_of(st.sampled_from([b"\r", b"\n", b"\r\n", b"--", b"--bn", b"\n--bn",
+                                            b"bnd", b" ", b"\x00"]), st.binary(max_size=30)),
+                 max_size=8).map(b"".join).filter(lambda b: b"--" + _BND.encode() not in b)
+_header = st.tuples(st.sampled_from(["Content-ID", "content-type", "X-A"]),
+                    st.text(alphabet="abc<>@/;= ", max_size=12).map(str.strip))
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.tuples(st.lists(_header, max_size=3), _body), max_size=6),
+       crlf=st.lists(st.booleans(), min_size=1, max_size=20),
+       padding=st.sampled_from([b"", b" ", b"\t ", b"   "]),
+       preamble=st.sampled_from([b"", b"\r\n", b"\n", b"preamble text\r\n"]),
+       epilogue=st.sampled_from([b"", b"\r\n", b"epilogue\r\n--bnd\r\n\r\nx"]),
+       cuts=st.lists(st.integers(0, 10**6), max_size=6))
+def test_hand_framed_messages_in_random_styles(
+        parts: list[tuple[list[tuple[str, str]], bytes]], crlf: list[bool], padding: bytes,
+        preamble: bytes, epilogue: bytes, cuts: list[int]) -> None:
+    eols = iter(crlf * 100)
+
+    def eol() -> bytes:
+        return b"\r\n" if next(eols) else b"\n"
+
+    out = preamble
+    expected = []
+    for headers, data in parts:
+        out += b"--bnd" + padding + eol()
+        for name, value in headers:
+            out += f"{name}: {value}".encode() + eol()
+        out += eol() + data
+        delim_eol = eol()
+        if delim_eol == b"\n" and data.endswith(b"\r"):
+            delim_eol = b"\r\n"  # LF framing cannot carry a body ending in CR
+        out += delim_eol
+        expected.append(([(n, v) for n, v in headers], data))
+    out += b"--bnd--" + padding + eol() + epilogue
+    points = sorted({c % (len(out) + 1) for c in cuts})
+    chunks = [out[a:b] for a, b in zip([0, *points], [*points, len(out)], strict=True)]
+    chunks = [c for c in chunks if c]  # b"" would mean end of input
+    for feeding in ([out], chunks, [out[i:i + 1] for i in range(len(out))]):
+        assert parse(_BND, feeding) == (expected, len(expected))
