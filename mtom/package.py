@@ -61,8 +61,12 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
     if (charset and not _XML_DECL.match(data[:200])
             and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))):
         encoding = charset
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             dtd_validation=False, huge_tree=huge_tree, encoding=encoding)
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 dtd_validation=False, huge_tree=huge_tree, encoding=encoding)
+    except (LookupError, ValueError) as exc:
+        raise RootPartError(f"the {what} declares charset={charset!r}, which is not a known "
+                            "character encoding; the peer should send charset=UTF-8") from exc
     try:
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
