@@ -15,6 +15,7 @@ import requests
 from conftest import serve_wsgi
 from spyne.model.fault import Fault
 from test_spyne_support import (
+    CLOSE,
     ENV_NS,
     PLAIN_CT,
     VERSIONS,
@@ -244,7 +245,7 @@ def test_schema_validation_failure(server: tuple[str, str]) -> None:
 
 def test_get_is_not_allowed(server: tuple[str, str]) -> None:
     url, _ = server
-    resp = requests.get(url, timeout=10)
+    resp = requests.get(url, timeout=10, headers=CLOSE)
     assert resp.status_code == 405
 
 

@@ -21,6 +21,7 @@ from spyne import Application, ServiceBase, rpc
 from spyne.model.binary import ByteArray, File
 from spyne.protocol.soap import Soap11, Soap12
 from test_spyne_support import (
+    CLOSE,
     ENV_NS,
     PLAIN_CT,
     TNS,
@@ -100,7 +101,7 @@ def test_upload_in_small_tcp_writes_and_chunked_transfer(server: tuple[str, str]
     body = pkg.to_bytes()
     # Transfer-Encoding: chunked (requests streams a generator that way).
     resp = requests.post(url, data=chunked(body, 777), timeout=60,
-                         headers={"Content-Type": pkg.content_type})
+                         headers={"Content-Type": pkg.content_type, **CLOSE})
     assert decode(resp).text("sha256") == sha(data)
     # Content-Length, many small writes.
     status, _, raw = stream_post(url, chunked(body, 1000), pkg.content_type, len(body))
@@ -266,7 +267,7 @@ def test_root_charset_is_honoured(server: tuple[str, str], declaration: bool) ->
     root = envelope(version, f"<t:text><t:s>{text}</t:s></t:text>", declaration=declaration,
                     encoding=encoding)
     pkg = mtom.OutgoingPackage(root, [part], soap_version=version, charset=encoding)
-    resp = requests.post(url, data=pkg.to_bytes(), headers=pkg.headers, timeout=30)
+    resp = requests.post(url, data=pkg.to_bytes(), headers={**pkg.headers, **CLOSE}, timeout=30)
     assert resp.status_code == 200, resp.text[:400]
     assert decode(resp).text("textResult") == text
 

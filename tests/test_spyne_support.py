@@ -42,6 +42,9 @@ VERSIONS = ("1.1", "1.2")
 PROTOCOLS = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}
 ENV_NS = {"1.1": mtom.SOAP11_ENV_NS, "1.2": mtom.SOAP12_ENV_NS}
 PLAIN_CT = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
+#: Sent with every request: conftest's ``serve_wsgi`` waits (up to 5 s) for open
+#: keep-alive connections when it stops the server.
+CLOSE = {"Connection": "close"}
 
 
 def test_support_module_imports() -> None:
@@ -210,17 +213,18 @@ def xop(part: mtom.OutgoingPart | str) -> str:
 def post_mtom(url: str, version: str, root: bytes, parts: Sequence[mtom.OutgoingPart],
               *, xop_package: bool = True, **kwargs: Any) -> requests.Response:
     pkg = mtom.OutgoingPackage(root, parts, soap_version=version, xop=xop_package)
-    return requests.post(url, data=pkg.to_bytes(), headers=pkg.headers, timeout=60, **kwargs)
+    return requests.post(url, data=pkg.to_bytes(), headers={**pkg.headers, **CLOSE}, timeout=60,
+                         **kwargs)
 
 
 def post_plain(url: str, version: str, root: bytes, **kwargs: Any) -> requests.Response:
-    return requests.post(url, data=root, headers={"Content-Type": PLAIN_CT[version]},
+    return requests.post(url, data=root, headers={"Content-Type": PLAIN_CT[version], **CLOSE},
                          timeout=60, **kwargs)
 
 
 def post_raw(url: str, body: bytes, content_type: str, **kwargs: Any) -> requests.Response:
-    return requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=60,
-                         **kwargs)
+    return requests.post(url, data=body, headers={"Content-Type": content_type, **CLOSE},
+                         timeout=60, **kwargs)
 
 
 def stream_post(url: str, chunks: Iterable[bytes], content_type: str, length: int,
@@ -232,7 +236,8 @@ def stream_post(url: str, chunks: Iterable[bytes], content_type: str, length: in
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         conn.request("POST", u.path or "/", body=iter(chunks),
-                     headers={"Content-Type": content_type, "Content-Length": str(length)},
+                     headers={"Content-Type": content_type, "Content-Length": str(length),
+                              **CLOSE},
                      encode_chunked=False)
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
