@@ -333,18 +333,11 @@ def test_declaration_and_bom_win_over_charset() -> None:
     assert parse_xml(bom8, charset="latin-1").text == "caf\xe9"
 
 
-UNKNOWN_CHARSET = ("BUG: an unknown charset in the root part's Content-Type escapes as a bare "
-                   "LookupError (not an MtomError): etree.XMLParser(encoding=...) is built "
-                   "outside the try block in package.parse_xml (line ~63)")
-
-
-@pytest.mark.xfail(strict=True, reason=UNKNOWN_CHARSET)
 def test_unknown_charset_is_a_root_part_error() -> None:
     with pytest.raises(RootPartError):
         parse_xml(b"<r/>", charset="no-such-charset")
 
 
-@pytest.mark.xfail(strict=True, reason=UNKNOWN_CHARSET)
 def test_unknown_root_charset_from_the_peer_is_a_root_part_error() -> None:
     body = message(("Content-Type: text/xml; charset=x-bogus", ENV11))
     with read_package(body, CT) as pkg, pytest.raises(RootPartError):
