@@ -11,6 +11,7 @@ here (pytest puts ``tests/`` on ``sys.path``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import serve_wsgi
 from lxml import etree
 
 import mtom
@@ -103,11 +105,13 @@ class EchoApp:
         reply_threshold: size from which reply values become parts.
         keep: bodies and values up to this size are kept for assertions.
         reply_parts: extra parts appended to every MTOM reply (unreferenced).
+        echo: answer with the binary values received (else only the other fields).
     """
 
     def __init__(self, reply: str = "mtom", reply_threshold: int = 0, keep: int = 1 << 20,
-                 reply_parts: Iterable[mtom.OutgoingPart] = ()):
+                 reply_parts: Iterable[mtom.OutgoingPart] = (), echo: bool = True):
         self.reply = reply
+        self.echo = echo
         self.reply_threshold = reply_threshold
         self.keep = keep
         self.reply_parts = list(reply_parts)
@@ -169,6 +173,8 @@ class EchoApp:
         response = etree.SubElement(body, f"{{{NS}}}EchoResponse")
         parts: list[mtom.OutgoingPart] = []
         for child in request:
+            if id(child) in values and not self.echo:
+                continue
             copy = etree.SubElement(response, child.tag, dict(child.attrib))
             if id(child) not in values:
                 copy.text = child.text
@@ -276,3 +282,63 @@ def test_pattern_has_crlf_edges_and_boundary_text() -> None:
     assert len(p) == 4096 and p[:2] == b"\r\n" and p[-2:] == b"\r\n"
     assert b"\r\n--MIMEBoundary_" in p and b"--uuid:abc--" in p
     assert pattern(4096, seed=1) != p
+
+
+# -- helpers for the Zeep test modules ----------------------------------------------------
+
+
+class SharedServer:
+    """One waitress server for a whole test module; each test plugs its own app in.
+
+    ``server(app)`` is a context manager yielding the URL, like the
+    ``wsgi_server`` fixture, without a server start and stop per test.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.app: Callable[..., Any] | None = None
+
+    def dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        assert self.app is not None, "no app plugged into the shared test server"
+        return self.app(environ, start_response)
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls) -> Iterator[SharedServer]:
+        holder: list[SharedServer] = []
+        with serve_wsgi(lambda e, s: holder[0].dispatch(e, s)) as url:
+            holder.append(cls(url))
+            yield holder[0]
+
+    @contextlib.contextmanager
+    def __call__(self, app: Callable[..., Any]) -> Iterator[str]:
+        self.app = app
+        try:
+            yield self.url
+        finally:
+            self.app = None
+
+
+@contextlib.contextmanager
+def echo_service(serve: Callable[..., Any], app: EchoApp, *, binding: str = ECHO11,
+                 wsdl: str = "echo.wsdl", plugins: Iterable[Any] = (), wsse: Any = None,
+                 settings: Any = None, **options: Any) -> Iterator[tuple[Any, Any]]:
+    """``with echo_service(wsgi_server, app, mtom=True) as (service, transport)``.
+
+    Serves ``app`` on 127.0.0.1, loads ``tests/data/zeep/<wsdl>`` with a
+    :class:`zeep_mtom.MtomTransport` built from ``options`` and yields a
+    service proxy bound to ``binding`` at the server's URL. The transport's
+    connections are closed before the server stops.
+    """
+    import zeep
+
+    from zeep_mtom import MtomTransport
+
+    with serve(app) as url:
+        transport = MtomTransport(**options)
+        client = zeep.Client(str(DATA / wsdl), transport=transport, plugins=list(plugins),
+                             wsse=wsse, settings=settings)
+        try:
+            yield client.create_service(binding, url), transport
+        finally:
+            transport.session.close()

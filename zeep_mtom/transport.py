@@ -34,7 +34,7 @@ from .values import CallContext
 
 __all__ = ["AsyncMtomTransport", "MtomTransport"]
 
-_CHUNK = 256 * 1024
+_CHUNK = 1024 * 1024
 _logger = logging.getLogger("zeep_mtom")
 
 

@@ -1,0 +1,450 @@
+"""MtomTransport and AsyncMtomTransport over real HTTP against the echo service."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zeep
+from lxml import etree
+from test_zeep_server import (
+    ACTION,
+    DATA,
+    ECHO11,
+    ECHO12,
+    NS,
+    EchoApp,
+    SharedServer,
+    echo_service,
+    pattern,
+)
+from zeep.plugins import HistoryPlugin
+from zeep.proxy import AsyncServiceProxy
+
+import mtom
+import zeep_mtom
+
+VERSIONS = [pytest.param(ECHO11, mtom.SoapVersion.SOAP11, id="soap11"),
+            pytest.param(ECHO12, mtom.SoapVersion.SOAP12, id="soap12")]
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[SharedServer]:
+    with SharedServer.start() as server:
+        yield server
+
+
+def _multipart(received: Any) -> mtom.Package:
+    assert received.multipart, received.headers
+    return mtom.read_package(received.body, received.header("content-type"))
+
+
+# -- round trips ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("binding", "version"), VERSIONS)
+def test_round_trip_is_byte_exact_with_crlf_edges_and_boundary_text(
+        served: SharedServer, binding: str, version: mtom.SoapVersion) -> None:
+    values = [pattern(5000), pattern(70_000, seed=3), b"\r\n" * 600, b"\n--MIMEBoundary_x\r\n" * 80]
+    app = EchoApp()
+    with echo_service(served, app, binding=binding, mtom=True) as (svc, transport):
+        result = svc.Echo(name="n", data=values, derived=values[1],
+                          typed={"_value_1": values[0], "contentType": "image/png"},
+                          image={"_value_1": values[2]})
+    assert result.data == values
+    assert all(type(v) is bytes for v in result.data)
+    assert result.derived == values[1]
+    assert result.typed._value_1 == values[0] and result.typed.contentType == "image/png"
+    assert result.image._value_1 == values[2]
+    got = app.last
+    assert [v.data for v in got.values] == [*values, values[1], values[0], values[2]]
+    assert all(v.via_include for v in got.values)
+    assert len(_multipart(got).attachments) == 7
+    assert transport.last_reply is not None and transport.last_reply.is_xop
+    assert len(transport.last_reply.references) == 7
+
+
+@pytest.mark.parametrize(("binding", "version"), VERSIONS)
+def test_wire_headers(served: SharedServer, binding: str, version: mtom.SoapVersion) -> None:
+    app = EchoApp()
+    with echo_service(served, app, binding=binding, mtom=True) as (svc, _):
+        svc.Echo(data=[pattern(4096)])
+    got = app.last
+    ct = mtom.parse_content_type(got.header("content-type") or "")
+    assert ct.media_type == "multipart/related"
+    assert ct.get("type") == "application/xop+xml"
+    assert ct.get("start-info") == version.media_type
+    assert got.header("soapaction") == f'"{ACTION}"'
+    if version is mtom.SoapVersion.SOAP12:
+        assert ct.get("action") == ACTION
+    else:
+        assert ct.get("action") is None
+    assert got.header("content-length") == str(got.body_size)
+    assert got.header("transfer-encoding") is None
+    package = _multipart(got)
+    assert package.root.content_id == mtom.normalize_content_id(ct.get("start") or "")
+    root_ct = package.root.parsed_content_type
+    assert root_ct.media_type == "application/xop+xml"
+    assert root_ct.get("type") == version.media_type
+    assert etree.QName(package.root_element()).namespace == version.envelope_ns
+    include = next(package.root_element().iter(mtom.XOP_INCLUDE))
+    assert package.get(include.get("href", "")) is package.attachments[0]
+    assert package.attachments[0].headers["content-transfer-encoding"] == "binary"
+
+
+def test_nothing_optimised_stays_plain_soap(served: SharedServer) -> None:
+    app = EchoApp(reply="plain")
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        result = svc.Echo(name="small", data=[b"tiny", b""])
+    assert result.data == [b"tiny", None]  # an empty element parses as None, as in Zeep
+    got = app.last
+    assert not got.multipart
+    assert got.header("content-type") == "text/xml; charset=utf-8"
+    assert b"xop" not in (got.body or b"")
+    assert transport.last_reply is not None and not transport.last_reply.is_multipart
+
+
+def test_plain_reply_to_mtom_request(served: SharedServer) -> None:
+    value = pattern(10_000)
+    app = EchoApp(reply="plain")
+    with echo_service(served, app, mtom=True) as (svc, _):
+        assert svc.Echo(data=[value]).data == [value]
+    assert app.last.multipart
+
+
+# -- threshold and element choices ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("threshold", "size", "as_part"), [
+    (1024, 1023, False), (1024, 1024, True), (0, 1, True), (10_000, 9_999, False),
+    (10_000, 10_000, True)])
+def test_threshold(served: SharedServer, threshold: int, size: int, as_part: bool) -> None:
+    value = pattern(size)
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, threshold=threshold) as (svc, _):
+        assert svc.Echo(data=[value]).data == [value]
+    assert app.last.values[0].via_include is as_part
+    assert app.last.multipart is as_part
+
+
+def test_default_threshold_is_1024() -> None:
+    assert zeep_mtom.MtomTransport().mtom_options.threshold == 1024 == zeep_mtom.DEFAULT_THRESHOLD
+
+
+def test_inline_elements_opt_out(served: SharedServer) -> None:
+    value = pattern(5000)
+    app = EchoApp()
+    with echo_service(served, app, mtom=True,
+                      inline_elements=[f"{{{NS}}}data"]) as (svc, _):
+        result = svc.Echo(data=[value], derived=value)
+    assert result.data == [value] and result.derived == value
+    assert [(v.field, v.via_include) for v in app.last.values] == [("data", False),
+                                                                   ("derived", True)]
+
+
+def test_optimize_elements_opt_in_small_and_untyped(served: SharedServer) -> None:
+    # 'text' is xs:string: only an explicit opt-in makes its (base64) text a part.
+    import base64
+
+    app = EchoApp()
+    encoded = base64.b64encode(pattern(300)).decode()
+    with echo_service(served, app, mtom=True,
+                      optimize_elements=[etree.QName(NS, "data"), f"{{{NS}}}text"]) as (svc, _):
+        svc.Echo(data=[b"abc"], text=encoded)
+    package = _multipart(app.last)
+    assert [a.read() for a in package.attachments] == [b"abc", pattern(300)]
+    assert app.last.values[0].via_include
+
+
+def test_xmime_content_type_becomes_part_content_type(served: SharedServer) -> None:
+    app = EchoApp()
+    with echo_service(served, app, mtom=True) as (svc, _):
+        result = svc.Echo(typed={"_value_1": pattern(3000), "contentType": "image/jpeg"},
+                          data=[mtom.OutgoingPart(pattern(2000), content_type="text/plain")])
+    types = {v.field: v.content_type for v in app.last.values}
+    assert types == {"typed": "image/jpeg", "data": "text/plain"}
+    assert result.typed.contentType == "image/jpeg"
+
+
+# -- value sources -------------------------------------------------------------------------
+
+
+def test_every_source_kind(served: SharedServer, tmp_path: Path) -> None:
+    raw = pattern(6000, seed=9)
+    path = tmp_path / "value.bin"
+    path.write_bytes(raw)
+    with path.open("rb") as opened:
+        opened.seek(1000)
+        sources: list[Any] = [raw, bytearray(raw), memoryview(raw), path, opened,
+                              mtom.Attachment.from_bytes(raw, content_type="image/gif"),
+                              mtom.OutgoingPart(path, content_type="video/mp4"),
+                              io.BytesIO(raw), __import__("base64").b64encode(raw).decode()]
+        app = EchoApp()
+        with echo_service(served, app, mtom=True) as (svc, _):
+            result = svc.Echo(data=sources)
+    expected = [raw, raw, raw, raw, raw[1000:], raw, raw, raw, raw]
+    assert result.data == expected
+    assert [v.data for v in app.last.values] == expected
+    assert all(v.via_include for v in app.last.values)
+    assert app.last.values[5].content_type == "image/gif"
+    assert app.last.values[6].content_type == "video/mp4"
+
+
+def test_unsized_stream_is_sent_chunked(served: SharedServer) -> None:
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes):
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            return self._data.readinto(buffer)
+
+    raw = pattern(20_000)
+    app = EchoApp()
+    history = HistoryPlugin()
+    with echo_service(served, app, mtom=True, plugins=[history]) as (svc, _):
+        assert svc.Echo(data=[Pipe(raw)]).data == [raw]
+    # waitress de-chunks the body, so look at what the client sent
+    assert "Content-Length" not in history.last_sent["http_headers"]
+    assert app.last.values[0].via_include
+
+
+_UPLOAD_SCRIPT = textwrap.dedent("""
+    import json, pathlib, resource, sys
+    import zeep
+    from zeep_mtom import MtomTransport
+
+    path, url, wsdl, binding = sys.argv[1:5]
+    svc = zeep.Client(wsdl, transport=MtomTransport(mtom=True)).create_service(binding, url)
+    svc.Echo(name="warm-up", data=[b"x" * 4096])
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+    before = rss()
+    svc.Echo(name="big", data=[pathlib.Path(path)])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"before": before, "peak": peak}))
+""")
+
+
+@pytest.mark.slow
+def test_file_upload_streams_from_disk_in_bounded_memory(served: SharedServer,
+                                                         tmp_path: Path) -> None:
+    size = 256 * 1024 * 1024
+    path = tmp_path / "big.bin"
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        block = pattern(1 << 20)
+        for _ in range(size >> 20):
+            f.write(block)
+            digest.update(block)
+    app = EchoApp(reply="plain", keep=0, echo=False)
+    root = Path(__file__).resolve().parent.parent
+    with served(app) as url:
+        out = subprocess.run([sys.executable, "-c", _UPLOAD_SCRIPT, str(path), url,
+                              str(DATA / "echo.wsdl"), ECHO11],
+                             capture_output=True, text=True, cwd=root, timeout=300,
+                             env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    mem = json.loads(out.stdout.strip().splitlines()[-1])
+    got = app.last
+    assert got.values[0].size == size and got.values[0].sha256 == digest.hexdigest()
+    assert got.header("content-length") == str(got.body_size)
+    assert mem["peak"] - mem["before"] < 32, mem  # the file is 256 MiB
+
+
+# -- receiving -----------------------------------------------------------------------------
+
+
+def test_stream_attachments_returns_file_backed_attachments(served: SharedServer) -> None:
+    big, small = pattern(200_000), pattern(2000)
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, stream_attachments=True,
+                      spool_threshold=64 * 1024) as (svc, transport):
+        result = svc.Echo(data=[big, small])
+        again = svc.Echo(data=[result.data[0]])  # a received Attachment can be sent on
+    att = result.data[0]
+    assert isinstance(att, mtom.Attachment) and not att.in_memory
+    assert att.read() == big and att.size == len(big)
+    assert result.data[1] == small and type(result.data[1]) is bytes
+    assert again.data[0].read() == big
+    assert transport.last_reply is not None
+    transport.last_reply.close()
+    assert att.read() == big  # values belong to the caller, not to last_reply
+    att.close()
+    assert att.closed
+
+
+def _open_spool_files(spool_dir: Path) -> list[str]:
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(spool_dir)):
+            out.append(target)
+    return out
+
+
+def test_spooled_parts_are_released_after_the_call(served: SharedServer, tmp_path: Path) -> None:
+    value = pattern(300_000)
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, spool_threshold=1024,
+                      spool_dir=tmp_path) as (svc, transport):
+        assert svc.Echo(data=[value, value]).data == [value, value]
+        assert _open_spool_files(tmp_path) == []
+        svc2_result = svc.Echo(data=[value])
+        assert svc2_result.data == [value]
+    assert _open_spool_files(tmp_path) == []
+    assert transport.last_reply is not None
+
+
+def test_unreferenced_parts_are_reachable_from_last_reply(served: SharedServer) -> None:
+    extra = mtom.OutgoingPart(pattern(3000), content_type="application/pdf",
+                              content_id="extra@test")
+    app = EchoApp(reply_parts=[extra])
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        svc.Echo(data=[pattern(2000)])
+    reply = transport.last_reply
+    assert reply is not None
+    assert [a.content_id for a in reply.unreferenced] == ["extra@test"]
+    assert reply.get("cid:extra@test") is reply.unreferenced[0]
+    assert reply.get("<extra@test>").read() == pattern(3000)  # type: ignore[union-attr]
+    assert reply.unreferenced[0].media_type == "application/pdf"
+    reply.close()
+
+
+@pytest.mark.parametrize(("binding", "version"), VERSIONS)
+def test_fault_inside_mtom_reply_raises_zeep_fault(served: SharedServer, binding: str,
+                                                    version: mtom.SoapVersion) -> None:
+    app = EchoApp(reply="fault")
+    with echo_service(served, app, binding=binding, mtom=True) as (svc, transport), \
+            pytest.raises(zeep.exceptions.Fault) as info:
+        svc.Echo(data=[pattern(2000)])
+    assert info.value.message == "echo refused"
+    assert transport.last_reply is not None and transport.last_reply.is_xop
+    assert transport.last_reply.status_code == 500
+
+
+# -- Zeep features -------------------------------------------------------------------------
+
+
+def test_history_plugin_shows_the_xop_envelope(served: SharedServer) -> None:
+    history = HistoryPlugin()
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, plugins=[history]) as (svc, _):
+        svc.Echo(data=[pattern(4000)])
+    sent = history.last_sent
+    assert sent["envelope"].find(f".//{{{NS}}}data/{mtom.XOP_INCLUDE}") is not None
+    assert sent["http_headers"]["Content-Type"].startswith("multipart/related")
+    received = history.last_received["envelope"]
+    assert received.findtext(f".//{{{NS}}}data", "").startswith("cid:")
+
+
+def test_client_service_and_raw_response(served: SharedServer, tmp_path: Path) -> None:
+    app = EchoApp()
+    value = pattern(3000)
+    with served(app) as url:
+        for name in ("echo.wsdl", "echo-types.xsd"):
+            text = (DATA / name).read_text()
+            (tmp_path / name).write_text(text.replace("http://127.0.0.1:9/echo", url))
+        transport = zeep_mtom.MtomTransport(mtom=True)
+        client = zeep.Client(str(tmp_path / "echo.wsdl"), transport=transport)
+        assert client.service.Echo(data=[value]).data == [value]
+        with client.settings(raw_response=True):
+            raw = client.service.Echo(data=[value])
+        transport.session.close()
+    assert isinstance(raw, zeep_mtom.MtomResponse)
+    assert raw.headers["Content-Type"] == "text/xml; charset=utf-8"
+    assert raw.mtom_reply is not None and raw.mtom_reply.references[0].attachment.read() == value
+
+
+def test_settings_xml_huge_tree_not_needed_for_large_parts(served: SharedServer) -> None:
+    value = pattern(12 * 1024 * 1024)  # inline base64 of this needs xml_huge_tree in Zeep
+    app = EchoApp(keep=0)
+    with echo_service(served, app, mtom=True,
+                      settings=zeep.Settings(strict=True, xml_huge_tree=False)) as (svc, _):
+        assert svc.Echo(data=[value]).data[0] == value
+
+
+def test_threads_share_one_transport(served: SharedServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = EchoApp()
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        def call(i: int) -> bool:
+            value = pattern(3000 + i, seed=i)
+            ok = svc.Echo(name=str(i), data=[value]).data == [value]
+            reply = transport.last_reply
+            return ok and reply is not None and reply.references[0].attachment.size == len(
+                value)
+
+        with ThreadPoolExecutor(4) as pool:
+            assert all(pool.map(call, range(16)))
+
+
+# -- async ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("binding", "version"), VERSIONS)
+def test_async_transport_round_trip_headers_and_fault(served: SharedServer, binding: str,
+                                                      version: mtom.SoapVersion) -> None:
+    values = [pattern(5000), pattern(40_000, seed=2)]
+    app = EchoApp()
+
+    async def main(url: str) -> None:
+        transport = zeep_mtom.AsyncMtomTransport(mtom=True, stream_attachments=True,
+                                                 spool_threshold=10_000)
+        client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+        svc = AsyncServiceProxy(client, client.wsdl.bindings[binding], address=url)
+        try:
+            result = await svc.Echo(name="a", data=values)
+            assert result.data[0] == values[0]
+            assert isinstance(result.data[1], mtom.Attachment)
+            assert result.data[1].read() == values[1]
+            result.data[1].close()
+            ct = mtom.parse_content_type(app.last.header("content-type") or "")
+            assert ct.get("start-info") == version.media_type
+            assert app.last.header("content-length") == str(app.last.body_size)
+            assert transport.last_reply is not None and transport.last_reply.is_xop
+            app.reply = "fault"
+            with pytest.raises(zeep.exceptions.Fault):
+                await svc.Echo(data=values[:1])
+        finally:
+            await transport.aclose()
+
+    with served(app) as url:
+        asyncio.run(main(url))
+    assert [v.data for v in app.received[0].values] == values
+
+
+def test_async_transport_plain_when_nothing_qualifies(served: SharedServer) -> None:
+    app = EchoApp(reply="plain")
+
+    async def main(url: str) -> Any:
+        transport = zeep_mtom.AsyncMtomTransport(mtom=True)
+        client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+        svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=url)
+        try:
+            return await svc.Echo(data=[b"small"])
+        finally:
+            await transport.aclose()
+
+    with served(app) as url:
+        assert asyncio.run(main(url)).data == [b"small"]
+    assert not app.last.multipart
