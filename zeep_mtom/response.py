@@ -148,6 +148,7 @@ class ReplyReader:
         self.content_type = mtom.parse_content_type(content_type or "")
         self._options = options
         self._chunks: list[bytes] = []
+        self._done = False
         self._reader: mtom.PackageReader | None = None
         if self.content_type.is_multipart:
             self._reader = mtom.PackageReader(
@@ -161,6 +162,8 @@ class ReplyReader:
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
+        if self._done:
+            raise mtom.UsageError("ReplyReader.feed() after close() or abort()")
         if not chunk:
             return
         if self._reader is not None:
@@ -170,12 +173,16 @@ class ReplyReader:
 
     def abort(self) -> None:
         """Give up (I/O failed): release everything received so far."""
+        self._done = True
         if self._reader is not None:
             self._reader.__exit__(RuntimeError, None, None)
         self._chunks.clear()
 
     def close(self) -> ReplyResult:
         """End of body: decode the package and prepare the envelope for Zeep."""
+        if self._done:
+            raise mtom.UsageError("ReplyReader.close() after close() or abort()")
+        self._done = True
         if self._reader is None:
             body = b"".join(self._chunks)
             self._chunks.clear()
