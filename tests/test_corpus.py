@@ -341,3 +341,43 @@ def test_negative_path_traversal_filename_is_metadata(corpus_path: Path, tmp_pat
         assert saved == tmp_path / "out.bin"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
         assert saved.read_bytes() == b"<message>"
+
+
+# -- mutated corpus messages ---------------------------------------------------------------
+
+_INSERTS = [b"\r\n", b"\n", b"--", b"<", b"&", b"cid:", b"=", b":", b"\x00", b"\xef\xbb\xbf",
+            b"<!DOCTYPE x>", b"=\r\n", b"Content-Transfer-Encoding: base64\r\n"]
+
+
+def test_mutated_corpus_messages_fail_cleanly(corpus_path: Path) -> None:
+    """Seeded byte flips, cuts and insertions: the codec succeeds or raises an MtomError."""
+    import random
+
+    small = [load(corpus_path, n) for n in POSITIVE if (corpus_path / f"{n}.msg").stat().st_size
+             < SMALL]
+    rnd = random.Random(2024)
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(600):
+        body, ct = rnd.choice(small)
+        b = bytearray(body)
+        for _ in range(rnd.randint(1, 3)):
+            i = rnd.randrange(len(b))
+            op = rnd.random()
+            if op < 0.4:
+                b[i] = rnd.randrange(256)
+            elif op < 0.7:
+                del b[i:i + rnd.randint(1, 20)]
+            else:
+                b[i:i] = rnd.choice(_INSERTS)
+        chunks = [bytes(b[i:i + 7]) for i in range(0, len(b), 7)] if rnd.random() < 0.5 \
+            else [bytes(b)]
+        try:
+            with mtom.read_package(chunks, ct) as pkg:
+                root = pkg.root_element()
+                _ = pkg.soap_version
+                result = mtom.reconstitute(root, pkg)
+                mtom.inline_base64(result.references)
+            outcomes["ok"] += 1
+        except mtom.MtomError:
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 50 and outcomes["error"] > 50, outcomes
