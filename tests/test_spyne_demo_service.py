@@ -1,0 +1,178 @@
+"""The demo service: W3C MTOM interop scenarios 1a-3b, the failure cases, upload/download."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from conftest import serve_wsgi
+from lxml import etree
+from test_spyne_support import (
+    ENV_NS,
+    VERSIONS,
+    assert_client_fault,
+    decode,
+    pattern,
+    post_mtom,
+    post_plain,
+    sha,
+    xop,
+)
+
+import mtom
+from spyne_mtom.demo_service import NAMESPACE, main, make_application, wsgi_app
+
+X = f'xmlns:x="{NAMESPACE}" xmlns:xmime="http://www.w3.org/2005/05/xmlmime"'
+XMIME_CT = "{http://www.w3.org/2005/05/xmlmime}contentType"
+
+
+def _env(version: str, body: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="utf-8"?><e:Envelope xmlns:e="{ENV_NS[version]}" '
+            f'xmlns:xop="{mtom.XOP_NS}"><e:Body>{body}</e:Body></e:Envelope>').encode()
+
+
+@pytest.fixture(scope="module", params=VERSIONS)
+def demo(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    app = wsgi_app(request.param)
+    try:
+        with serve_wsgi(app) as url:
+            yield url, request.param
+    finally:
+        shutil.rmtree(app.app.store_dir, ignore_errors=True)
+
+
+def _data_values(reply: object) -> list[tuple[bytes, str | None]]:
+    out = []
+    for el in reply.find_all("Data"):  # type: ignore[attr-defined]
+        out.append((reply.binary(el), el.get(XMIME_CT)))  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_scenarios_1a_2a_xml_in_mtom_out(demo: tuple[str, str], count: int) -> None:
+    url, version = demo
+    values = [pattern(4000 + i, i) for i in range(count)]
+    items = "".join(f"<x:Data>{base64.b64encode(v).decode()}</x:Data>" for v in values)
+    reply = decode(post_plain(url, version, _env(version, f"<x:EchoTest {X}>{items}"
+                                                 "</x:EchoTest>")))
+    assert reply.package is not None and len(reply.values) == count
+    assert _data_values(reply) == [(v, None) for v in values]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_scenarios_1b_2b_mtom_in(demo: tuple[str, str], count: int) -> None:
+    url, version = demo
+    values = [pattern(3000 * (i + 1), i) for i in range(count)]
+    parts = [mtom.OutgoingPart(v) for v in values]
+    items = "".join(f"<x:Data>{xop(p)}</x:Data>" for p in parts)
+    reply = decode(post_mtom(url, version, _env(version, f"<x:EchoTest {X}>{items}"
+                                                "</x:EchoTest>"), parts))
+    assert _data_values(reply) == [(v, None) for v in values]
+
+
+def test_scenario_3a_content_type_becomes_the_part_type(demo: tuple[str, str]) -> None:
+    url, version = demo
+    data = pattern(5000, 9)
+    body = (f'<x:EchoTest {X}><x:Data xmime:contentType="image/png">'
+            f"{base64.b64encode(data).decode()}</x:Data></x:EchoTest>")
+    reply = decode(post_plain(url, version, _env(version, body)))
+    (el,) = reply.find_all("Data")
+    assert reply.values[el].content_type == "image/png"
+    assert reply.values[el].read() == data
+    assert el.get(XMIME_CT) == "image/png"
+
+
+def test_scenario_3b_content_type_comes_back(demo: tuple[str, str]) -> None:
+    url, version = demo
+    data = pattern(5000, 4)
+    part = mtom.OutgoingPart(data, content_type="image/jpeg")
+    body = (f'<x:EchoTest {X}><x:Data xmime:contentType="image/jpeg">{xop(part)}</x:Data>'
+            "</x:EchoTest>")
+    reply = decode(post_mtom(url, version, _env(version, body), [part]))
+    assert _data_values(reply) == [(data, "image/jpeg")]
+    assert next(iter(reply.values.values())).content_type == "image/jpeg"
+
+
+def test_small_values_come_back_inline(demo: tuple[str, str]) -> None:
+    url, version = demo
+    body = f'<x:EchoTest {X}><x:Data xmime:contentType="text/plain">aGk=</x:Data></x:EchoTest>'
+    reply = decode(post_plain(url, version, _env(version, body)))
+    assert reply.package is None
+    assert _data_values(reply) == [(b"hi", "text/plain")]
+
+
+def test_failure_dangling_include(demo: tuple[str, str]) -> None:
+    url, version = demo
+    part = mtom.OutgoingPart(b"x" * 2000)
+    body = f"<x:EchoTest {X}><x:Data>{xop('not-there@x')}</x:Data></x:EchoTest>"
+    assert_client_fault(post_mtom(url, version, _env(version, body), [part]), version,
+                        "DanglingInclude")
+
+
+def test_failure_reference_by_content_location(demo: tuple[str, str]) -> None:
+    url, version = demo
+    part = mtom.OutgoingPart(b"x" * 2000, headers=[("Content-Location", "data.bin")])
+    body = f'<x:EchoTest {X}><x:Data><xop:Include href="cid:data.bin"/></x:Data></x:EchoTest>'
+    assert_client_fault(post_mtom(url, version, _env(version, body), [part]), version,
+                        "DanglingInclude")
+    body = f'<x:EchoTest {X}><x:Data><xop:Include href="data.bin"/></x:Data></x:EchoTest>'
+    assert_client_fault(post_mtom(url, version, _env(version, body), [part]), version,
+                        "InvalidInclude")
+
+
+def test_echo_needs_one_data(demo: tuple[str, str]) -> None:
+    url, version = demo
+    assert_client_fault(post_plain(url, version, _env(version, f"<x:EchoTest {X}/>")), version)
+
+
+def test_upload_then_download(demo: tuple[str, str]) -> None:
+    url, version = demo
+    data = pattern(3 * 1024 * 1024, 5)
+    part = mtom.OutgoingPart(data, headers=[("Content-Disposition",
+                                             'attachment; filename="../evil"')])
+    body = f"<x:Upload {X}><x:name>a.bin</x:name><x:data>{xop(part)}</x:data></x:Upload>"
+    reply = decode(post_mtom(url, version, _env(version, body), [part]))
+    assert reply.text("sha256") == sha(data) and reply.text("size") == str(len(data))
+    file_id = reply.text("id")
+    assert file_id and all(c in "0123456789abcdef" for c in file_id)
+    resp = post_plain(url, version, _env(version, f"<x:Download {X}><x:id>{file_id}</x:id>"
+                                         "</x:Download>"))
+    assert int(resp.headers["Content-Length"]) == len(resp.content)
+    reply = decode(resp)
+    (att,) = reply.values.values()
+    assert att.sha256() == sha(data)
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "0" * 32, "ZZ"])
+def test_download_unknown_id(demo: tuple[str, str], bad: str) -> None:
+    url, version = demo
+    resp = post_plain(url, version, _env(version, f"<x:Download {X}><x:id>{bad}</x:id>"
+                                         "</x:Download>"))
+    assert_client_fault(resp, version, "NotFound")
+
+
+def test_make_application_options(tmp_path: object) -> None:
+    app = make_application("1.2", store_dir=str(tmp_path), threshold=10, validator=None)
+    assert app.store_dir == str(tmp_path)
+    assert app.out_protocol.threshold == 10 and app.in_protocol.soap_version == "1.2"
+    with pytest.raises(KeyError):
+        make_application("1.3")
+
+
+def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "--port" in capsys.readouterr().out
+
+
+def test_wsdl_describes_the_w3c_shape(demo: tuple[str, str]) -> None:
+    import requests
+    from test_spyne_support import CLOSE
+
+    url, _ = demo
+    root = etree.fromstring(requests.get(url + "/?wsdl", timeout=30, headers=CLOSE).content)
+    names = {el.get("name") for el in root.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
+    assert {"EchoTest", "Upload", "Download"} <= names
