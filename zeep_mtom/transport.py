@@ -179,6 +179,7 @@ class MtomTransport(_MtomMixin, Transport):
                  spool_dir: str | os.PathLike[str] | None = None,
                  limits: mtom.Limits = mtom.DEFAULT_LIMITS, stream_attachments: bool = False,
                  render_placeholders: bool = True):
+        self._close_session = False  # Zeep's __del__ reads it even if validation fails
         options = _options(mtom, threshold, optimize_elements, inline_elements,
                            spool_threshold, spool_dir, limits, stream_attachments,
                            render_placeholders)
@@ -227,6 +228,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                  spool_dir: str | os.PathLike[str] | None = None,
                  limits: mtom.Limits = mtom.DEFAULT_LIMITS, stream_attachments: bool = False,
                  render_placeholders: bool = True):
+        self._close_session = False
         options = _options(mtom, threshold, optimize_elements, inline_elements,
                            spool_threshold, spool_dir, limits, stream_attachments,
                            render_placeholders)
