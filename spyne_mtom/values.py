@@ -26,6 +26,7 @@ from spyne.model.fault import Fault
 from mtom import Attachment
 
 __all__ = [
+    "AttachmentReader",
     "BinarySource",
     "byte_array_source",
     "byte_array_value",
@@ -62,6 +63,53 @@ def safe_filename(name: str | None) -> str | None:
     return name
 
 
+class AttachmentReader(io.RawIOBase):
+    """A binary file over an attachment that refuses to read once it was closed.
+
+    # CORE: ``Attachment.open()`` readers keep ``pread``-ing the file
+    # descriptor after ``Attachment.close()``; the number may by then belong
+    # to another file. This guard checks before every operation.
+    """
+
+    def __init__(self, attachment: Attachment):
+        super().__init__()
+        self._attachment = attachment
+        self._file = attachment.open()
+
+    def _check(self) -> None:
+        if self._attachment.closed:
+            raise ValueError("the attachment was released at the end of the request; "
+                             "copy it during the call to keep it")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._check()
+        return self._file.readinto(buffer)
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._check()
+        return self._file.read(-1 if size is None else size)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check()
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def file_value(attachment: Attachment, content_type: str) -> Any:
     """A ``File.Value`` reading ``attachment`` through a handle (no path).
 
@@ -69,7 +117,7 @@ def file_value(attachment: Attachment, content_type: str) -> Any:
     ``shutil.copyfileobj``) to keep it.
     """
     value = File.Value(name=safe_filename(attachment.filename), type=content_type,
-                       handle=attachment.open())
+                       handle=AttachmentReader(attachment))
     value.attachment = attachment
     return value
 

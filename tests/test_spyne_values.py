@@ -1,0 +1,138 @@
+"""Between Spyne's binary values and MIME parts (``spyne_mtom.values``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import mmap
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from spyne.model.binary import File
+from spyne.model.fault import Fault
+
+import mtom
+from spyne_mtom import values
+
+
+def _att(data: bytes, **kw: object) -> mtom.Attachment:
+    att = mtom.Attachment(**kw)  # type: ignore[arg-type]
+    att.write(data)
+    att.finish()
+    return att
+
+
+def _drain(source: object) -> bytes:
+    part = mtom.OutgoingPart(source)  # type: ignore[arg-type]
+    return b"".join(bytes(c) for c in part.iter_content())
+
+
+@pytest.mark.parametrize("value, expected", [
+    (b"abc", b"abc"),
+    (bytearray(b"abc"), b"abc"),
+    (memoryview(b"abc"), b"abc"),
+    ((b"abc",), b"abc"),
+    ([b"ab", b"c"], b"abc"),
+    ([b"ab", memoryview(b"c")], b"abc"),
+    (iter([b"a", b"bc"]), b"abc"),
+    ((), b""),
+])
+def test_byte_array_source(value: object, expected: bytes) -> None:
+    found = values.byte_array_source(value)
+    assert found is not None
+    source, size = found
+    assert size == len(expected)
+    assert _drain(source) == expected
+
+
+def test_byte_array_source_keeps_a_single_bytes_object() -> None:
+    data = b"x" * 100
+    assert values.byte_array_source((data,)) == (data, 100)
+    assert values.byte_array_source(data)[0] is data  # type: ignore[index]
+
+
+def test_byte_array_source_mmap() -> None:
+    with tempfile.TemporaryFile() as f:
+        f.write(b"mapped!")
+        f.flush()
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        for value in (m, (m,)):
+            found = values.byte_array_source(value)
+            assert found is not None and found[1] == 7 and _drain(found[0]) == b"mapped!"
+            found = None
+
+
+@pytest.mark.parametrize("value", ["text", ["a", "b"], 42, None, [b"a", 1]])
+def test_byte_array_source_rejects_non_binary(value: object) -> None:
+    assert values.byte_array_source(value) is None
+
+
+def test_file_source_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+    att = _att(b"attached", content_type="image/png")
+    assert values.file_source(att) == (att, 8, "image/png")
+    src, size, ctype = values.file_source(File.Value(data=[b"ab", b"cd"], type="x/y"))  # type: ignore[misc]
+    assert (size, ctype, _drain(src)) == (4, "x/y", b"abcd")
+    handle = io.BytesIO(b"handle data")
+    handle.seek(5)
+    src, size, ctype = values.file_source(File.Value(handle=handle))  # type: ignore[misc]
+    assert size == 11 and _drain(src) == b"handle data"  # read from the start, as Spyne does
+    src, size, _ = values.file_source(File.Value(path=str(path)))  # type: ignore[misc]
+    assert src == str(path) and size == 10
+    assert values.file_source(str(path))[:2] == (str(path), 10)  # type: ignore[index]
+    assert values.file_source(path)[:2] == (str(path), 10)  # type: ignore[index]
+    assert values.file_source(b"raw")[:2] == (b"raw", 3)  # type: ignore[index]
+    assert values.file_source(File.Value()) is None
+    assert values.file_source(object()) is None
+
+
+def test_file_source_unseekable_handle_has_no_size() -> None:
+    r, w = os.pipe()
+    os.write(w, b"piped")
+    os.close(w)
+    with os.fdopen(r, "rb", buffering=0) as pipe:
+        src, size, _ = values.file_source(File.Value(handle=pipe))  # type: ignore[misc]
+        assert size is None and _drain(src) == b"piped"
+
+
+def test_file_value_from_attachment() -> None:
+    att = _att(b"payload", headers=mtom.Headers(
+        [("Content-Disposition", 'attachment; filename="report.pdf"')]))
+    value = values.file_value(att, "application/pdf")
+    assert value.type == "application/pdf" and value.name == "report.pdf"
+    assert value.path is None and value.handle.read() == b"payload"
+    assert value.attachment is att
+    # An echo sends the attachment itself, not the handle's position.
+    assert values.file_source(value) == (att, 7, "application/pdf")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a.txt", "a.txt"), ("../x", None), ("/etc/passwd", None), ("a\\b", None), ("..", None),
+    ("", None), (None, None), ("nul\0", None),
+])
+def test_safe_filename(name: str | None, expected: str | None) -> None:
+    assert values.safe_filename(name) == expected
+
+
+def test_decode_base64_text() -> None:
+    assert values.decode_base64_text("aGVs\n bG8=\r\n") == b"hello"
+    assert values.decode_base64_text(None) == b""
+    with pytest.raises(Fault) as exc:
+        values.decode_base64_text("not*base64")
+    assert exc.value.faultcode == "Client.ValidationError"
+    v = values.inline_file_value("aGk=", "text/plain")
+    assert v.data == [b"hi"] and v.type == "text/plain"
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 100, 786_433])
+def test_inline_base64_text_all_sources(size: int, tmp_path: Path) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "d"
+    path.write_bytes(data)
+    expected = base64.b64encode(data).decode()
+    for source in (data, memoryview(data), str(path), io.BytesIO(data), _att(data),
+                   [data[:7], data[7:]]):
+        assert values.inline_base64_text(source) == expected
