@@ -1,0 +1,100 @@
+"""Fixtures of the interop suite: servers shared by a session, and the scenario runner.
+
+Servers (JAX-WS RI, gSOAP, the Spyne echo) start on first use and are stopped at the end of
+the session whatever happens (:class:`interop.scenarios.Endpoints`). A case whose adapter
+(``zeep_mtom``, ``spyne_mtom``) is missing is skipped saying so; a case whose live peer is
+missing is skipped naming the Debian packages to install — or fails when
+``MTOM_INTEROP_REQUIRE=1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interop import peerctl, scenarios
+
+#: Peak RSS growth allowed in this process during a 64 MiB exchange, per direction. Zeep
+#: streams the value from a file and spools the reply; the Spyne echo's model is a
+#: ``ByteArray``, which holds the value in memory once (and reading a spooled part into
+#: bytes costs twice that for a moment, see docs/interop.md).
+LARGE_RSS_LIMIT: dict[str, int] = {
+    "zeep-jaxws": 64 * 1024 * 1024,
+    "jaxws-spyne": 3 * 64 * 1024 * 1024,
+}
+
+
+def case_param(case: scenarios.Case) -> Any:
+    """``pytest.param`` for a case, with its marks (live, slow, known issue as strict xfail)."""
+    marks: list[Any] = []
+    if case.direction.peers:
+        marks.append(pytest.mark.live)
+    if case.scenario.large:
+        marks.append(pytest.mark.slow)
+    known = scenarios.known_issue(case.direction, case.version, case.scenario)
+    if known is not None:
+        marks.append(pytest.mark.xfail(strict=True, reason=known))
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+def require_case(case: scenarios.Case) -> None:
+    """Skip (or fail, with MTOM_INTEROP_REQUIRE=1 for peers) when something is missing."""
+    missing = scenarios.adapter_missing(case.direction)
+    if missing is not None:
+        pytest.skip(missing)
+    reason = scenarios.peer_missing(case.direction)
+    if reason is not None:
+        if peerctl.interop_required():
+            pytest.fail(reason + " [MTOM_INTEROP_REQUIRE=1]")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def interop_endpoints() -> Iterator[scenarios.Endpoints]:
+    with scenarios.Endpoints() as endpoints:
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def interop_workdir() -> Iterator[Path]:
+    with scenarios.workdir() as path:
+        yield path
+
+
+RunCase = Callable[[scenarios.Case], scenarios.Outcome]
+
+
+@pytest.fixture
+def run_case(interop_endpoints: scenarios.Endpoints, interop_workdir: Path,
+             record_property: Callable[[str, object], None]) -> RunCase:
+    """``run_case(case)``: run one exchange, assert it passed every check, return it.
+
+    The case's coordinates go into the test report (junit properties), which
+    ``python -m interop.matrix`` turns into ``docs/interop.md``.
+    """
+
+    def run(case: scenarios.Case) -> scenarios.Outcome:
+        record_property("client", case.direction.client)
+        record_property("server", case.direction.server)
+        record_property("soap_version", case.version)
+        record_property("scenario", case.scenario.id)
+        require_case(case)
+        outcome = scenarios.run_exchange(case.direction, case.version, case.scenario,
+                                         interop_endpoints, interop_workdir)
+        record_property("elapsed", f"{outcome.elapsed:.2f}")
+        if outcome.peak_rss_growth is not None:
+            record_property("peak_rss_growth", outcome.peak_rss_growth)
+        problems = scenarios.check_outcome(case.direction, case.version, case.scenario, outcome)
+        if case.scenario.large:
+            limit = LARGE_RSS_LIMIT.get(case.direction.id)
+            growth = outcome.peak_rss_growth or 0
+            if limit is not None and growth > limit:
+                problems.append(f"peak RSS grew by {growth / 2**20:.0f} MiB during the "
+                                f"exchange (limit {limit / 2**20:.0f} MiB)")
+        assert not problems, f"{case.id}:\n  " + "\n  ".join(problems)
+        return outcome
+
+    return run
