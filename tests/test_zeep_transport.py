@@ -222,7 +222,7 @@ def test_unsized_stream_is_sent_chunked(served: SharedServer) -> None:
 
 
 _UPLOAD_SCRIPT = textwrap.dedent("""
-    import json, pathlib, resource, sys
+    import json, pathlib, sys
     import zeep
     from zeep_mtom import MtomTransport
 
@@ -230,14 +230,15 @@ _UPLOAD_SCRIPT = textwrap.dedent("""
     svc = zeep.Client(wsdl, transport=MtomTransport(mtom=True)).create_service(binding, url)
     svc.Echo(name="warm-up", data=[b"x" * 4096])
 
-    def rss():
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    def status(key):  # kB
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(key))
 
-    before = rss()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current RSS
+    before = status("VmRSS") / 1024
     svc.Echo(name="big", data=[pathlib.Path(path)])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"before": before, "peak": peak}))
+    print(json.dumps({"before": before, "peak": status("VmHWM") / 1024}))
 """)
 
 
