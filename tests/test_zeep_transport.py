@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import io
 import json
@@ -449,3 +450,59 @@ def test_async_transport_plain_when_nothing_qualifies(served: SharedServer) -> N
     with served(app) as url:
         assert asyncio.run(main(url)).data == [b"small"]
     assert not app.last.multipart
+
+
+def test_ws_addressing_and_plugins_run_before_optimisation(served: SharedServer) -> None:
+    from zeep.wsa import WsAddressingPlugin
+
+    class Stamp(zeep.Plugin):  # type: ignore[misc]
+        seen: list[str] = []
+
+        def egress(self, envelope: Any, http_headers: Any, operation: Any,
+                   binding_options: Any) -> Any:
+            data = envelope.find(f".//{{{NS}}}data")
+            self.seen.append(data.text if data is not None else "")
+            return envelope, http_headers
+
+    value = pattern(4000)
+    app = EchoApp()
+    stamp = Stamp()
+    with echo_service(served, app, mtom=True, plugins=[WsAddressingPlugin(), stamp]) as (svc, _):
+        assert svc.Echo(data=[value]).data == [value]
+    root = etree.fromstring(app.last.envelope)
+    assert root.find(".//{http://www.w3.org/2005/08/addressing}Action") is not None
+    assert app.last.values[0].via_include
+    assert stamp.seen[0].startswith("cid:")  # plugins see a placeholder, never the bytes
+
+
+def test_debug_log_shows_the_envelope_not_the_parts(served: SharedServer,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    value = pattern(50_000)
+    app = EchoApp()
+    with caplog.at_level(logging.DEBUG, logger="zeep.transports"), \
+            echo_service(served, app, mtom=True) as (svc, _):
+        svc.Echo(data=[value])
+    text = caplog.text
+    assert "MTOM, 1 part(s)" in text and "xop:Include" in text
+    assert len(text) < 10_000
+
+
+def test_core_errors_say_which_reply(served: SharedServer) -> None:
+    def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", 'multipart/related; boundary="b"')])
+        return [b"--b\r\nContent-Type: text/xml\r\n\r\n<a/>\r\n--b\r\n"]  # no close delimiter
+
+    with served(broken) as url:
+        client = zeep.Client(str(DATA / "echo.wsdl"), transport=zeep_mtom.MtomTransport())
+        with pytest.raises(mtom.TruncatedMessage) as info:
+            client.create_service(ECHO11, url).Echo()
+        notes = getattr(info.value, "__notes__", [])
+        # The core reader keeps the error it raised (to raise it again), so the error's
+        # traceback -> frames -> reader -> error is a cycle: the frames' HTTP response and
+        # its pooled keep-alive socket live until the cyclic GC runs.
+        del info, client
+        gc.collect()
+    if sys.version_info >= (3, 11):
+        assert url in "".join(notes)

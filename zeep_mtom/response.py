@@ -173,6 +173,8 @@ class ReplyReader:
 
     def abort(self) -> None:
         """Give up (I/O failed): release everything received so far."""
+        if self._done:
+            return  # closed (its own errors already released everything) or aborted
         self._done = True
         if self._reader is not None:
             self._reader.__exit__(RuntimeError, None, None)

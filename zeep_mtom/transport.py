@@ -35,7 +35,6 @@ from .values import CallContext
 __all__ = ["AsyncMtomTransport", "MtomTransport"]
 
 _CHUNK = 1024 * 1024
-_logger = logging.getLogger("zeep_mtom")
 
 
 def _signs(wsse: Any) -> bool:
@@ -103,14 +102,21 @@ class _MtomMixin:
         """
         return self._last_reply.get()
 
-    def _prepare(self, envelope: etree._Element,
+    @property
+    def _log(self) -> logging.Logger:
+        logger: logging.Logger = getattr(self, "logger", None) or logging.getLogger(
+            "zeep.transports")
+        return logger
+
+    def _prepare(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> tuple[PreparedRequest, CallContext | None]:
         ctx = hooks.current_call()
         prepared = prepare(envelope, headers, ctx, self.mtom_options)
-        if _logger.isEnabledFor(logging.DEBUG):
+        if self._log.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
             kind = (f"MTOM, {len(prepared.package.parts)} part(s), "
                     f"{prepared.package.content_length} bytes" if prepared.package else "plain")
-            _logger.debug("POST (%s) envelope:\n%s", kind, prepared.envelope.decode("utf-8"))
+            self._log.debug("HTTP Post to %s (%s):\n%s", address, kind,
+                            prepared.envelope.decode("utf-8", "replace"))
         return prepared, ctx
 
     def _reply_reader(self, status: int, content_type: str | None,
@@ -118,14 +124,21 @@ class _MtomMixin:
         return ReplyReader(status, content_type, self.mtom_options,
                            huge_tree=ctx.huge_tree if ctx is not None else False)
 
-    def _accept(self, result: ReplyResult, ctx: CallContext | None) -> None:
+    def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
         self._last_reply.set(result.reply)
         if ctx is not None:
             ctx.accept_reply(result.reply, result.values)
-        if _logger.isEnabledFor(logging.DEBUG):
-            _logger.debug("reply %d (%s, %d part(s)):\n%s", result.reply.status_code,
-                          result.reply.content_type.media_type, len(result.reply.attachments),
-                          result.content.decode("utf-8", "replace"))
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
+                            result.reply.status_code, result.reply.content_type.media_type,
+                            len(result.reply.attachments),
+                            result.content.decode("utf-8", "replace"))
+
+
+def _where(exc: BaseException, address: str, status: int) -> None:
+    """Say which reply a core error is about (Python 3.11+ exception notes)."""
+    if isinstance(exc, mtom.MtomError) and hasattr(exc, "add_note"):
+        exc.add_note(f"while reading the HTTP {status} reply from {address}")
 
 
 def _options(mtom_: bool | None, threshold: int, optimize_elements: Iterable[ElementName],
@@ -190,7 +203,7 @@ class MtomTransport(_MtomMixin, Transport):
     def post_xml(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
-        prepared, ctx = self._prepare(envelope, headers)
+        prepared, ctx = self._prepare(address, envelope, headers)
         response = self.session.post(address, data=prepared.requests_body(), headers=headers,
                                      timeout=self.operation_timeout, stream=True)
         with response:
@@ -199,11 +212,15 @@ class MtomTransport(_MtomMixin, Transport):
             try:
                 for chunk in response.iter_content(_CHUNK):
                     reader.feed(chunk)
-            except BaseException:
+                result = reader.close()
+            except BaseException as exc:
                 reader.abort()
+                # Drop the connection now: the traceback keeps this frame (and with it
+                # the socket) alive for as long as the caller holds the exception.
+                response.raw.close()
+                _where(exc, address, response.status_code)
                 raise
-            result = reader.close()
-        self._accept(result, ctx)
+        self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
             url=response.url, reason=response.reason,
@@ -240,7 +257,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
-        prepared, ctx = self._prepare(envelope, headers)
+        prepared, ctx = self._prepare(address, envelope, headers)
         async with self.client.stream("POST", address, content=prepared.httpx_content(),
                                       headers=dict(headers)) as response:
             reader = self._reply_reader(response.status_code,
@@ -248,11 +265,12 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
             try:
                 async for chunk in response.aiter_bytes(_CHUNK):
                     reader.feed(chunk)
-            except BaseException:
+                result = reader.close()
+            except BaseException as exc:
                 reader.abort()
+                _where(exc, address, response.status_code)
                 raise
-            result = reader.close()
-        self._accept(result, ctx)
+        self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
             url=str(response.url), reason=response.reason_phrase,
