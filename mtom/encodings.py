@@ -45,15 +45,27 @@ class IdentityDecoder:
         return b""
 
 
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+#: Every byte outside the base64 alphabet (incl. '='): ignored, as RFC 2045 says.
+_NOT_B64 = bytes(b for b in range(256) if b not in _B64_ALPHABET)
+
+
 class Base64Decoder:
-    """RFC 2045 base64: white space and line breaks ignored, 4-character quanta."""
+    """RFC 2045 base64, fed in any chunking.
+
+    Characters outside the alphabet (line breaks, spaces, junk) are ignored,
+    as RFC 2045 section 6.8 says, *before* the text is cut into 4-character
+    quanta, so the result never depends on where chunks were split. Text after
+    ``=`` padding starts a new run (some encoders concatenate encoded blocks);
+    it is decoded, never dropped.
+    """
 
     def __init__(self, part: int | None = None):
         self._rest = b""
         self._part = part
 
     def decode(self, chunk: memoryview | bytes) -> bytes:
-        text = self._rest + bytes(chunk).translate(None, _WHITESPACE)
+        text = self._rest + bytes(chunk).translate(None, _NOT_B64)
         usable = len(text) - len(text) % 4
         self._rest = text[usable:]
         return self._a2b(text[:usable])
@@ -61,6 +73,24 @@ class Base64Decoder:
     def _a2b(self, text: bytes) -> bytes:
         if not text:
             return b""
+        if b"=" not in text:
+            return self._one(text)
+        out: list[bytes] = []
+        i, n = 0, len(text)
+        while i < n:
+            while i < n and text[i] == 0x3D:  # stray '=' between padded runs
+                i += 1
+            j = text.find(b"=", i)
+            # Up to the end, or to the end of the quantum that holds the '='.
+            end = n if j < 0 else min(n, i + ((j - i) // 4 + 1) * 4)
+            if end > i:
+                out.append(self._one(text[i:end]))
+            i = end
+        return b"".join(out)
+
+    def _one(self, text: bytes) -> bytes:
+        if len(text) % 4:
+            text += b"=" * (-len(text) % 4)
         try:
             return binascii.a2b_base64(text)
         except binascii.Error as exc:
@@ -69,12 +99,12 @@ class Base64Decoder:
                                 ) from exc
 
     def finish(self) -> bytes:
-        rest, self._rest = self._rest, b""
-        if len(rest) == 1:
+        rest, self._rest = self._rest.lstrip(b"="), b""
+        if len(rest) % 4 == 1:
             raise MalformedMime("base64 part ends with a lone character (incomplete quantum)",
                                 part=self._part)
         # Missing '=' padding is common; add it rather than drop the last bytes.
-        return self._a2b(rest + b"=" * (-len(rest) % 4))
+        return self._a2b(rest)
 
 
 class QuotedPrintableDecoder:

@@ -56,6 +56,11 @@ class MtomError(Exception):
         self.offset = offset
         super().__init__(self._render())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take keyword-only arguments that Exception's default pickling
+        # does not pass back; rebuild from the instance dictionary instead.
+        return (_rebuild, (type(self), str(self), self.__dict__.copy()))
+
     def _render(self) -> str:
         where = []
         if self.part is not None:
@@ -84,6 +89,13 @@ class MtomError(Exception):
         if soap_version == "1.2" and self.fault_role == "Sender":
             return 400
         return 500
+
+
+def _rebuild(cls: type[MtomError], rendered: str, state: dict[str, object]) -> MtomError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, rendered)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(MtomError, ValueError):

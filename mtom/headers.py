@@ -209,13 +209,25 @@ class Headers(Mapping[str, str]):
 _HEADER_NAME = re.compile(rb"[!-9;-~]+")
 
 
+def _decode_value(raw: bytes) -> str:
+    """Header values are UTF-8 when they decode as such (RFC 6532), else Latin-1.
+
+    UTF-8 first so a non-ASCII Content-ID compares equal to its %-encoded
+    UTF-8 ``cid:`` href; Latin-1 as the fallback keeps every byte.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def parse_header_block(block: bytes, *, part: int | None = None, offset: int | None = None
                        ) -> Headers:
     """Parse one part's header block (without the terminating blank line).
 
     Lines may end in CRLF or bare LF; continuation lines (starting with SP or
     HTAB) are unfolded; header names are matched case-insensitively later.
-    Values are decoded as Latin-1 (bytes preserved) and stripped.
+    Values are decoded as UTF-8 when valid, else Latin-1, and stripped.
 
     Raises:
         MalformedMime: a line that is neither a header nor a continuation.
@@ -232,7 +244,7 @@ def parse_header_block(block: bytes, *, part: int | None = None, offset: int | N
                     part=part, offset=offset,
                 )
             name, value = items[-1]
-            items[-1] = (name, (value + " " + line.decode("latin-1").strip(_WS)).strip(_WS))
+            items[-1] = (name, (value + " " + _decode_value(line).strip(_WS)).strip(_WS))
             continue
         colon = line.find(b":")
         if colon <= 0 or not _HEADER_NAME.fullmatch(line[:colon].rstrip(b" \t")):
@@ -243,7 +255,7 @@ def parse_header_block(block: bytes, *, part: int | None = None, offset: int | N
                 part=part, offset=offset,
             )
         name = line[:colon].rstrip(b" \t").decode("ascii")
-        items.append((name, line[colon + 1:].decode("latin-1").strip(_WS)))
+        items.append((name, _decode_value(line[colon + 1:]).strip(_WS)))
     return Headers(items)
 
 
@@ -274,9 +286,9 @@ def href_to_content_id(href: str) -> str | None:
     return normalize_content_id(decoded)
 
 
-# RFC 3986 unreserved characters plus the addr-spec punctuation that is
-# legal in a URL path; everything else in a Content-ID is %-encoded.
-_CID_SAFE = "-._~!$&'*+=^`{|}@"
+# RFC 3986 unreserved characters plus the sub-delims and '@' that are legal
+# in a URI path; everything else in a Content-ID is %-encoded.
+_CID_SAFE = "-._~!$&'*+=@"
 
 
 def cid_href(content_id: str) -> str:
@@ -329,6 +341,9 @@ def require_multipart(ct: ContentType) -> str:
             f"Content-Type {ct.media_type!r} has no boundary parameter; "
             'the peer must send multipart/related; boundary="..."'
         )
+    if not boundary.isascii():
+        raise NoBoundary(f"boundary {boundary!r} has characters outside US-ASCII; RFC 2046 "
+                         "boundaries use only letters, digits and '()+_,-./:=? and space")
     if len(boundary) > 200:
         raise NoBoundary(f"boundary parameter is {len(boundary)} characters long (RFC 2046: ≤ 70)")
     return boundary

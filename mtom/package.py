@@ -71,6 +71,12 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
         raise RootPartError(f"the {what} is not well-formed XML: {exc}") from exc
+    for entry in parser.error_log:
+        # libxml2 only warns about an undeclared prefix; SOAP needs namespace-
+        # well-formed XML, and such an element has no usable qualified name.
+        if entry.domain_name == "NAMESPACE":
+            raise RootPartError(f"the {what} is not namespace-well-formed: {entry.message} "
+                                f"(line {entry.line})")
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise RootPartError(f"the {what} contains a DTD, which SOAP forbids")
@@ -110,6 +116,15 @@ class Package:
         """The part named by a Content-ID (with or without brackets) or a ``cid:`` URL."""
         cid = href_to_content_id(ref)
         return self._by_cid.get(cid if cid is not None else normalize_content_id(ref))
+
+    def get_by_location(self, url: str) -> Attachment | None:
+        """The part whose Content-Location header equals ``url`` (SwA Note references)."""
+        url = url.strip()
+        for p in self.parts:
+            loc = p.headers.get("content-location")
+            if loc is not None and loc.strip() == url:
+                return p
+        return None
 
     def __getitem__(self, ref: str) -> Attachment:
         part = self.get(ref)

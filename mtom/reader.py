@@ -57,9 +57,29 @@ _PADDING = re.compile(rb"[ \t]*")
 #: Longest transport padding accepted after a delimiter (RFC 5322 line length).
 _MAX_PADDING = 998
 _BOM = b"\xef\xbb\xbf"
-# A header-like line at the start of the preamble followed (after a blank
-# line) by non-blank content: that is a part whose opening delimiter is missing.
-_HEADERLESS_PART = re.compile(rb"\A[\r\n]*(?:[!-9;-~]+[ \t]*:[^\n]*\n)+\r?\n[\s]*\S")
+# Header lines at the start of the preamble, a blank line, then non-blank content.
+_HEADERS_THEN_CONTENT = re.compile(rb"\A[\r\n]*((?:[!-9;-~]+[ \t]*:[^\n]*\n)+)\r?\n\s*\S")
+
+
+def _is_headerless_part(preamble: bytes) -> bool:
+    """Is this "preamble" really a part whose opening delimiter is missing?
+
+    Yes when it is a header block naming a part (a Content-ID, or a non-multipart
+    Content-Type) followed by content. Outer entity headers (MIME-Version and a
+    multipart Content-Type, as saved SwA messages have) followed by the usual
+    "This is a multi-part message" text are a real preamble.
+    """
+    m = _HEADERS_THEN_CONTENT.match(preamble)
+    if m is None:
+        return False
+    try:
+        headers = parse_header_block(m.group(1))
+    except MtomError:
+        return False
+    if "content-id" in headers:
+        return True
+    ct = headers.get("content-type")
+    return ct is not None and not ct.strip().lower().startswith("multipart/")
 
 # Outcome of looking at the bytes after "LF--boundary".
 _NO, _NEED, _NEXT, _CLOSE = 0, 1, 2, 3
@@ -85,7 +105,15 @@ class MultipartReader:
     """
 
     def __init__(self, boundary: str | bytes, *, limits: Limits = DEFAULT_LIMITS):
-        b = boundary.encode("latin-1") if isinstance(boundary, str) else bytes(boundary)
+        if isinstance(boundary, str):
+            # HTTP stacks hand header values over as Latin-1 text (bytes preserved);
+            # a caller that decoded them as UTF-8 gets them encoded back that way.
+            try:
+                b = boundary.encode("latin-1")
+            except UnicodeEncodeError:
+                b = boundary.encode("utf-8")
+        else:
+            b = bytes(boundary)
         if not b or b"\n" in b or b"\r" in b:
             raise UsageError(f"unusable multipart boundary {boundary!r}")
         self.boundary = b
@@ -242,12 +270,14 @@ class MultipartReader:
                 f"part with a line '--{self.boundary.decode('latin-1')}'",
                 offset=self._total,
             )
-        where = "the headers of" if self._state == _HEADERS else "the body of"
+        in_headers = self._state == _HEADERS
+        part = self._part + 1 if in_headers else self._part  # headers of the next part
+        where = "the headers of" if in_headers else "the body of"
         raise TruncatedMessage(
-            f"the message ends inside {where} part {self._part} after {self._total} bytes, "
+            f"the message ends inside {where} part {part} after {self._total} bytes, "
             f"without the close delimiter '--{self.boundary.decode('latin-1')}--'; "
             "the part would be incomplete",
-            part=self._part, offset=self._total,
+            part=part, offset=self._total,
         )
 
     # -- state handlers: return True to run again -----------------------
@@ -275,7 +305,7 @@ class MultipartReader:
             if kind == _NO:
                 continue
             preamble = buf[:start]
-            if _HEADERLESS_PART.match(preamble):
+            if _is_headerless_part(preamble):
                 raise MalformedMime(
                     f"no opening delimiter: the {len(preamble)} bytes before the first "
                     f"'--{self.boundary.decode('latin-1')}' line are a MIME part (headers, "
@@ -283,16 +313,22 @@ class MultipartReader:
                     "one too, with a delimiter line",
                     part=0, offset=0,
                 )
+            if start > self.limits.max_preamble_bytes:
+                self._preamble_limit(start)
             self._start_next(kind, end, events)
             return True
-        if len(buf) > self.limits.max_preamble_bytes:
-            raise LimitExceeded(
-                f"no '--{self.boundary.decode('latin-1')}' delimiter within the first "
-                f"{self.limits.max_preamble_bytes} bytes (max_preamble_bytes); the boundary "
-                "in the Content-Type does not match the body",
-                limit="max_preamble_bytes", value=self.limits.max_preamble_bytes, offset=len(buf),
-            )
+        # Everything but a possible partial delimiter at the end is preamble by now.
+        if len(buf) - self._hold > self.limits.max_preamble_bytes:
+            self._preamble_limit(len(buf))
         return False
+
+    def _preamble_limit(self, size: int) -> None:
+        raise LimitExceeded(
+            f"no '--{self.boundary.decode('latin-1')}' delimiter within the first "
+            f"{self.limits.max_preamble_bytes} bytes (max_preamble_bytes); the boundary "
+            "in the Content-Type does not match the body",
+            limit="max_preamble_bytes", value=self.limits.max_preamble_bytes, offset=size,
+        )
 
     def _headers(self, events: list[Event]) -> bool:
         buf = self._buf

@@ -94,7 +94,8 @@ class OutgoingPart:
         for line in lines:
             if "\r" in line or "\n" in line:
                 raise UsageError(f"header line {line!r} contains a line break")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        # UTF-8 (RFC 6532) so a non-ASCII Content-ID or filename survives; ASCII is unchanged.
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
     def iter_content(self) -> Iterator[bytes | memoryview]:
         """Yield the content; files and paths are read a chunk at a time."""
@@ -165,13 +166,22 @@ class OutgoingPackage:
             self.version, boundary=self.boundary, start=self.root_content_id, action=action,
             xop=xop)
         delim = b"--" + self.boundary.encode("ascii")
+        self._delimiter = _CRLF + delim
+        # A random boundary has 192 random bits: no content will contain it. A boundary
+        # the caller chose might occur in the data, so every part is checked — in-memory
+        # ones here, streamed ones chunk by chunk while they are written.
+        self._scan_streams = boundary is not None
         for label, data in [("root", self.root)] + [
                 (f"part <{p.content_id}>", p.source) for p in self.parts]:
+            if not (self._scan_streams or label == "root"):
+                break
+            if isinstance(data, memoryview):
+                data = data.tobytes()
             if isinstance(data, (bytes, bytearray)) and delim in data:
                 raise UsageError(f"the {label} contains the boundary {self.boundary!r}")
         root_headers = (f"Content-Type: {self.root_content_type}\r\n"
                         "Content-Transfer-Encoding: binary\r\n"
-                        f"Content-ID: <{self.root_content_id}>\r\n\r\n").encode("latin-1")
+                        f"Content-ID: <{self.root_content_id}>\r\n\r\n").encode()
         self._head = delim + _CRLF + root_headers
         self._part_heads = [_CRLF + delim + _CRLF + p.header_block() for p in self.parts]
         self._tail = _CRLF + delim + b"--" + _CRLF
@@ -201,7 +211,19 @@ class OutgoingPackage:
         for head, part in zip(self._part_heads, self.parts, strict=False):
             yield head
             written = 0
+            scan = self._scan_streams and not isinstance(
+                part.source, (bytes, bytearray, memoryview))
+            tail = b""
             for chunk in part.iter_content():
+                if not len(chunk):
+                    continue
+                if scan:
+                    window = tail + bytes(chunk[: len(self._delimiter)])
+                    if self._delimiter[2:] in window or self._delimiter[2:] in chunk:
+                        raise UsageError(
+                            f"part <{part.content_id}> contains the boundary "
+                            f"{self.boundary!r}; use a random boundary (the default)")
+                    tail = bytes(chunk[-len(self._delimiter):])
                 written += len(chunk)
                 yield chunk
             if part.size is not None and written != part.size:
@@ -246,13 +268,19 @@ class PackageStream(io.RawIOBase):
     def len(self) -> int:  # requests' super_len() looks for this attribute
         return len(self)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        out = memoryview(buffer).cast("B")
+    def _fill(self) -> bool:
+        """Make ``_pending`` non-empty; False at the end of the body (empty chunks skipped)."""
         while not self._pending:
             try:
                 self._pending = memoryview(next(self._iter)).cast("B")
             except StopIteration:
-                return 0
+                return False
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        out = memoryview(buffer).cast("B")
+        if not out or not self._fill():
+            return 0
         n = min(len(out), len(self._pending))
         out[:n] = self._pending[:n]
         self._pending = self._pending[n:]
@@ -261,12 +289,13 @@ class PackageStream(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            return b"".join([bytes(self._pending), *map(bytes, self._iter)])
-        if not self._pending:
-            try:
-                self._pending = memoryview(next(self._iter)).cast("B")
-            except StopIteration:
-                return b""
+            rest = [bytes(self._pending), *map(bytes, self._iter)]
+            self._pending = memoryview(b"")
+            data = b"".join(rest)
+            self._pos += len(data)
+            return data
+        if size == 0 or not self._fill():
+            return b""
         if len(self._pending) <= size:
             chunk, self._pending = self._pending, memoryview(b"")
         else:

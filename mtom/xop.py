@@ -63,8 +63,9 @@ class XopReference:
             or the element carrying an SwA ``href``/swaRef value).
         attachment: the referenced part.
         href: the reference as written (``cid:…``).
-        kind: ``"xop"``, ``"swa-href"`` (an ``href`` attribute) or
-            ``"swa-ref"`` (an element whose text is a ``cid:`` URL).
+        kind: ``"xop"``, ``"swa-href"`` (an ``href`` attribute),
+            ``"swa-ref"`` (an element whose text is a ``cid:`` URL) or
+            ``"swa-location"`` (an ``href`` equal to a part's Content-Location).
     """
 
     element: etree._Element
@@ -101,6 +102,12 @@ def content_type_hint(element: etree._Element) -> str | None:
         if value:
             return value
     return None
+
+
+def _local(element: etree._Element) -> str:
+    """The local name of an element, safely (a tag may carry an undeclared prefix)."""
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else "?"
 
 
 def _where(element: etree._Element) -> str:
@@ -152,7 +159,7 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
         if (parent.text or "").strip() or (inc.tail or "").strip() or len(parent) != 1:
             raise InvalidInclude(
                 f"xop:Include at {where} (href {href!r}) is not the only content of its "
-                f"parent <{etree.QName(parent).localname}>; XOP replaces a whole value")
+                f"parent <{_local(parent)}>; XOP replaces a whole value")
         att = package.get(href)
         if att is None or att is package.root:
             present = ", ".join(f"<{a.content_id}>" for a in package.attachments[:5]
@@ -182,7 +189,8 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
 
 
 def find_swa_references(root: etree._Element, package: Package) -> list[XopReference]:
-    """SwA references: ``href="cid:…"`` attributes and elements whose text is a cid URL.
+    """SwA references: ``href="cid:…"`` attributes, elements whose text is a cid URL,
+    and ``href`` attributes equal to a part's Content-Location (SwA Note).
 
     Only references that resolve to a part are returned (SwA has no rule
     that every reference resolves; unresolved ones are left as they are).
@@ -191,12 +199,18 @@ def find_swa_references(root: etree._Element, package: Package) -> list[XopRefer
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag == XOP_INCLUDE:
             continue
-        for value in (el.get("href"), (el.text or "").strip() if len(el) == 0 else None):
+        href = el.get("href")
+        for value in (href, (el.text or "").strip() if len(el) == 0 else None):
             if value and value[:4].lower() == "cid:":
                 att = package.get(value)
                 if att is not None and att is not package.root:
-                    kind = "swa-href" if value == el.get("href") else "swa-ref"
+                    kind = "swa-href" if value == href else "swa-ref"
                     refs.append(XopReference(el, att, value, kind))
+        if href and href[:4].lower() != "cid:":
+            # The SwA Note also lets an href name a part by its Content-Location.
+            att = package.get_by_location(href)
+            if att is not None and att is not package.root:
+                refs.append(XopReference(el, att, href, "swa-location"))
     return refs
 
 
@@ -258,7 +272,11 @@ def optimize(root: etree._Element, *, threshold: int = 1024,
             part = OutgoingPart(given[el], content_id=content_id(),
                                 content_type=content_type_hint(el) or "application/octet-stream")
             if part.size is not None and part.size < threshold:
-                part.close()
+                # Too small to optimise: the value goes inline as base64 text.
+                small = b"".join(bytes(c) for c in part.iter_content())
+                for child in list(el):
+                    el.remove(child)
+                el.text = base64.b64encode(small).decode("ascii")
                 continue
         elif len(el) == 0 and el.text and chooser(el):
             text = el.text
@@ -266,10 +284,11 @@ def optimize(root: etree._Element, *, threshold: int = 1024,
             if len(text) * 3 // 4 < threshold - 3:
                 continue
             try:
-                raw = base64.b64decode(text.encode("ascii"), validate=False)
+                compact = text.encode("ascii").translate(None, b" \t\r\n")
+                raw = base64.b64decode(compact, validate=True)
             except (binascii.Error, UnicodeEncodeError) as exc:
                 raise InvalidInclude(
-                    f"element <{etree.QName(el).localname}> chosen for optimisation does not "
+                    f"element <{_local(el)}> chosen for optimisation does not "
                     f"hold base64 text: {exc}") from exc
             if len(raw) < threshold:
                 continue

@@ -83,10 +83,6 @@ def test_base64_error_names_the_part() -> None:
     assert "base64" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: data after a padded quantum is silently dropped "
-                   "when both arrive in one chunk: 'QUJDRA==RUZH' decodes to b'ABCD' whole but "
-                   "to b'ABCDEFG' when split after '=='; binascii.a2b_base64 (non-strict) stops "
-                   "at padding (encodings.Base64Decoder.decode/_a2b)")
 def test_base64_data_after_padding_is_not_lost() -> None:
     text = b"QUJDRA==RUZH"
     results = set()
@@ -98,10 +94,6 @@ def test_base64_data_after_padding_is_not_lost() -> None:
     assert results in ({b"ABCDEFG"}, {b"<error>"})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: non-alphabet characters count towards the 4-character "
-                   "quanta, so b'QU!!!!JD' decodes to b'ABC' whole but raises MalformedMime "
-                   "('Incorrect padding') when split after 4 bytes (encodings.Base64Decoder.decode "
-                   "removes only white space before cutting quanta)")
 def test_base64_result_does_not_depend_on_chunking_with_junk() -> None:
     text = b"QU!!!!JD"
     results = set()

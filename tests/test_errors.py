@@ -104,10 +104,6 @@ def test_catch_all_with_mtom_error() -> None:
             call()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: DanglingInclude and LimitExceeded cannot be "
-                   "unpickled/copied (their __init__ takes required keyword-only arguments that "
-                   "Exception.__reduce__ does not pass), so they break multiprocessing/"
-                   "concurrent.futures error propagation (errors.py)")
 @pytest.mark.parametrize("err", [
     DanglingInclude("no such part", href="cid:a@b", part=1),
     LimitExceeded("too many", limit="max_parts", value=10, offset=99),

@@ -251,10 +251,6 @@ def test_cid_href_is_a_valid_uri_for_common_characters() -> None:
     assert href_to_content_id(href) == normalize_content_id("x" + safe + "@y")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cid_href leaves '{', '}', '|', '^' and '`' "
-                   "unescaped (headers._CID_SAFE), giving an href that is not a valid RFC 3986 "
-                   "URI (RFC 2392/1738 require them %-encoded); strict peers (java.net.URI, "
-                   ".NET Uri) reject it")
 @pytest.mark.parametrize("char", list("{}|^`"))
 def test_cid_href_escapes_characters_illegal_in_uris(char: str) -> None:
     assert _URI_CID.fullmatch(cid_href(f"a{char}b@x"))

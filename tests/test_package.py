@@ -138,10 +138,6 @@ def test_unusable_content_type(ct: str, error: type[Exception]) -> None:
     assert type(info.value) is error
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a boundary parameter with a character outside "
-                   "Latin-1 (a str Content-Type as httpx may decode it) escapes as a bare "
-                   "UnicodeEncodeError from MultipartReader.__init__ (boundary.encode('latin-1'), "
-                   "reader.py ~line 88) instead of a Sender-side MtomError")
 def test_non_latin1_boundary_from_the_peer() -> None:
     with pytest.raises(mtom.ProtocolError):
         read_package("--\u20ac\r\n\r\nx\r\n--\u20ac--".encode(),
@@ -344,11 +340,6 @@ def test_unknown_root_charset_from_the_peer_is_a_root_part_error() -> None:
         pkg.root_element()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a root with an undeclared prefix is accepted by "
-                   "parse_xml when the document also carries a namespace warning (here a "
-                   "relative xmlns URI): libxml2 then reports no fatal error, the element's tag "
-                   "is 'soapenv:Envelope' and Package.soap_version raises a bare ValueError from "
-                   "etree.QName (package.py soap_version / parse_xml); found by fuzzing the corpus")
 def test_root_with_undeclared_prefix_is_not_a_crash() -> None:
     doc = b'<soapenv:Envelope><soapenv:Body><a xmlns="rel"/></soapenv:Body></soapenv:Envelope>'
     with read_package(message(("Content-Type: text/xml", doc)), CT) as pkg:
@@ -357,3 +348,10 @@ def test_root_with_undeclared_prefix_is_not_a_crash() -> None:
         except RootPartError:
             return
         assert pkg.soap_version is None
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "b'U-ID: <x>'", "utf\x00-8"])
+def test_unknown_or_malformed_root_charset_is_a_root_part_error(charset: str) -> None:
+    """Found by fuzzing: lxml's parser constructor raised LookupError/ValueError."""
+    with pytest.raises(mtom.RootPartError, match="charset"):
+        mtom.parse_xml(b"<a/>", charset=charset)

@@ -268,16 +268,11 @@ def test_close_delimiter_followed_by_text_is_not_a_close() -> None:
     error_all_ways(b"--b\r\n\r\nx\r\n--b--garbage", TruncatedMessage)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: TruncatedMessage raised inside a part's header "
-                   "block reports part=-1 / 'part N-1' (reader._fail_at_eof uses self._part, "
-                   "which is only incremented once the header block is complete)")
 def test_truncated_in_first_header_block_names_part_0() -> None:
     err = error_all_ways(b"--b\r\nContent-Type: text/xml\r\n", TruncatedMessage)
     assert err.part == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: TruncatedMessage inside the header block of part 1 "
-                   "reports part=0 (reader._fail_at_eof uses self._part in the HEADERS state)")
 def test_truncated_in_second_header_block_names_part_1() -> None:
     err = error_all_ways(b"--b\r\n\r\nx\r\n--b\r\nContent-ID: <y>", TruncatedMessage)
     assert err.part == 1
@@ -445,10 +440,6 @@ def test_max_preamble_bytes_fed_in_small_chunks() -> None:
     assert info.value.limit == "max_preamble_bytes" and info.value.value == 100
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: max_preamble_bytes is only enforced while no "
-                   "delimiter has been seen; a 300-byte preamble passes a limit of 100 when it "
-                   "arrives in one chunk with the first delimiter, but fails when fed in small "
-                   "chunks (reader._preamble returns on the first candidate before the size check)")
 def test_max_preamble_bytes_in_any_chunking() -> None:
     body = b"p" * 300 + b"\r\n--b\r\n\r\nx\r\n--b--"
     err = error_all_ways(body, LimitExceeded, limits=Limits(max_preamble_bytes=100))

@@ -111,10 +111,6 @@ def test_content_type_with_line_break_is_refused() -> None:
         OutgoingPackage(ROOT, [OutgoingPart(b"x", content_type="text/plain\r\nX: y")])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a Content-ID outside Latin-1 makes "
-                   "OutgoingPart.header_block() raise a bare UnicodeEncodeError "
-                   "(.encode('latin-1') in writer.OutgoingPart.header_block) instead of a "
-                   "UsageError or a working message")
 def test_non_latin1_content_id() -> None:
     try:
         pkg = OutgoingPackage(ROOT, [OutgoingPart(b"x", content_id="\u4e2d@\u4f8b")])
@@ -159,9 +155,6 @@ def test_root_containing_the_boundary_is_refused() -> None:
         OutgoingPackage(b"<r>--bnd</r>", boundary="bnd")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the boundary check in OutgoingPackage.__init__ "
-                   "covers bytes/bytearray sources only; a memoryview part containing "
-                   "'\\r\\n--bnd--' is written unchanged and the message is cut short on reading")
 def test_memoryview_part_containing_the_boundary_is_refused() -> None:
     with pytest.raises(UsageError):
         OutgoingPackage(ROOT, [OutgoingPart(memoryview(b"x\r\n--bnd--\r\ny"))], boundary="bnd")
@@ -311,11 +304,6 @@ def test_stream_read_mixed_sizes(tmp_path: Path) -> None:
     assert head + rest == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PackageStream.read(n) returns b'' (end of file) in "
-                   "the middle of the body when a part is empty: iter_content yields "
-                   "memoryview(b'') for an empty bytes source and read() hands that empty chunk "
-                   "out instead of pulling the next one (writer.PackageStream.read); an HTTP "
-                   "client would send a body shorter than Content-Length")
 @pytest.mark.parametrize("n", [1, 64, 4096])
 def test_stream_read_n_with_an_empty_part(n: int) -> None:
     pkg = OutgoingPackage(ROOT, [OutgoingPart(b"abc"), OutgoingPart(b""), OutgoingPart(b"z")])
@@ -336,9 +324,6 @@ def test_stream_readinto_with_an_empty_part() -> None:
     assert bytes(got) == pkg.to_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PackageStream.read() with no size (or -1) does not "
-                   "clear the pending buffer nor advance the position: the next read() returns "
-                   "the same bytes again and len() is wrong (writer.PackageStream.read)")
 def test_stream_is_exhausted_after_read_all(tmp_path: Path) -> None:
     stream = _package(tmp_path).stream()
     stream.read(10)

@@ -101,10 +101,6 @@ def test_href_forms(cid: str, href: str) -> None:
         assert result.references[0].href == href
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-ASCII Content-ID sent consistently in UTF-8 "
-                   "(raw UTF-8 header bytes, RFC 6532; %C3%A9 in the href, RFC 3986) does not "
-                   "resolve: part headers are decoded as Latin-1 (headers.parse_header_block) "
-                   "but hrefs are %-decoded as UTF-8 (headers.href_to_content_id)")
 def test_utf8_content_id_matches_utf8_percent_encoded_href() -> None:
     with package(envelope(body=f"<a>{inc('cid:caf%C3%A9@x')}</a>"), [("caf\xe9@x", PNG)],
                  charset="utf-8") as pkg:
@@ -171,10 +167,6 @@ def test_include_that_is_not_the_whole_value_is_invalid(body: str) -> None:
         reconstitute(pkg.root_element(), pkg, limits=Limits(max_references_per_part=5))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the Include's parent has an undeclared prefix "
-                   "(accepted by parse_xml if the document also has a namespace warning), "
-                   "building the InvalidInclude message calls etree.QName(parent).localname, "
-                   "which raises a bare ValueError (xop.reconstitute)")
 def test_invalid_include_under_prefixed_parent_is_not_a_crash() -> None:
     root = (f'<r xmlns:xop="{XOP_NS}"><a:b>text<xop:Include href="cid:p@x"/></a:b>'
             '<c xmlns="rel"/></r>').encode()
@@ -327,10 +319,6 @@ def test_optimize_values_from_bytes_path_file_and_iterable(tmp_path: Path) -> No
         assert el.text is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a value given in optimize(values=...) whose size is "
-                   "below the threshold is neither optimised nor inlined: the element keeps "
-                   "the caller's placeholder and the bytes are silently dropped "
-                   "(xop.optimize: 'part.close(); continue')")
 def test_optimize_small_value_is_not_lost() -> None:
     tree = etree.fromstring(envelope(body="<a>placeholder</a>"))
     a = tree.find(".//a")
@@ -348,10 +336,6 @@ def test_optimize_rejects_text_with_bad_padding() -> None:
         optimize(tree, threshold=1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: optimize decodes selected text with "
-                   "base64.b64decode(validate=False), which discards non-alphabet characters: "
-                   "prose such as 'not base64! ' * 400 becomes a 2700-byte part of garbage "
-                   "instead of InvalidInclude (xop.optimize)")
 def test_optimize_rejects_text_that_is_not_base64() -> None:
     tree = etree.fromstring(envelope(body=f"<a xm:contentType='a/b'>{'not base64! ' * 400}</a>"))
     with pytest.raises(InvalidInclude):
