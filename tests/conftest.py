@@ -49,6 +49,9 @@ def serve_wsgi(app: Callable[..., Any], *, threads: int = 4,
             deadline -= 1
         yield f"http://127.0.0.1:{port}"
     finally:
+        # Join the worker threads before closing: a worker finishing a keep-alive
+        # task pulls the trigger, which close() would already have closed.
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)  # type: ignore[union-attr]
         server.close()
         thread.join(timeout=5)
 
