@@ -66,6 +66,7 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.references: dict[etree._Element, XopReference] = {}
         self.parts: list[PendingPart] = []
         self.streaming = False
+        self.handles: list[Any] = []
         self._closed = False
 
     # -- input -------------------------------------------------------------
@@ -85,6 +86,9 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         if self._closed:
             return
         self._closed = True
+        for handle in self.handles:  # File.Value handles (in-memory ones hold the data)
+            handle.close()
+        self.handles = []
         if self.package is not None:
             self.package.close()
 

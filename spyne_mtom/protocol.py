@@ -106,7 +106,12 @@ class MtomMixin:
         optimize: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
         spool_threshold: received parts above this many bytes go to an
-            unlinked temporary file (default 4 MiB, see :mod:`mtom.attachments`).
+            unlinked temporary file. Default (``None``): 4 MiB
+            (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some operation takes a
+            ``File``; otherwise parts are not spooled at all, since every
+            binary value ends up in memory as ``bytes`` anyway and a disk round
+            trip would only add time (memory stays bounded by the request
+            size cap).
         spool_dir: directory for those files (default: the system's).
         limits: :class:`mtom.Limits` for received packages.
     """
@@ -129,7 +134,7 @@ class MtomMixin:
 
     def __init__(self, *args: Any, threshold: int = DEFAULT_THRESHOLD,
                  optimize: Iterable[type] = (ByteArray, File),
-                 spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+                 spool_threshold: int | None = None,
                  spool_dir: str | os.PathLike[str] | None = None,
                  limits: Limits = DEFAULT_LIMITS, **kwargs: Any):
         if threshold < 0:
@@ -137,6 +142,7 @@ class MtomMixin:
         self.threshold = threshold
         self.optimize = tuple(optimize)
         self.spool_threshold = spool_threshold
+        self._auto_spool = DEFAULT_SPOOL_THRESHOLD
         self.spool_dir = spool_dir
         self.limits = limits
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
@@ -152,6 +158,8 @@ class MtomMixin:
         if value is not None:
             install_wsdl_hooks(value, policy=value.in_protocol is self)
             _install_cleanup(value)
+            if not _takes_files(value):
+                self._auto_spool = self.limits.max_attachment_size + 1
         super().set_app(value)  # type: ignore[misc]
 
     # -- reading -------------------------------------------------------------
@@ -190,7 +198,8 @@ class MtomMixin:
         ctx.in_document = (root, xmlids)
 
     def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
-        reader = PackageReader(ct, limits=self.limits, spool_threshold=self.spool_threshold,
+        spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
+        reader = PackageReader(ct, limits=self.limits, spool_threshold=spool,
                                spool_dir=self.spool_dir,
                                huge_tree=bool(self.parser_kwargs.get("huge_tree")))
         with reader:
@@ -311,7 +320,9 @@ class MtomMixin:
         ref = self._reference(ctx, element)
         hint = content_type_hint(element)
         if ref is not None:
-            return values.file_value(ref.attachment, hint or ref.attachment.content_type)
+            value = values.file_value(ref.attachment, hint or ref.attachment.content_type)
+            in_state(ctx).handles.append(value.handle)
+            return value
         if element.text is None:
             return None
         return values.inline_file_value(element.text, hint or "application/octet-stream")
@@ -326,6 +337,7 @@ class MtomMixin:
                 if issubclass(t, File):
                     value = values.file_value(
                         ref.attachment, content_type_hint(elt) or ref.attachment.content_type)
+                    in_state(ctx).handles.append(value.handle)
                 elif issubclass(t, ByteArray):
                     value = values.byte_array_value(ref.attachment)
                 else:
@@ -555,6 +567,32 @@ def _restore(detached: _Detached) -> None:
         elif value is not None:
             el.set(name, value)
     detached.clear()
+
+
+def _takes_files(app: Any) -> bool:
+    """Whether any operation's input (body or headers) holds a ``File`` somewhere."""
+    seen: set[int] = set()
+
+    def walk(cls: Any) -> bool:
+        if not isinstance(cls, type) or id(cls) in seen:
+            return False
+        seen.add(id(cls))
+        inner = getattr(cls, "type", None)
+        if isinstance(inner, type) and walk(inner):  # XmlData / XmlAttribute
+            return True
+        if issubclass(cls, File):
+            return True
+        if issubclass(cls, ComplexModelBase):
+            return any(walk(v) for v in cls.get_flat_type_info(cls).values())
+        return False
+
+    for method in app.interface.method_id_map.values():
+        headers = method.in_header or ()
+        if not isinstance(headers, (list, tuple)):
+            headers = (headers,)
+        if walk(method.in_message) or any(walk(h) for h in headers):
+            return True
+    return False
 
 
 _CLEANUP_INSTALLED = "_spyne_mtom_cleanup"

@@ -48,8 +48,42 @@ BinarySource = tuple[Any, "int | None"]
 
 
 def byte_array_value(attachment: Attachment) -> tuple[bytes]:
-    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk."""
-    return (attachment.read(),)
+    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk.
+
+    A spooled part is read with one ``read(size)``: one allocation of the
+    final size (``read()`` without a size would gather pieces and join them,
+    twice the part's size at the peak).
+    """
+    if attachment.in_memory:
+        return (attachment.read(),)
+    # CORE: Attachment.read() of a spooled part peaks at 2x its size: its reader
+    # os.pread()s the whole request into a temporary bytes. Reading through a
+    # raw reader capped at _READ_STEP per call fills one final bytes object.
+    with io.BufferedReader(_CappedReader(attachment.open()), _READ_STEP) as f:
+        data = f.read(attachment.size)
+    return (data,)
+
+
+_READ_STEP = 1024 * 1024
+
+
+class _CappedReader(io.RawIOBase):
+    """Raw reader handing out at most ``_READ_STEP`` bytes per ``readinto``."""
+
+    def __init__(self, inner: Any):
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        return int(self._inner.readinto(view[:_READ_STEP]))
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 def safe_filename(name: str | None) -> str | None:
