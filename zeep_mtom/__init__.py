@@ -9,13 +9,55 @@
     client.service.Upload(data=pathlib.Path("video.mp4"))   # streamed from disk
     result = client.service.Download(name="video.mp4")     # bytes, byte-exact
 
-:class:`MtomTransport` (requests) and :class:`AsyncMtomTransport` (httpx)
-send ``xs:base64Binary`` values at or over ``threshold`` bytes as MIME
-parts referenced by ``xop:Include`` — MTOM is on when the WSDL's WS-Policy
-asks for it, or when ``mtom=True`` — and decode MTOM, SwA and plain replies
-as a stream. Attachments outside the values (SwA, unreferenced parts) are
-in ``transport.last_reply``. Errors in a reply's packaging are
-:class:`mtom.MtomError` subclasses.
+Sending
+    :class:`MtomTransport` (requests) and :class:`AsyncMtomTransport` (httpx)
+    send every ``xs:base64Binary`` value — also of types derived from it and
+    of ``xmime:base64Binary``-style types carrying ``xmime:contentType`` — of
+    at least ``threshold`` bytes (default 1024) as a MIME part referenced by
+    ``xop:Include``. MTOM is on for a binding whose WSDL attaches the
+    ``wsoma:OptimizedMimeSerialization`` policy; ``mtom=True``/``False``
+    decides for every binding. Such fields take ``bytes``, base64 ``str``,
+    an open binary file, a :class:`pathlib.Path`, an :class:`Attachment` or
+    an :class:`OutgoingPart` (which also sets the part's Content-Type and
+    Content-ID). Files and paths are read from disk while the request is
+    sent; Content-Length is sent whenever every size is known.
+    ``optimize_elements`` / ``inline_elements`` force elements (by QName)
+    in or out. A request with no part is sent as plain SOAP.
+
+Receiving
+    MTOM, SwA and plain replies are read as a stream; parts over
+    ``spool_threshold`` go to unlinked temporary files. ``xs:base64Binary``
+    values come back as ``bytes`` — or, with ``stream_attachments=True``,
+    spooled ones as file-backed :class:`Attachment` objects (close them, or
+    use ``with``). ``transport.last_reply`` (per thread / asyncio task) is an
+    :class:`MtomReply` with every part: SwA references (``.swa``), parts no
+    reference names (``.unreferenced``), ``.get("cid:…")``. A SOAP Fault in
+    an MTOM reply raises Zeep's ``Fault``; a malformed package raises a
+    :class:`MtomError` subclass (``mtom.TruncatedMessage``,
+    ``mtom.DanglingInclude``, ``mtom.LimitExceeded``…) naming the reply.
+    WSDLs importing the xmlmime schemas load offline (:func:`schema_for`).
+
+How values avoid base64
+    Zeep renders a value through ``Base64Binary.render`` and parses one
+    through ``Base64Binary.pythonvalue``; :func:`install` (called by the
+    transports) wraps both, and ``SoapBinding.send``/``send_async`` to
+    scope a per-call context. On the way out a value that will be a part is
+    rendered as a ``cid:`` placeholder and ``post_xml`` — after
+    WS-Addressing, plugins and WS-Security — replaces it with an
+    ``xop:Include`` of a part streaming the original source. On the way in
+    each resolved ``xop:Include`` leaves its ``cid:`` URL as the element's
+    text, which ``pythonvalue`` turns into the part's bytes. With a signing
+    ``wsse`` configured the signature must cover the real infoset, so values
+    are rendered as base64, signed, and decoded into parts afterwards (the
+    receiver verifies after reconstitution). Clients with other transports
+    are not affected.
+
+Limits
+    WS-Policy is read from documents Zeep loads through the transport
+    (a WSDL given as an open file object is not seen) and from
+    ``wsp:Policy``/``wsp:PolicyReference``/``wsp:PolicyURIs`` on the binding
+    or its ports; external ``wsp:PolicyAttachment`` is not read. The async
+    transport reads file parts with blocking 1 MiB reads.
 """
 
 from mtom import Attachment, Limits, MtomError, OutgoingPart
