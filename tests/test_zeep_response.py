@@ -149,7 +149,7 @@ def test_inline_and_included_values_mix(mocked: Any) -> None:
 def test_swa_reply_attachments_are_reachable(mocked: Any) -> None:
     svc, transport, adapter = mocked
     children = ('<e:name href="cid:pic@x">picture</e:name><e:data>cid:doc@x</e:data>'
-                "<e:ref>cid:doc@x</e:ref>")
+                "<e:data>\n  CID:pic@x </e:data><e:ref>cid:doc@x</e:ref>")
     body = multipart([(["Content-Type: text/xml; charset=utf-8"],
                        envelope(mtom.SoapVersion.SOAP11, children)),
                       (["Content-ID: <pic@x>", "Content-Type: image/jpeg"], VALUE),
@@ -158,11 +158,12 @@ def test_swa_reply_attachments_are_reachable(mocked: Any) -> None:
     serve(adapter, body, 'multipart/related; type="text/xml"; boundary="b0und"')
     result = svc.Echo()
     assert result.ref == "cid:doc@x"
-    assert result.data == [b"document"]  # a base64Binary element holding a cid: URL (SwA)
+    # base64Binary elements holding a cid: URL (SwA, as rpc/encoded services send)
+    assert result.data == [b"document", VALUE]
     reply = transport.last_reply
     assert reply is not None and reply.is_multipart and not reply.is_xop
     assert {(r.kind, r.attachment.content_id) for r in reply.swa} == {
-        ("swa-href", "pic@x"), ("swa-ref", "doc@x")}
+        ("swa-href", "pic@x"), ("swa-ref", "doc@x"), ("swa-ref", "pic@x")}
     assert reply.get(result.ref).read() == b"document"  # type: ignore[union-attr]
     assert reply.get("pic@x").read() == VALUE  # type: ignore[union-attr]
     assert [a.content_id for a in reply.unreferenced] == ["spare@x"]

@@ -71,7 +71,9 @@ def _xmlvalue(self: Any, value: Any) -> Any:
 
 def _pythonvalue(self: Any, value: Any) -> Any:
     ctx = _CURRENT.get()
-    if ctx is not None and isinstance(value, str) and value[:4] == "cid:":
+    # Only text that starts like a cid: URL is looked up (hashing a large inline
+    # base64 string just to miss would cost a pass over it).
+    if ctx is not None and isinstance(value, str) and value[:80].lstrip()[:4].lower() == "cid:":
         resolved = ctx.resolve(value)
         if resolved is not None:
             return resolved
