@@ -24,6 +24,7 @@ from .protocol import DEFAULT_THRESHOLD, MtomMixin, Soap11Mtom, Soap12Mtom
 from .server import (
     DEFAULT_MAX_CONTENT_LENGTH,
     SPYNE_MAX_CONTENT_LENGTH,
+    MtomWsgiApplication,
     wsgi_application,
 )
 from .wsdl import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, add_mtom_policy
@@ -38,6 +39,7 @@ __all__ = [
     "MtomFault",
     "MtomMixin",
     "MtomProtocolContext",
+    "MtomWsgiApplication",
     "Soap11Mtom",
     "Soap12Mtom",
     "add_mtom_policy",

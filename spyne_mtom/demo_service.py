@@ -72,12 +72,13 @@ class UploadResult(ComplexModel):  # type: ignore[misc]
 
 def _service(store: str) -> type[ServiceBase]:
     class MtomDemoService(ServiceBase):  # type: ignore[misc]
-        @rpc(Data.customize(min_occurs=1, max_occurs="unbounded"),
+        @rpc(Data.customize(min_occurs=1, max_occurs="unbounded"),  # type: ignore[untyped-decorator]
              _returns=Data.customize(max_occurs="unbounded"), _out_variable_name="Data")
         def EchoTest(ctx: Any, Data: list[Any]) -> list[Any]:
             return list(Data or [])
 
-        @rpc(Unicode, File(min_occurs=1, nillable=False), _returns=UploadResult)
+        @rpc(Unicode, File(min_occurs=1, nillable=False),  # type: ignore[untyped-decorator]
+             _returns=UploadResult)
         def Upload(ctx: Any, name: str | None, data: Any) -> UploadResult:
             file_id = uuid.uuid4().hex
             path = os.path.join(store, file_id)
@@ -90,7 +91,8 @@ def _service(store: str) -> type[ServiceBase]:
                     out.write(chunk)
             return UploadResult(id=file_id, size=size, sha256=digest.hexdigest())
 
-        @rpc(Unicode(min_occurs=1, nillable=False), _returns=File, _out_variable_name="data")
+        @rpc(Unicode(min_occurs=1, nillable=False),  # type: ignore[untyped-decorator]
+             _returns=File, _out_variable_name="data")
         def Download(ctx: Any, id: str) -> Any:
             if not id or not set(id) <= _ID_CHARS:
                 raise Fault("Client.NotFound", "no such file id")

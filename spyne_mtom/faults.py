@@ -26,7 +26,7 @@ __all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_stat
 
 logger = logging.getLogger(__name__)
 
-_STATUS = {
+_STATUS: dict[int, str] = {
     400: http_status.HTTP_400,
     404: http_status.HTTP_404,
     405: http_status.HTTP_405,
@@ -37,7 +37,7 @@ _STATUS = {
 
 def http_status_line(code: int) -> str:
     """``"400 Bad Request"`` etc.: the status line Spyne's WSGI server expects."""
-    return _STATUS.get(code, f"{code} Error")
+    return str(_STATUS.get(code, f"{code} Error"))
 
 
 class MtomFault(Fault):  # type: ignore[misc]
@@ -68,11 +68,11 @@ def soap12_http_status(fault: Any) -> str:
     their own status (413 request too long, 405 not POST).
     """
     if isinstance(fault, RequestTooLongError):
-        return http_status.HTTP_413
+        return http_status_line(413)
     if isinstance(fault, RequestNotAllowed):
-        return http_status.HTTP_405
+        return http_status_line(405)
     code = getattr(fault, "faultcode", "") or ""
     if isinstance(fault, (Fault, ResourceNotFoundError)) and (
             code == "Client" or code.startswith("Client.")):
-        return http_status.HTTP_400
-    return http_status.HTTP_500
+        return http_status_line(400)
+    return http_status_line(500)

@@ -37,7 +37,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from lxml import etree
 from spyne.const.http import HTTP_405
@@ -78,7 +78,7 @@ from mtom import (
 from . import values
 from .context import MtomProtocolContext, PendingPart, in_state, out_state
 from .faults import fault_for_error, soap12_http_status
-from .response import PackageBody, set_package_headers
+from .response import BODY_ENVIRON_KEY, PackageBody, set_package_headers
 from .wsdl import install_wsdl_hooks
 
 __all__ = ["DEFAULT_THRESHOLD", "MtomMixin", "Soap11Mtom", "Soap12Mtom"]
@@ -145,7 +145,7 @@ class MtomMixin:
         self._auto_spool = DEFAULT_SPOOL_THRESHOLD
         self.spool_dir = spool_dir
         self.limits = limits
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.serialization_handlers[File] = self.file_to_parent
         self.deserialization_handlers[File] = self.file_from_element
 
@@ -224,7 +224,8 @@ class MtomMixin:
         def fail(msg: str) -> Exception:
             if mtom_error:
                 return RootPartError(f"the {what} {msg}")
-            return Fault("Client.XMLSyntaxError", f"the {what} {msg}")
+            fault: Exception = Fault("Client.XMLSyntaxError", f"the {what} {msg}")
+            return fault
 
         if not data.strip():
             raise fail("is empty; expected a SOAP envelope")
@@ -238,7 +239,7 @@ class MtomMixin:
             raise fail(f"is not well-formed XML: {exc}") from None
         if root is None:
             raise fail("holds no XML element")
-        docinfo = root.getroottree().docinfo
+        docinfo: Any = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:
             raise fail("contains a DTD, which SOAP forbids")
         return root
@@ -346,9 +347,10 @@ class MtomMixin:
         # Spyne matches attributes by local name only; namespaced ones
         # (xmime:contentType on the W3C Data type) are read here.
         for key, member in cls.get_flat_type_info(cls).items():
+            ns = getattr(member, "_ns", None)
             if (isinstance(member, type) and issubclass(member, XmlAttribute)
-                    and member._ns and getattr(inst, key, None) is None):
-                raw = elt.get(f"{{{member._ns}}}{key}")
+                    and ns and getattr(inst, key, None) is None):
+                raw = elt.get(f"{{{ns}}}{key}")
                 if raw is not None:
                     inst._safe_set(key, self.from_unicode(member.type, raw),  # type: ignore[attr-defined]
                                    member.type, self.get_cls_attrs(member.type))  # type: ignore[attr-defined]
@@ -476,15 +478,19 @@ class MtomMixin:
         for pending in state.parts:
             pending.part.content_type = (content_type_hint(pending.element)
                                          or pending.content_type or pending.fallback_type)
-        root = etree.tostring(ctx.out_document, encoding=charset,
-                              xml_declaration=self.xml_declaration)
+        root = cast(bytes, etree.tostring(ctx.out_document, encoding=charset,
+                                          xml_declaration=self.xml_declaration))
         package = OutgoingPackage(root, [p.part for p in state.parts],
                                   soap_version=self.soap_version, charset=charset)
         state.reset_parts()
         request = in_state(ctx)
         request.streaming = True
-        ctx.out_string = PackageBody(package, on_done=request.close)
+        body = PackageBody(package, on_done=request.close)
+        ctx.out_string = body
         set_package_headers(ctx.transport, package)
+        environ = getattr(ctx.transport, "req_env", None)
+        if isinstance(environ, dict):  # for MtomWsgiApplication's file_wrapper path
+            environ[BODY_ENVIRON_KEY] = body
 
 
 class Soap11Mtom(MtomMixin, Soap11):  # type: ignore[misc]
@@ -583,7 +589,8 @@ def _takes_files(app: Any) -> bool:
         if issubclass(cls, File):
             return True
         if issubclass(cls, ComplexModelBase):
-            return any(walk(v) for v in cls.get_flat_type_info(cls).values())
+            model: Any = cls
+            return any(walk(v) for v in model.get_flat_type_info(model).values())
         return False
 
     for method in app.interface.method_id_map.values():

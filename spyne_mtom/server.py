@@ -21,8 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from spyne.server.wsgi import WsgiApplication
+
+from .response import BODY_ENVIRON_KEY, PackageBody, PackageFile
+
 __all__ = ["DEFAULT_BLOCK_LENGTH", "DEFAULT_MAX_CONTENT_LENGTH", "SPYNE_MAX_CONTENT_LENGTH",
-           "wsgi_application"]
+           "MtomWsgiApplication", "wsgi_application"]
 
 #: Spyne's own default request cap (bytes).
 SPYNE_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
@@ -32,9 +36,38 @@ DEFAULT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
 DEFAULT_BLOCK_LENGTH = 256 * 1024
 
 
+#: Block size handed to ``wsgi.file_wrapper`` for MTOM response bodies.
+FILE_WRAPPER_BLOCK = 1024 * 1024
+
+
+class MtomWsgiApplication(WsgiApplication):  # type: ignore[misc]
+    """Spyne's ``WsgiApplication`` that hands MTOM response bodies to ``wsgi.file_wrapper``.
+
+    Spyne returns every response as an iterable, which waitress copies into
+    an output buffer (a temporary file past 1 MiB) before sending. When the
+    server offers ``wsgi.file_wrapper`` and the MTOM body has a known length,
+    the body is returned through it instead, and waitress sends it from its
+    I/O loop as it sends a file. Everything else behaves exactly as
+    ``WsgiApplication`` (plain SOAP, faults, the WSDL).
+    """
+
+    def __call__(self, req_env: dict[str, Any], start_response: Any,
+                 wsgi_url: str | None = None) -> Any:
+        result = super().__call__(req_env, start_response, wsgi_url)
+        body = req_env.pop(BODY_ENVIRON_KEY, None)
+        wrapper = req_env.get("wsgi.file_wrapper")
+        if not isinstance(body, PackageBody) or wrapper is None or body.started:
+            return result
+        length = body.package.content_length
+        if length is None:
+            return result
+        # Spyne's result is chain(out_string, ()): its clean-up already ran.
+        return wrapper(PackageFile(body, length), FILE_WRAPPER_BLOCK)
+
+
 def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
                      block_length: int = DEFAULT_BLOCK_LENGTH, **kwargs: Any) -> Any:
-    """A ``spyne.server.wsgi.WsgiApplication`` for ``app`` with a cap fit for MTOM.
+    """A :class:`MtomWsgiApplication` (Spyne ``WsgiApplication``) with a cap fit for MTOM.
 
     Args:
         app: the ``spyne.Application`` (with :class:`~spyne_mtom.Soap11Mtom` or
@@ -43,7 +76,5 @@ def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_
         block_length: bytes per read from ``wsgi.input``.
         kwargs: other ``WsgiApplication`` arguments.
     """
-    from spyne.server.wsgi import WsgiApplication
-
-    return WsgiApplication(app, max_content_length=max_content_length,
-                           block_length=block_length, **kwargs)
+    return MtomWsgiApplication(app, max_content_length=max_content_length,
+                               block_length=block_length, **kwargs)

@@ -108,7 +108,7 @@ class AttachmentReader(io.RawIOBase):
     def __init__(self, attachment: Attachment):
         super().__init__()
         self._attachment = attachment
-        self._file = attachment.open()
+        self._file: Any = attachment.open()
 
     def _check(self) -> None:
         if self._attachment.closed:
@@ -123,21 +123,21 @@ class AttachmentReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         self._check()
-        return self._file.readinto(buffer)
+        return int(self._file.readinto(buffer))
 
     def read(self, size: int | None = -1) -> bytes:
         self._check()
-        return self._file.read(-1 if size is None else size)
+        return bytes(self._file.read(-1 if size is None else size))
 
     def readall(self) -> bytes:
         return self.read(-1)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self._check()
-        return self._file.seek(offset, whence)
+        return int(self._file.seek(offset, whence))
 
     def tell(self) -> int:
-        return self._file.tell()
+        return int(self._file.tell())
 
     def close(self) -> None:
         self._file.close()

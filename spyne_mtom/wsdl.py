@@ -124,13 +124,13 @@ def _complex_classes(interface: Any) -> list[Any]:
 
 def _is_xmime_attribute(member: Any) -> bool:
     return (isinstance(member, type) and issubclass(member, XmlAttribute)
-            and member._ns in (XMIME_NS, XMIME_2004_NS))
+            and getattr(member, "_ns", None) in (XMIME_NS, XMIME_2004_NS))
 
 
 def _uses_xmime_attribute(interface: Any) -> bool:
     for cls in _complex_classes(interface):
         for member in cls.get_flat_type_info(cls).values():
-            if _is_xmime_attribute(member) and member._ns == XMIME_NS:
+            if _is_xmime_attribute(member) and getattr(member, "_ns", None) == XMIME_NS:
                 return True
     return False
 
@@ -144,6 +144,7 @@ def _type_node(doc: Any, cls: Any) -> etree._Element | None:
     schema = doc.schema_dict.get(pref)
     if schema is None:
         return None
+    node: etree._Element
     for node in schema.iterchildren(f"{{{XSD_NS}}}complexType"):
         if node.get("name") == cls.get_type_name():
             return node
@@ -171,7 +172,7 @@ def _fix_schema(doc: Any) -> None:
                         # (lxml declares the namespace on the element if needed;
                         # cleanup_namespaces would drop prefixes used in QName values)
                         el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
-            if _is_xmime_attribute(member) and member._ns == XMIME_NS:
+            if _is_xmime_attribute(member) and getattr(member, "_ns", None) == XMIME_NS:
                 for attr in node.iter(f"{{{XSD_NS}}}attribute"):
                     if attr.get("name") == key:
                         use = attr.get("use")

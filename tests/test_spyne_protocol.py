@@ -526,3 +526,19 @@ def test_file_streaming_memory_is_bounded(tmp_path: Path) -> None:
 def test_envelope_namespace_constants() -> None:
     assert ENV_NS["1.1"] == mtom.SOAP11_ENV_NS
     assert TestService is not None and File is not None
+
+
+def test_spooling_policy_follows_the_operations() -> None:
+    """Parts are spooled only when some operation takes a File (ByteArray ends in memory)."""
+
+    class BytesOnly(ServiceBase):  # type: ignore[misc]
+        @rpc(ByteArray, _returns=ByteArray)
+        def e(ctx, d):  # type: ignore[no-untyped-def]
+            return d
+
+    app = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    assert app.in_protocol._auto_spool > mtom.DEFAULT_LIMITS.max_attachment_size
+    assert make_application("1.1").in_protocol._auto_spool == mtom.DEFAULT_SPOOL_THRESHOLD
+    fixed = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(spool_threshold=10),
+                        out_protocol=Soap11Mtom())
+    assert fixed.in_protocol.spool_threshold == 10

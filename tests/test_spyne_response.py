@@ -14,7 +14,12 @@ from test_spyne_support import PLAIN_CT, decode, envelope, post_plain
 
 import mtom
 from spyne_mtom import Soap11Mtom, wsgi_application
-from spyne_mtom.response import LengthKeepingHeaders, PackageBody, set_package_headers
+from spyne_mtom.response import (
+    LengthKeepingHeaders,
+    PackageBody,
+    PackageFile,
+    set_package_headers,
+)
 
 
 def _package(*sources: Any) -> mtom.OutgoingPackage:
@@ -123,3 +128,91 @@ def test_unknown_length_goes_chunked(url: str) -> None:
     (att,) = decode(resp).values.values()
     assert att.read() == b"from a pipe\r\n" * 1000 and att.content_type == "text/plain"
     assert PLAIN_CT["1.1"].startswith("text/xml")
+
+
+# -- the wsgi.file_wrapper path -------------------------------------------------------------
+
+
+def _file(data: bytes, calls: list[int] | None = None) -> tuple[PackageFile, bytes]:
+    pkg = _package(data, data[::-1])
+    body = PackageBody(pkg, on_done=(lambda: calls.append(1)) if calls is not None else None)
+    assert pkg.content_length is not None
+    return PackageFile(body, pkg.content_length), pkg.to_bytes()
+
+
+@pytest.mark.parametrize("peek, take", [(16384, 16384), (16384, 1000), (3_000_000, 777_777),
+                                        (1, 1), (10_000_000, 10_000_000)])
+def test_package_file_serves_the_peek_then_consume_pattern(peek: int, take: int) -> None:
+    f, expected = _file(os.urandom(min(2_500_000, peek * 3000)))
+    # What waitress does: measure the length first...
+    start = f.tell()
+    f.seek(0, 2)
+    assert f.tell() == len(expected)
+    f.seek(start)
+    out = []
+    while True:
+        pos = f.tell()
+        data = f.read(peek)
+        if not data:
+            break
+        f.seek(pos)
+        out.append(f.read(min(take, len(data))))
+    assert b"".join(out) == expected
+
+
+def test_package_file_refuses_to_seek_back_past_released_data() -> None:
+    f, expected = _file(os.urandom(3000))
+    assert f.read(100) == expected[:100]
+    f.read(100)  # releases the first 100 bytes
+    with pytest.raises(OSError):
+        f.seek(0)
+    buf = bytearray(50)
+    assert f.readinto(buf) == 50 and bytes(buf) == expected[200:250]
+    assert f.read() == expected[250:]
+    assert f.read(10) == b""
+
+
+def test_package_file_close_runs_the_clean_up() -> None:
+    calls: list[int] = []
+    f, _ = _file(b"x" * 5000, calls)
+    f.read(10)
+    f.close()
+    f.close()
+    assert calls == [1] and f.closed
+
+
+def test_mtom_wsgi_application_uses_the_file_wrapper() -> None:
+    import io
+
+    from spyne_mtom import MtomWsgiApplication
+
+    class Wrapper:
+        def __init__(self, filelike: Any, block: int):
+            self.filelike, self.block = filelike, block
+
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    wsgi = wsgi_application(app)
+    assert isinstance(wsgi, MtomWsgiApplication)
+    seen: dict[str, Any] = {}
+
+    def call(op: str, wrapper: Any) -> Any:
+        req = envelope("1.1", f"<s:{op} xmlns:s='urn:s'/>")
+        env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/xml", "PATH_INFO": "/",
+               "wsgi.input": io.BytesIO(req), "CONTENT_LENGTH": str(len(req)),
+               "QUERY_STRING": "", "SERVER_NAME": "x", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http"}
+        if wrapper is not None:
+            env["wsgi.file_wrapper"] = wrapper
+        result = wsgi(env, lambda status, headers: seen.update(headers=dict(headers)))
+        assert "spyne_mtom.body" not in env
+        return result
+
+    result = call("sized", Wrapper)
+    assert isinstance(result, Wrapper) and isinstance(result.filelike, PackageFile)
+    body = result.filelike.read()
+    assert len(body) == int(seen["headers"]["Content-Length"])
+    # No wrapper offered, or a length nobody knows: the ordinary iterable.
+    assert not isinstance(call("sized", None), Wrapper)
+    piped = call("piped", Wrapper)
+    assert not isinstance(piped, Wrapper)
+    assert b"from a pipe" in b"".join(piped)
