@@ -106,12 +106,16 @@ class EchoApp:
         keep: bodies and values up to this size are kept for assertions.
         reply_parts: extra parts appended to every MTOM reply (unreferenced).
         echo: answer with the binary values received (else only the other fields).
+        sign: ``(keyfile, certfile)`` to sign replies with WS-Security (the
+            infoset, base64 inline, is signed; then values become parts).
     """
 
     def __init__(self, reply: str = "mtom", reply_threshold: int = 0, keep: int = 1 << 20,
-                 reply_parts: Iterable[mtom.OutgoingPart] = (), echo: bool = True):
+                 reply_parts: Iterable[mtom.OutgoingPart] = (), echo: bool = True,
+                 sign: tuple[str, str] | None = None):
         self.reply = reply
         self.echo = echo
+        self.sign = sign
         self.reply_threshold = reply_threshold
         self.keep = keep
         self.reply_parts = list(reply_parts)
@@ -181,7 +185,7 @@ class EchoApp:
                 continue
             value, part_type = values[id(child)]
             size = value.size if isinstance(value, mtom.Attachment) else len(value)
-            if self.reply == "mtom" and size >= self.reply_threshold:
+            if self.reply == "mtom" and size >= self.reply_threshold and not self.sign:
                 part = mtom.OutgoingPart(value, content_type=mtom.content_type_hint(child)
                                          or part_type or "application/octet-stream")
                 mtom.include(copy, part)
@@ -189,6 +193,14 @@ class EchoApp:
             else:
                 raw = value.read() if isinstance(value, mtom.Attachment) else value
                 copy.text = base64.b64encode(raw).decode("ascii")
+        if self.sign:
+            from zeep.wsse.signature import sign_envelope
+
+            sign_envelope(out, *self.sign)
+            if self.reply == "mtom":
+                parts = mtom.optimize(out, threshold=self.reply_threshold, select=lambda el: (
+                    etree.QName(el).localname in BINARY_FIELDS
+                    and etree.QName(el).namespace == NS))
         return self._send(start_response, out, parts + self.reply_parts, version, "200 OK",
                           xop=self.reply == "mtom")
 

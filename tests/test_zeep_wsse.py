@@ -91,3 +91,37 @@ def test_username_token_keeps_the_fast_path(served: SharedServer) -> None:
                       wsse=UsernameToken("user", "secret")) as (svc, _):
         assert svc.Echo(data=[value]).data == [value]
     assert b"UsernameToken" in app.last.envelope and app.last.values[0].via_include
+
+
+@pytest.mark.parametrize("binding", [ECHO11, ECHO12])
+def test_signed_mtom_reply_verifies_in_zeep(served: SharedServer, binding: str,
+                                            keys: tuple[Path, Path]) -> None:
+    key, cert = keys
+    values = [pattern(5000), pattern(3000, seed=5)]
+    app = EchoApp(sign=(str(key), str(cert)))
+    with echo_service(served, app, binding=binding, mtom=True,
+                      wsse=Signature(str(key), str(cert))) as (svc, transport):
+        result = svc.Echo(name="both ways", data=values)
+        assert result.data == values
+        reply = transport.last_reply
+        assert reply is not None and reply.is_xop and len(reply.references) == 2
+
+
+def test_tampered_signed_reply_is_rejected(served: SharedServer,
+                                           keys: tuple[Path, Path]) -> None:
+    from zeep.exceptions import SignatureVerificationFailed
+
+    key, cert = keys
+    value = pattern(5000)
+    app = EchoApp(sign=(str(key), str(cert)))
+    inner = app.__call__
+
+    def tamper(environ: dict[str, Any], start_response: Any) -> Any:
+        body = b"".join(inner(environ, start_response))
+        marker = value[200:240]
+        return [body.replace(marker, bytes(b ^ 1 for b in marker), 1)]
+
+    with echo_service(served, tamper, mtom=True,  # type: ignore[arg-type]
+                      wsse=Signature(str(key), str(cert))) as (svc, _), \
+            pytest.raises(SignatureVerificationFailed):
+        svc.Echo(data=[value])

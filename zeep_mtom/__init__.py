@@ -49,8 +49,10 @@ How values avoid base64
     text, which ``pythonvalue`` turns into the part's bytes. With a signing
     ``wsse`` configured the signature must cover the real infoset, so values
     are rendered as base64, signed, and decoded into parts afterwards (the
-    receiver verifies after reconstitution). Clients with other transports
-    are not affected.
+    receiver verifies after reconstitution); reply values are likewise
+    written back as base64 before Zeep verifies the reply's signature (set
+    ``Settings(xml_huge_tree=True)`` for values over ~7 MiB then). Clients
+    with other transports are not affected.
 
 Limits
     WS-Policy is read from documents Zeep loads through the transport

@@ -133,6 +133,10 @@ class ReplyReader:
         options: the transport's options (limits, spooling).
         huge_tree: allow huge text nodes in the root (Zeep's
             ``Settings.xml_huge_tree``; only inline base64 needs it).
+        inline_values: write each resolved part back into the envelope as
+            base64 text (the XOP infoset) instead of a token — for a client
+            that verifies an XML signature over the reply. Costs a base64
+            encode here and a decode in Zeep.
 
     Raises (``feed``/``close``): the :class:`mtom.MtomError` family —
     :class:`mtom.MalformedMime`, :class:`mtom.TruncatedMessage`,
@@ -142,8 +146,9 @@ class ReplyReader:
     """
 
     def __init__(self, status_code: int, content_type: str | None, options: MtomOptions, *,
-                 huge_tree: bool = False):
+                 huge_tree: bool = False, inline_values: bool = False):
         self.status_code = status_code
+        self._inline = inline_values
         self.raw_content_type = content_type
         self.content_type = mtom.parse_content_type(content_type or "")
         self._options = options
@@ -201,10 +206,13 @@ class ReplyReader:
         root = package.root_element()
         xop = mtom.reconstitute(root, package, limits=self._options.limits)
         values: dict[str, mtom.Attachment] = {}
-        for ref in xop.references:
-            token = mtom.cid_href(ref.attachment.content_id or "")
-            ref.element.text = token
-            values[token] = ref.attachment
+        if self._inline:
+            mtom.inline_base64(xop.references)
+        else:
+            for ref in xop.references:
+                token = mtom.cid_href(ref.attachment.content_id or "")
+                ref.element.text = token
+                values[token] = ref.attachment
         for ref in xop.swa:
             if ref.kind == "swa-ref" and ref.element.text:
                 values[ref.element.text] = ref.attachment

@@ -38,7 +38,7 @@ _CHUNK = 1024 * 1024
 
 
 def _signs(wsse: Any) -> bool:
-    """Whether the client's WS-Security objects may sign the body (anything but UsernameToken)."""
+    """Whether the client's WS-Security may sign requests / verify replies (not UsernameToken)."""
     if wsse is None:
         return False
     items = wsse if isinstance(wsse, list) else [wsse]
@@ -86,11 +86,11 @@ class _MtomMixin:
         name = getattr(binding, "name", None)
         optimise = self.sends_mtom(name) if name is not None else self.mtom_options.mtom is True
         settings = getattr(client, "settings", None)
+        signs = _signs(getattr(client, "wsse", None))
         return CallContext(
             self.mtom_options, optimise=optimise,
-            placeholders=self.mtom_options.render_placeholders
-            and not _signs(getattr(client, "wsse", None)),
-            huge_tree=bool(getattr(settings, "xml_huge_tree", False)))
+            placeholders=self.mtom_options.render_placeholders and not signs,
+            huge_tree=bool(getattr(settings, "xml_huge_tree", False)), inline_replies=signs)
 
     @property
     def last_reply(self) -> MtomReply | None:
@@ -122,7 +122,8 @@ class _MtomMixin:
     def _reply_reader(self, status: int, content_type: str | None,
                       ctx: CallContext | None) -> ReplyReader:
         return ReplyReader(status, content_type, self.mtom_options,
-                           huge_tree=ctx.huge_tree if ctx is not None else False)
+                           huge_tree=ctx.huge_tree if ctx is not None else False,
+                           inline_values=ctx.inline_replies if ctx is not None else False)
 
     def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
         self._last_reply.set(result.reply)

@@ -200,14 +200,17 @@ class CallContext:
             placeholders (no base64) rather than as base64 text.
         huge_tree: the client's ``Settings.xml_huge_tree``, used when parsing
             a reply's root part.
+        inline_replies: give Zeep reply values as base64 text (the XOP
+            infoset), for a WS-Security signature check over the reply.
     """
 
     def __init__(self, options: MtomOptions, *, optimise: bool, placeholders: bool,
-                 huge_tree: bool = False):
+                 huge_tree: bool = False, inline_replies: bool = False):
         self.options = options
         self.optimise = optimise
         self.placeholders = placeholders and optimise
         self.huge_tree = huge_tree
+        self.inline_replies = inline_replies
         self.pending: dict[str, tuple[str, OutgoingValue]] = {}
         self.typed: list[etree._Element] = []
         self.reply: MtomReply | None = None
