@@ -506,3 +506,23 @@ def test_core_errors_say_which_reply(served: SharedServer) -> None:
         gc.collect()
     if sys.version_info >= (3, 11):
         assert url in "".join(notes)
+
+
+def test_render_placeholders_off_lets_plugins_see_base64(served: SharedServer) -> None:
+    import base64
+
+    seen: list[str] = []
+
+    class Peek(zeep.Plugin):  # type: ignore[misc]
+        def egress(self, envelope: Any, http_headers: Any, operation: Any,
+                   binding_options: Any) -> Any:
+            seen.append(envelope.findtext(f".//{{{NS}}}data"))
+            return envelope, http_headers
+
+    value = pattern(4000)
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, render_placeholders=False,
+                      plugins=[Peek()]) as (svc, _):
+        assert svc.Echo(data=[value]).data == [value]
+    assert seen == [base64.b64encode(value).decode()]
+    assert app.last.values[0].via_include  # still sent as a part
