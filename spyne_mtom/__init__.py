@@ -1,16 +1,22 @@
 """Spyne adapter for soap-mtom: MTOM/XOP (and SwA input) for any Spyne SOAP service.
 
 Use :class:`Soap11Mtom` / :class:`Soap12Mtom` in place of Spyne's ``Soap11`` /
-``Soap12``::
+``Soap12``, and serve with :func:`wsgi_application` (Spyne's
+``WsgiApplication`` with a request cap fit for MTOM — Spyne's default is
+2 MiB — that hands MTOM bodies to ``wsgi.file_wrapper``)::
 
     app = Application([MyService], tns,
                       in_protocol=Soap11Mtom(validator="lxml"),
                       out_protocol=Soap11Mtom(threshold=1024))
-    wsgi = spyne_mtom.wsgi_application(app)   # raises Spyne's 2 MiB body cap
+    wsgi = spyne_mtom.wsgi_application(app, max_content_length=1 << 30)
 
 ``ByteArray`` and ``File`` values arrive straight from MIME parts (no base64
-round trip) and large ones leave as parts; malformed MTOM becomes a SOAP
-Fault; the WSDL carries the MTOM policy assertion.
+round trip; ``File`` values read a spooled temporary file through
+``.handle``, valid until the request ends) and values of ``threshold`` bytes
+or more leave as parts (``File`` paths and handles streamed from disk).
+Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
+binding's HTTP status; the WSDL carries the MTOM policy assertion.
+:mod:`spyne_mtom.demo_service` is a ready-made example service.
 """
 
 from .context import (
