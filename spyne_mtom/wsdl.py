@@ -180,9 +180,27 @@ def _fix_schema(doc: Any) -> None:
                         attr.set("ref", f"{xmime_pref}:{key}")
                         if use:
                             attr.set("use", use)
+    _annotate_bare_messages(doc)
     xschema = doc.schema_dict.get(xmime_pref)
     if xschema is not None and not len(xschema):
         _fill_xmime_schema(xschema)
+
+
+def _annotate_bare_messages(doc: Any) -> None:
+    """``_body_style="bare"`` operations whose message is itself a binary type."""
+    for method in doc.interface.method_id_map.values():
+        for message in (method.in_message, method.out_message):
+            if message is None or (isinstance(message, type)
+                                   and issubclass(message, ComplexModelBase)):
+                continue
+            expected = _expected(message)
+            name = getattr(message.Attributes, "sub_name", None)
+            if not expected or not name:
+                continue
+            for schema in doc.schema_dict.values():
+                for el in schema.iterchildren(f"{{{XSD_NS}}}element"):
+                    if el.get("name") == name:
+                        el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
 
 
 def _fill_xmime_schema(schema: etree._Element) -> None:

@@ -127,3 +127,20 @@ def test_add_mtom_policy_on_a_bare_definitions_tree() -> None:
 
 def test_tns_is_the_test_namespace() -> None:
     assert TNS.startswith("urn:")
+
+
+def test_expected_content_types_on_bare_messages() -> None:
+    from spyne import Application, ByteArray, ServiceBase, rpc
+
+    class Bare(ServiceBase):  # type: ignore[misc]
+        @rpc(ByteArray(expected_content_types="image/jpeg"), _body_style="bare",
+             _returns=ByteArray(expected_content_types="image/*"))
+        def photo(ctx, img):  # type: ignore[no-untyped-def]
+            return img
+
+    app = Application([Bare], "urn:bare", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    root = _wsdl(wsgi_app(app))
+    found = {el.get("name"): el.get(f"{{{XMIME}}}expectedContentTypes")
+             for el in root.iter(f"{{{XSD}}}element") if el.getparent().tag == f"{{{XSD}}}schema"}
+    assert found["photo"] == "image/jpeg"
+    assert found["photoResponse"] == "image/*"
