@@ -219,7 +219,12 @@ class MtomMixin:
 
     def _parse(self, data: bytes, charset: str | None, *, what: str,
                mtom_error: bool = False) -> etree._Element:
-        """Parse with Spyne's parser options; no DTD; errors as Faults, nothing logged."""
+        """Parse with Spyne's parser options; no DTD; errors as Faults, nothing logged.
+
+        # CORE: mtom.parse_xml has fixed parser options; Spyne's (comments and
+        # PIs removed, huge_tree, ...) are honoured here with the same
+        # charset and DTD rules.
+        """
 
         def fail(msg: str) -> Exception:
             if mtom_error:
