@@ -2,9 +2,10 @@
 
 Namespace ``http://example.org/mtom/data``. Operations:
 
-* ``EchoTest`` — the W3C MTOM CR interop shape: ``EchoTest`` wraps 1..n
-  ``Data`` elements (``base64Binary`` with an optional ``xmime:contentType``);
-  the response ``EchoTestResponse`` holds the same ``Data`` values. Values of
+* ``EchoTest`` — the W3C MTOM CR interop shape (document/literal bare):
+  ``EchoTest`` wraps 1..n ``Data`` elements (``base64Binary`` with an optional
+  ``xmime:contentType``); the reply root is ``EchoTest`` again, holding the
+  same values (as the W3C service, JAX-WS and gSOAP answer). Values of
   ``threshold`` bytes or more come back as MIME parts whose Content-Type is the
   ``xmime:contentType`` (scenarios 1a-3b).
 * ``Upload(name, data)`` — stores a ``File`` under a server-chosen id (never
@@ -45,7 +46,7 @@ from mtom import XMIME_NS
 from .protocol import DEFAULT_THRESHOLD, Soap11Mtom, Soap12Mtom
 from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
 
-__all__ = ["NAMESPACE", "Data", "UploadResult", "make_application", "wsgi_app"]
+__all__ = ["NAMESPACE", "Data", "EchoTestType", "UploadResult", "make_application", "wsgi_app"]
 
 NAMESPACE = "http://example.org/mtom/data"
 _ID_CHARS = frozenset("0123456789abcdef")
@@ -61,6 +62,14 @@ class Data(ComplexModel):  # type: ignore[misc]
     ]
 
 
+class EchoTestType(ComplexModel):  # type: ignore[misc]
+    """``EchoTest``: 1..n ``Data`` — the request *and* the reply root, as in the W3C service."""
+
+    __namespace__ = NAMESPACE
+    __type_name__ = "EchoTest"
+    _type_info = [("Data", Data.customize(min_occurs=1, max_occurs="unbounded"))]
+
+
 class UploadResult(ComplexModel):  # type: ignore[misc]
     __namespace__ = NAMESPACE
     _type_info = [
@@ -72,10 +81,10 @@ class UploadResult(ComplexModel):  # type: ignore[misc]
 
 def _service(store: str) -> type[ServiceBase]:
     class MtomDemoService(ServiceBase):  # type: ignore[misc]
-        @rpc(Data.customize(min_occurs=1, max_occurs="unbounded"),  # type: ignore[untyped-decorator]
-             _returns=Data.customize(max_occurs="unbounded"), _out_variable_name="Data")
-        def EchoTest(ctx: Any, Data: list[Any]) -> list[Any]:
-            return list(Data or [])
+        @rpc(EchoTestType, _returns=EchoTestType,  # type: ignore[untyped-decorator]
+             _body_style="bare", _in_message_name="EchoTest", _out_message_name="EchoTest")
+        def EchoTest(ctx: Any, request: Any) -> Any:
+            return request
 
         @rpc(Unicode, File(min_occurs=1, nillable=False),  # type: ignore[untyped-decorator]
              _returns=UploadResult)

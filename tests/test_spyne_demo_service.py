@@ -44,6 +44,8 @@ def demo(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
 
 
 def _data_values(reply: object) -> list[tuple[bytes, str | None]]:
+    root = reply.body_child()  # type: ignore[attr-defined]
+    assert root.tag == f"{{{NAMESPACE}}}EchoTest"  # the W3C reply root
     out = []
     for el in reply.find_all("Data"):  # type: ignore[attr-defined]
         out.append((reply.binary(el), el.get(XMIME_CT)))  # type: ignore[attr-defined]

@@ -71,6 +71,7 @@ def test_w3c_echo_with_the_demo_service() -> None:
             data = pattern(40_000, 2)
             out = zc.service.EchoTest(Data=[{"_value_1": data, "contentType": "image/png"},
                                             {"_value_1": b"tiny"}])
+            # Zeep unwraps the reply's one child (the list of Data).
             assert [(bytes(d._value_1), d.contentType) for d in out] == [
                 (data, "image/png"), (b"tiny", None)]
             transport.session.close()
