@@ -54,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -317,13 +318,7 @@ DIRECTIONS: tuple[Direction, ...] = (
 #: Known failures, (client, server, SOAP version, scenario) -> reason. A reason starting with
 #: "BUG:" is a defect in this project's code; "PEER:" a third-party stack's deviation. The
 #: tests mark these xfail(strict=True), so a fix shows up as an XPASS failure.
-KNOWN_ISSUES: dict[tuple[str, str, str, str], str] = {
-    ("jaxws", "spyne", "*", "large-64MiB"): (
-        "BUG: a 64 MiB ByteArray value received by spyne_mtom peaks at 2x its size in Python "
-        "allocations (132 MiB, limit 96 MiB): with spooling off (no operation takes a File), "
-        "mtom.Attachment keeps the part as a list of chunks and b''.join()s them in finish() "
-        "(mtom/attachments.py), so the chunks and the joined copy coexist"),
-}
+KNOWN_ISSUES: dict[tuple[str, str, str, str], str] = {}
 
 
 def known_issue(direction: Direction, version: str, scenario: Scenario) -> str | None:
@@ -683,6 +678,13 @@ def workdir() -> Iterator[Path]:
 # Clients
 
 
+def _describe(exc: BaseException) -> str:
+    """The exception and the last frames it passed through (where a bug would be)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__}: {exc} (at {where})"
+
+
 def _value_path(work: Path, spec: ValueSpec) -> Path:
     return spec.write(work / f"value-{spec.size}-{spec.seed}.bin")
 
@@ -737,7 +739,7 @@ def _zeep_client(url: str, version: SoapVersion, scenario: Scenario, specs: Sequ
         return ClientResult(values=values,
                             http_status=last.status_code if last is not None else None)
     except Exception as exc:  # reported as a check failure with the exception
-        return ClientResult(error=f"{type(exc).__name__}: {exc}")
+        return ClientResult(error=_describe(exc))
     finally:
         transport.session.close()
 
@@ -833,7 +835,7 @@ def _raw_client(url: str, version: SoapVersion, scenario: Scenario, specs: Seque
             result.error = f"HTTP {resp.status_code} without a SOAP fault"
         return result
     except Exception as exc:
-        return ClientResult(error=f"{type(exc).__name__}: {exc}")
+        return ClientResult(error=_describe(exc))
 
 
 def _peer_client(name: str) -> Callable[..., ClientResult]:

@@ -34,13 +34,24 @@ _READ_CHUNK = 1024 * 1024
 
 
 class _PreadReader(io.RawIOBase):
-    """A read-only file object over a shared fd, with its own position."""
+    """A read-only file object with its own position over its own ``dup()`` of the fd.
+
+    Owning a duplicate keeps the (unlinked) file alive while this reader is
+    open, even after the attachment is closed, and means a closed attachment
+    can never make this reader read whatever file later reuses the fd number.
+    ``pread`` never touches the offset the duplicates share.
+    """
 
     def __init__(self, fd: int, size: int):
         super().__init__()
-        self._fd = fd
+        self._fd = os.dup(fd)
         self._size = size
         self._pos = 0
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
 
     def readable(self) -> bool:
         return True
@@ -57,12 +68,13 @@ class _PreadReader(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = min(len(buffer), self._size - self._pos)
+        if self.closed:
+            raise ValueError("read from a closed attachment reader")
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._size - self._pos)
         if want <= 0:
             return 0
-        data = os.pread(self._fd, want, self._pos)
-        n = len(data)
-        memoryview(buffer)[:n] = data
+        n = os.preadv(self._fd, [view[:want]], self._pos)  # straight into the caller's buffer
         self._pos += n
         return n
 
@@ -96,7 +108,7 @@ class Attachment:
         self._spool_dir = spool_dir
         self._max_size = max_size
         self._limit_name = limit_name
-        self._chunks: list[bytes | memoryview] = []
+        self._buffer: io.BytesIO | None = None  # in-memory content while being written
         self._data: bytes | None = None
         self._file: IO[bytes] | None = None
         self._finalizer: weakref.finalize[[], Attachment] | None = None
@@ -109,8 +121,9 @@ class Attachment:
                    content_id: str | None = None) -> Attachment:
         """An in-memory attachment holding ``data``."""
         att = cls(content_id=content_id, content_type=content_type)
-        att.write(data)
-        att.finish()
+        att._data = bytes(data)  # kept as given (no copy for bytes)
+        att._size = len(att._data)
+        att._finished = True
         return att
 
     # -- writing ---------------------------------------------------------
@@ -129,20 +142,22 @@ class Attachment:
                 limit=self._limit_name, value=self._max_size,
                 part=self.index if self.index >= 0 else None,
             )
+        if self._file is None and self._size > self._threshold:
+            self._spool()
         if self._file is not None:
             self._file.write(chunk)
             return
-        self._chunks.append(chunk)
-        if self._size > self._threshold:
-            self._spool()
+        if self._buffer is None:
+            self._buffer = io.BytesIO()
+        self._buffer.write(chunk)  # one growing buffer: never a chunk list plus a joined copy
 
     def _spool(self) -> None:
         # Closed by close(), or by the finalizer when the attachment is collected.
         f = tempfile.TemporaryFile(prefix="mtom-", dir=self._spool_dir)  # noqa: SIM115
         self._finalizer = weakref.finalize(self, f.close)
-        for c in self._chunks:
-            f.write(c)
-        self._chunks = []
+        if self._buffer is not None:
+            f.write(self._buffer.getbuffer())
+            self._buffer = None
         self._file = f
 
     def finish(self) -> None:
@@ -153,11 +168,9 @@ class Attachment:
         if self._file is not None:
             self._file.flush()
         else:
-            chunks, self._chunks = self._chunks, []
-            if len(chunks) == 1 and isinstance(chunks[0], bytes):
-                self._data = chunks[0]
-            else:
-                self._data = b"".join(chunks)
+            buffer, self._buffer = self._buffer, None
+            # getvalue() hands over the buffer's own bytes object when nothing views it.
+            self._data = buffer.getvalue() if buffer is not None else b""
 
     # -- reading ---------------------------------------------------------
 
@@ -199,8 +212,15 @@ class Attachment:
         self._check_readable()
         if self._data is not None:
             return self._data
-        with self.open() as f:
-            return f.read()
+        assert self._file is not None
+        fd, pieces, pos = self._file.fileno(), [], 0
+        while pos < self._size:  # one pread per ~2 GiB (Linux's cap): bytes made once
+            piece = os.pread(fd, self._size - pos, pos)
+            if not piece:
+                raise UsageError(f"spooled attachment file ended at {pos} of {self._size} bytes")
+            pieces.append(piece)
+            pos += len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def open(self) -> BinaryIO:
         """A new binary file object positioned at the start of the content."""
@@ -241,7 +261,7 @@ class Attachment:
     def close(self) -> None:
         """Release the temporary file (if any) and the data. Idempotent."""
         self._closed = True
-        self._chunks = []
+        self._buffer = None
         self._data = None
         if self._finalizer is not None:
             self._finalizer()

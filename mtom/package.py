@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lxml import etree
@@ -202,7 +202,9 @@ class PackageReader:
         content_type: the HTTP (or outer MIME) Content-Type value.
         limits: see :class:`~mtom.Limits`.
         spool_threshold: parts larger than this many decoded bytes go to a
-            temporary file (the root part always stays in memory).
+            temporary file (the root part always stays in memory); or a function
+            of the part's :class:`~mtom.PartStart` returning that number, for a
+            decision per part (e.g. keep values in memory, spool the rest).
         spool_dir: directory for those files (default: the system's).
         huge_tree: let lxml parse text nodes over 10 MB in the root (inline
             base64 in an SwA root); off by default.
@@ -216,7 +218,7 @@ class PackageReader:
 
     def __init__(self, content_type: str | bytes | ContentType, *,
                  limits: Limits = DEFAULT_LIMITS,
-                 spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+                 spool_threshold: int | Callable[[PartStart], int] = DEFAULT_SPOOL_THRESHOLD,
                  spool_dir: str | os.PathLike[str] | None = None,
                  huge_tree: bool = False):
         ct = content_type if isinstance(content_type, ContentType) else parse_content_type(
@@ -257,7 +259,9 @@ class PackageReader:
             headers=event.headers, index=event.index,
             # The root stays in memory (it is parsed); anything else may spool. A part 0
             # that later turns out to be the root by fallback is read back from disk.
-            spool_threshold=(self.limits.max_root_size + 1) if root else self._spool_threshold,
+            spool_threshold=(self.limits.max_root_size + 1) if root else (
+                self._spool_threshold(event) if callable(self._spool_threshold)
+                else self._spool_threshold),
             spool_dir=self._spool_dir,
             max_size=self.limits.max_root_size if root else self.limits.max_attachment_size,
             limit_name="max_root_size" if root else "max_attachment_size",

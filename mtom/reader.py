@@ -34,6 +34,7 @@ raises :class:`TruncatedMessage`; a boundary that never appears raises
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 
@@ -101,7 +102,8 @@ class MultipartReader:
         events = reader.feed(b"")   # end of input: raises if truncated
 
     Every error is raised from :meth:`feed`, is an :class:`~mtom.MtomError`,
-    and is raised again by every later call.
+    and is raised again (an equal copy, without the first traceback) by every
+    later call.
     """
 
     def __init__(self, boundary: str | bytes, *, limits: Limits = DEFAULT_LIMITS):
@@ -186,7 +188,9 @@ class MultipartReader:
             if self._eof and self._state != _EPILOGUE:
                 self._fail_at_eof()
         except MtomError as exc:
-            self._error = exc
+            # Keep a traceback-free copy: the raised one references this frame, and
+            # so this reader, and would keep everything in it alive in a cycle.
+            self._error = copy.copy(exc)
             raise
         return events
 

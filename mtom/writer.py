@@ -259,6 +259,13 @@ class PackageStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        """Bytes read so far (requests' ``super_len`` computes ``len - tell``)."""
+        return self._pos
+
     def __len__(self) -> int:
         if self._length is None:
             raise TypeError("the package length is unknown (a part has no known size)")

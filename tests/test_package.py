@@ -355,3 +355,20 @@ def test_unknown_or_malformed_root_charset_is_a_root_part_error(charset: str) ->
     """Found by fuzzing: lxml's parser constructor raised LookupError/ValueError."""
     with pytest.raises(mtom.RootPartError, match="charset"):
         mtom.parse_xml(b"<a/>", charset=charset)
+
+
+def test_spool_threshold_can_be_decided_per_part(tmp_path: Path) -> None:
+    seen: list[str | None] = []
+
+    def decide(start: mtom.PartStart) -> int:
+        seen.append(start.content_id)
+        return 0 if start.content_type.media_type == "image/png" else 1 << 30
+
+    pkg = mtom.OutgoingPackage(b"<a/>", [
+        mtom.OutgoingPart(b"x" * 100, content_id="png@x", content_type="image/png"),
+        mtom.OutgoingPart(b"y" * 100, content_id="txt@x", content_type="text/plain")])
+    with read_package(pkg.to_bytes(), pkg.content_type, spool_threshold=decide,
+                      spool_dir=tmp_path) as package:
+        assert [a.in_memory for a in package.attachments] == [False, True]
+        assert package["png@x"].read() == b"x" * 100
+    assert seen == ["png@x", "txt@x"]  # asked for every part but the root
