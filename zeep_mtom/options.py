@@ -62,8 +62,10 @@ class MtomOptions:
             ``xs:base64Binary`` but whose text is base64.
         inline_elements: elements never sent as parts (they win over
             ``optimize_elements``).
-        spool_threshold: reply parts larger than this many bytes are kept in
-            an unlinked temporary file instead of memory (default 4 MiB).
+        spool_threshold: with ``stream_attachments``, reply parts larger than
+            this many bytes are kept in an unlinked temporary file instead of
+            memory (default 4 MiB). Without it every value ends as ``bytes``
+            in memory anyway, so parts are not spooled first.
         spool_dir: directory for those files (default: the system's).
         limits: resource limits for reading replies (see :class:`mtom.Limits`).
         stream_attachments: return reply values that were spooled to a

@@ -156,10 +156,13 @@ class ReplyReader:
         self._done = False
         self._reader: mtom.PackageReader | None = None
         if self.content_type.is_multipart:
+            # Values come back as bytes unless stream_attachments is on: then spooling a
+            # part to disk only to read it back into memory would cost a disk round trip.
+            spool = options.spool_threshold if options.stream_attachments else (
+                options.limits.max_attachment_size + 1)
             self._reader = mtom.PackageReader(
                 self.content_type, limits=options.limits,
-                spool_threshold=options.spool_threshold, spool_dir=options.spool_dir,
-                huge_tree=huge_tree)
+                spool_threshold=spool, spool_dir=options.spool_dir, huge_tree=huge_tree)
 
     @property
     def multipart(self) -> bool:

@@ -32,7 +32,7 @@ import binascii
 import io
 import os
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -142,40 +142,17 @@ def inline_base64_text(value: object) -> bytes:
     return base64.b64encode(_read_source(described.source))
 
 
-class _Slices(io.RawIOBase):
-    """Raw reader handing out at most 1 MiB per call, so a large read never needs a temporary."""
-
-    def __init__(self, f: IO[bytes]):
-        super().__init__()
-        self._f = f
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        return self._f.readinto(view[:_CHUNK])  # type: ignore[attr-defined, no-any-return]
-
-
 def read_attachment(att: mtom.Attachment) -> bytes:
     """The attachment's content as one ``bytes``, copied once.
 
-    An in-memory part returns its stored bytes (no copy). A spooled part is
-    read straight into a ``bytes`` of the final size in 1 MiB slices, so the
-    peak is the value plus 1 MiB (``Attachment.read()`` would hold a second
-    full-size temporary).
+    An in-memory part returns its stored bytes (no copy); a spooled part is
+    read with one ``pread`` into one ``bytes`` (:meth:`mtom.Attachment.read`).
 
     Raises:
         ValueDeliveryError: the part is closed or came back shorter than its size.
     """
     try:
-        if att.in_memory:
-            return att.read()
-        # CORE: mtom.attachments._PreadReader.readinto allocates a temporary of the
-        # requested size (os.pread); os.preadv into the buffer would make
-        # Attachment.read() itself single-copy. Until then, read in slices here.
-        with att.open() as f:
-            data = io.BufferedReader(_Slices(f), buffer_size=_CHUNK).read(att.size)
+        data = att.read()
     except (mtom.MtomError, OSError, ValueError) as exc:
         raise ValueDeliveryError(f"reply part <{att.content_id}> could not be read: {exc}") from exc
     if len(data) != att.size:
