@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -167,4 +166,38 @@ def test_case_matrix_shape() -> None:
     assert "raw-jaxws-soap12-content-location" in ids
     assert "zeep-jaxws-soap11-large-64MiB" in ids and "jaxws-spyne-soap12-large-64MiB" in ids
     assert not any(i.startswith("zeep-") and "dangling" in i for i in ids)
-    json.dumps(S.KNOWN_ISSUES and {"|".join(k): v for k, v in S.KNOWN_ISSUES.items()})
+    for (client, server, version, sid), reason in S.KNOWN_ISSUES.items():
+        assert reason.startswith(("BUG:", "PEER:"))
+        assert version in ("*", *S.VERSIONS)
+        assert sid in S.Direction(client, server).scenario_ids
+
+
+# -- skips and failures when something is missing ---------------------------------------------
+
+
+def test_missing_peer_skips_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from interop import conftest, peerctl
+
+    case = S.Case(S.Direction("jaxws", "spyne"), "1.1", S.SCENARIOS["1a"])
+    monkeypatch.setattr(peerctl, "peer_available",
+                        lambda name: "java not found on PATH (install the Debian package(s) "
+                                     "openjdk-17-jdk-headless)")
+    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="openjdk-17-jdk-headless"):
+        conftest.require_case(case)
+    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
+    with pytest.raises(pytest.fail.Exception, match="MTOM_INTEROP_REQUIRE=1"):
+        conftest.require_case(case)
+
+
+def test_missing_adapter_skips_even_when_peers_are_required(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from interop import conftest
+
+    monkeypatch.setitem(sys.modules, "zeep_mtom", None)  # makes the import fail
+    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
+    case = S.Case(S.Direction("zeep", "spyne"), "1.2", S.SCENARIOS["2b"])
+    with pytest.raises(pytest.skip.Exception, match="zeep_mtom not available"):
+        conftest.require_case(case)
