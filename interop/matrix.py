@@ -135,11 +135,10 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
   `mtom.OutgoingPackage`, sent with `requests`, the reply read with `mtom.PackageReader` +
   `mtom.reconstitute`. It is the only client that can send the broken packages of the failure
   cases; Zeep and the peer clients never send a dangling Include, so those cells are "—".
-- The Spyne server is a W3C-shaped echo (`interop/scenarios.py`, `spyne_echo_app`):
-  document/literal bare, `EchoTest` in and out, `Soap11Mtom`/`Soap12Mtom` with `validator="lxml"`,
-  threshold 0 for the "MTOM back" scenarios and never for the "plain back" ones, served by
-  waitress. (`spyne_mtom.demo_service` answers `EchoTestResponse`, which gSOAP's client rejects:
-  it accepts only the W3C reply root `EchoTest`.)
+- The Spyne server is the project's own demo, `spyne_mtom.demo_service` (its `EchoTest` is the
+  W3C shape: document/literal bare, `EchoTest` in and out, `Soap11Mtom`/`Soap12Mtom` with
+  `validator="lxml"`), with threshold 0 for the "MTOM back" scenarios and never for the
+  "plain back" ones, served by waitress on 127.0.0.1 (`/echo11`, `/echo12`).
 - JAX-WS RI answers MTOM only to an MTOM request or to one whose `Accept` lists
   `application/xop+xml`; the Python clients send that `Accept` (scenario 1a; for Zeep it is set
   on `transport.session.headers`, as `zeep_mtom` does not add it by itself). For the "plain

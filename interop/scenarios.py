@@ -18,10 +18,10 @@ optional ``xmime:contentType``) in ``http://example.org/mtom/data``.
 Directions (:data:`DIRECTIONS`): Zeep with :class:`zeep_mtom.MtomTransport`
 and a raw client (``mtom.optimize`` + :class:`mtom.OutgoingPackage` +
 ``requests``, replies through :class:`mtom.PackageReader`) against JAX-WS RI,
-gSOAP and Spyne (``spyne_mtom``, a W3C-shaped echo served by waitress on
-127.0.0.1), and the JAX-WS RI and gSOAP clients against Spyne; SOAP 1.1 and
-1.2 each. Failure cases exist only for the raw client: no well-behaved stack
-can be made to send a dangling Include.
+gSOAP and Spyne (``spyne_mtom.demo_service``, whose ``EchoTest`` is the W3C
+shape, served by waitress on 127.0.0.1), and the JAX-WS RI and gSOAP clients
+against Spyne; SOAP 1.1 and 1.2 each. Failure cases exist only for the raw
+client: no well-behaved stack can be made to send a dangling Include.
 
 :func:`run_exchange` runs one (direction, SOAP version, scenario) with a
 :class:`~interop.capture.RecordingProxy` between client and server, so
@@ -511,46 +511,22 @@ def analyse_message(message: HttpMessage) -> WireView:
 # Spyne: the W3C echo service (same shape as the JAX-WS and gSOAP peers) over waitress
 
 
-def spyne_echo_app(version: str, threshold: int) -> Any:
-    """A Spyne ``Application``: document/literal bare ``EchoTest`` -> ``EchoTest``.
+def spyne_echo_wsgi(response_mtom: bool, store_dir: str | os.PathLike[str],
+                    log: list[str] | None = None) -> Callable[..., Any]:
+    """WSGI app: ``/echo11`` (SOAP 1.1) and ``/echo12`` (SOAP 1.2), the project's own demo.
 
-    The reply root is ``EchoTest`` (as the W3C service and both peers answer); gSOAP's
-    client accepts nothing else. ``threshold``: values of that many bytes or more go out as
-    MIME parts (0: all of them; :data:`NEVER`: none).
+    The endpoints are ``spyne_mtom.demo_service`` (its ``EchoTest`` is the W3C shape:
+    document/literal bare, reply root ``EchoTest``, ``validator="lxml"``) with threshold 0
+    (every value back as a MIME part) or :data:`NEVER` (every value inline). Uploads of the
+    demo's other operations would go to ``store_dir``. Each POST's Content-Type is appended to
+    ``log`` (like the peers' server logs).
     """
-    from spyne import Application, ComplexModel, ServiceBase, rpc
-
-    from spyne_mtom import Soap11Mtom, Soap12Mtom
-    from spyne_mtom.demo_service import Data
-
-    class EchoTestType(ComplexModel):  # type: ignore[misc]
-        __namespace__ = DATA_NS
-        __type_name__ = "EchoTest"
-        _type_info = [("Data", Data.customize(min_occurs=1, max_occurs="unbounded"))]
-
-    class EchoService(ServiceBase):  # type: ignore[misc]
-        @rpc(EchoTestType, _returns=EchoTestType, _body_style="bare",  # type: ignore[untyped-decorator]
-             _in_message_name="EchoTest", _out_message_name="EchoTest")
-        def EchoTest(ctx: Any, request: Any) -> Any:
-            return request
-
-    protocol = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}[version]
-    mode = "Mtom" if threshold < NEVER else "Plain"
-    return Application([EchoService], DATA_NS, name=f"EchoSoap{version[-1]}{version[0]}{mode}",
-                       in_protocol=protocol(validator="lxml"),
-                       out_protocol=protocol(threshold=threshold))
-
-
-def spyne_echo_wsgi(response_mtom: bool, log: list[str] | None = None) -> Callable[..., Any]:
-    """WSGI app: ``/echo11`` (SOAP 1.1) and ``/echo12`` (SOAP 1.2) Spyne echo endpoints.
-
-    Each POST's Content-Type is appended to ``log`` (like the peers' server logs).
-    """
-    from spyne_mtom import wsgi_application
+    from spyne_mtom.demo_service import wsgi_app
 
     threshold = 0 if response_mtom else NEVER
-    apps = {"/echo11": wsgi_application(spyne_echo_app("1.1", threshold)),
-            "/echo12": wsgi_application(spyne_echo_app("1.2", threshold))}
+    apps = {f"/echo{v.replace('.', '')}": wsgi_app(v, threshold=threshold,
+                                                    store_dir=os.fspath(store_dir))
+            for v in VERSIONS}
     lines = log if log is not None else []
 
     def router(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -639,7 +615,10 @@ class Endpoints:
             return self._endpoints[key]
         if server == "spyne":
             lines: list[str] = []
-            base = self._stack.enter_context(serve_wsgi(spyne_echo_wsgi(response_mtom, lines)))
+            store = tempfile.mkdtemp(prefix="mtom-interop-spyne-")
+            self._stack.callback(shutil.rmtree, store, True)
+            app = spyne_echo_wsgi(response_mtom, store, lines)
+            base = self._stack.enter_context(serve_wsgi(app))
             endpoint = Endpoint(server, base, lambda: "\n".join(lines) + "\n")
         elif server in peerctl.PEER_NAMES:
             if server == "jaxws":
