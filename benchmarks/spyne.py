@@ -37,7 +37,6 @@ import http.client
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common import MiB, Result, current_rss_mib
+from .common import MiB, Result, current_rss_mib, peak_rss_mib
 
 NS = "urn:soap-mtom:bench:spyne"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -82,7 +81,7 @@ def _envelope(body: str) -> bytes:
 
 
 def _rss_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()  # VmHWM: ru_maxrss would carry the parent's peak across exec
     body = json.dumps({"peak": peak, "now": current_rss_mib()}).encode()
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])

@@ -12,7 +12,13 @@ from lxml import etree
 
 import mtom
 from zeep_mtom.options import MtomOptions
-from zeep_mtom.request import SizedBody, optimise_envelope, prepare, soap_version_of
+from zeep_mtom.request import (
+    ACCEPT,
+    SizedBody,
+    optimise_envelope,
+    prepare,
+    soap_version_of,
+)
 from zeep_mtom.values import CallContext
 
 NS = "urn:t"
@@ -126,7 +132,9 @@ def test_plain_when_nothing_qualifies() -> None:
     ctx.render(_child(root, "data"), b"small")
     headers = {"Content-Type": "text/xml; charset=utf-8"}
     prepared = prepare(root, headers, ctx, ctx.options)
-    assert not prepared.is_mtom and headers == {"Content-Type": "text/xml; charset=utf-8"}
+    # Plain on the wire, but the call says it reads XOP (JAX-WS then answers with MTOM).
+    assert not prepared.is_mtom and headers == {"Content-Type": "text/xml; charset=utf-8",
+                                                "Accept": ACCEPT}
     assert prepared.requests_body() == prepared.envelope
     assert prepared.envelope.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
 
@@ -165,3 +173,13 @@ def test_unknown_length_goes_chunked() -> None:
                            headers=dict(prep.headers)).prepare()
     assert req.headers["Transfer-Encoding"] == "chunked"
     assert "Content-Length" not in req.headers
+
+
+def test_accept_names_xop_only_when_mtom_is_on_and_keeps_the_users() -> None:
+    for option, expected in ((True, ACCEPT), (False, None), (None, None)):
+        headers = {"Content-Type": "text/xml; charset=utf-8"}
+        prepare(_envelope(), headers, None, MtomOptions(mtom=option))
+        assert headers.get("Accept") == expected
+    headers = {"Content-Type": "text/xml; charset=utf-8", "accept": "text/xml"}
+    prepare(_envelope(), headers, None, MtomOptions(mtom=True))
+    assert headers == {"Content-Type": "text/xml; charset=utf-8", "accept": "text/xml"}
