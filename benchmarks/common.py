@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
@@ -64,3 +65,20 @@ def peak_rss_mib() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def payload_chunks(size: int, block: bytes) -> Iterator[bytes]:
+    """``size`` bytes made of repeats of ``block``, yielded ``len(block)`` bytes at a time."""
+    left = size
+    while left > 0:
+        chunk = block[: min(left, len(block))]
+        left -= len(chunk)
+        yield chunk
+
+
+def payload_sha256(size: int, block: bytes) -> str:
+    """SHA-256 of :func:`payload_chunks` for the same arguments."""
+    h = hashlib.sha256()
+    for c in payload_chunks(size, block):
+        h.update(c)
+    return h.hexdigest()

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import MiB, Result, peak_rss_mib, timed
+from .common import MiB, Result, payload_chunks, peak_rss_mib, timed
 
 CHUNK = 64 * 1024
 BLOCK = os.urandom(MiB)
@@ -36,11 +36,7 @@ BLOCK = os.urandom(MiB)
 
 def _payload_chunks(size: int) -> Iterator[bytes]:
     """``size`` bytes of incompressible data, generated a MiB at a time."""
-    left = size
-    while left > 0:
-        n = min(left, MiB)
-        yield BLOCK[:n]
-        left -= n
+    return payload_chunks(size, BLOCK)
 
 
 def _rechunk(chunks: Iterator[bytes | memoryview], size: int) -> Iterator[bytes]:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import common
 from .common import MiB, Result, current_rss_mib, peak_rss_mib
 
 
@@ -73,18 +74,11 @@ _BLOCK = b"P" + _BLOCK[1:-1] + b"Q"
 
 def payload_chunks(size: int) -> Iterator[bytes]:
     """The deterministic payload of ``size`` bytes, 1 MiB at a time."""
-    left = size
-    while left > 0:
-        chunk = _BLOCK[: min(left, MiB)]
-        left -= len(chunk)
-        yield chunk
+    return common.payload_chunks(size, _BLOCK)
 
 
 def payload_sha256(size: int) -> str:
-    h = hashlib.sha256()
-    for c in payload_chunks(size):
-        h.update(c)
-    return h.hexdigest()
+    return common.payload_sha256(size, _BLOCK)
 
 
 # -- the server ----------------------------------------------------------------------------

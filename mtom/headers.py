@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_to_bytes
 
-from .errors import MalformedMime, NotMultipart, UsageError
+from .errors import MalformedMime, NoBoundary, NotMultipart, UsageError
 
 __all__ = [
     "ContentType",
@@ -80,6 +80,12 @@ def _needs_quoting(value: str) -> bool:
     return value == "" or any(c in _TSPECIALS or c <= " " or c >= "\x7f" for c in value)
 
 
+def quote_param(value: str) -> str:
+    """``value`` as an RFC 2045 quoted-string (backslash-escaping ``\\`` and ``"``)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def format_content_type(media_type: str, params: Mapping[str, str] | Iterable[tuple[str, str]]
                         ) -> str:
     """Serialise a media type and parameters, quoting values that need it."""
@@ -87,8 +93,7 @@ def format_content_type(media_type: str, params: Mapping[str, str] | Iterable[tu
     out = [media_type]
     for name, value in items:
         if _needs_quoting(value):
-            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'{name}="{escaped}"')
+            out.append(f"{name}={quote_param(value)}")
         else:
             out.append(f"{name}={value}")
     return "; ".join(out)
@@ -328,8 +333,6 @@ def require_multipart(ct: ContentType) -> str:
         NotMultipart: the media type is not ``multipart/*``.
         NoBoundary: there is no boundary parameter.
     """
-    from .errors import NoBoundary
-
     if not ct.is_multipart:
         raise NotMultipart(
             f"Content-Type {ct.media_type or '(empty)'!r} is not multipart/related; "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .headers import ContentType, format_content_type
+from .headers import ContentType, format_content_type, quote_param
 
 __all__ = [
     "SOAP11_ENV_NS",
@@ -147,7 +147,5 @@ def multipart_content_type(version: SoapVersion | str, *, boundary: str, start: 
         params.append(("action", action))
     # Values are always quoted, as JAX-WS, WCF and Axis2 do.
     out = ["multipart/related"]
-    for name, value in params:
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        out.append(f'{name}="{escaped}"')
+    out.extend(f"{name}={quote_param(value)}" for name, value in params)
     return "; ".join(out)

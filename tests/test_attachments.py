@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import pytest
+from _support import fds_under
 
 from mtom import Attachment, Headers, LimitExceeded, UsageError
 
@@ -16,17 +16,6 @@ DATA = bytes(range(256)) * 40  # 10 KiB
 TRAVERSAL = "../" * 8 + "etc/passwd"
 
 
-def fds_under(directory: Path) -> list[str]:
-    """Open file descriptors of this process whose target lies in ``directory``."""
-    out = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(directory)):
-            out.append(target)
-    return out
 
 
 def make(data: bytes = DATA, *, threshold: int = 1024, spool_dir: Path | None = None,

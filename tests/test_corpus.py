@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import fds_under
 
 import mtom
 from mtom import MultipartReader, PartData, PartEnd, PartStart
@@ -103,17 +103,6 @@ def squash(value: str | None) -> str | None:
     return None if value is None else " ".join(value.split())
 
 
-def fds_under(directory: Path) -> list[str]:
-    """Open file descriptors of this process whose target lies in ``directory``."""
-    out = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(directory)):
-            out.append(target)
-    return out
 
 
 # -- inventory ---------------------------------------------------------------

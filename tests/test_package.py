@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _support import fds_under
 
 import mtom
 from mtom import (
@@ -45,16 +45,6 @@ def split_feeds(body: bytes) -> Iterator[list[bytes]]:
     yield [body[i:i + 1] for i in range(len(body))]
 
 
-def fds_under(directory: Path) -> list[str]:
-    out = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(directory)):
-            out.append(target)
-    return out
 
 
 TWO = message(("Content-ID: <att@x>\r\nContent-Type: image/png", b"\x89PNG"),

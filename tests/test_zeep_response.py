@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 import requests_mock
 import zeep
+from _support import fds_under as _spool_fds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -188,16 +188,6 @@ def test_one_way_202_without_body(mocked: Any) -> None:
 # -- errors ----------------------------------------------------------------------------------
 
 
-def _spool_fds(directory: Path) -> list[str]:
-    out = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(directory)):
-            out.append(target)
-    return out
 
 
 BIG = pattern(50_000)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import zeep
+from _support import fds_under as _open_spool_files
 from lxml import etree
 from test_zeep_server import (
     ACTION,
@@ -291,16 +292,6 @@ def test_stream_attachments_returns_file_backed_attachments(served: SharedServer
     assert att.closed
 
 
-def _open_spool_files(spool_dir: Path) -> list[str]:
-    out = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(spool_dir)):
-            out.append(target)
-    return out
 
 
 def test_spooled_parts_are_released_after_the_call(served: SharedServer, tmp_path: Path) -> None:
