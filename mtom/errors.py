@@ -15,6 +15,7 @@ body) when that is known, and says what the peer should have sent.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 FaultRole = Literal["Sender", "Receiver"]
@@ -33,7 +34,42 @@ __all__ = [
     "RootPartError",
     "TruncatedMessage",
     "UsageError",
+    "quoted",
 ]
+
+#: Longest piece of peer text quoted in a message, and longest message.
+QUOTE_LIMIT = 120
+MESSAGE_LIMIT = 2000
+# Characters that must never reach a log line or a SOAP Fault: C0/C1 controls,
+# DEL, lone surrogates, and the non-characters XML 1.0 forbids.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character, lone surrogate and XML-forbidden
+    character written as a backslash escape (``\\x0a``, ``\\udc80``)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def quoted(value: str | bytes, *, limit: int = QUOTE_LIMIT, quotes: bool = True) -> str:
+    """Peer-controlled text (a Content-ID, an href, a header) made safe to quote.
+
+    Bytes are shown as Latin-1; the text is cut to ``limit`` characters (the
+    cut says how much was left out) and escaped with :func:`printable`, so an
+    error message stays short, printable and writable into any SOAP Fault.
+    """
+    text = value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
+    more = ""
+    if len(text) > limit:
+        more = f"... ({len(text) - limit} more characters)"
+        text = text[:limit]
+    text = printable(text).replace("'", "\\'") if quotes else printable(text)
+    return f"'{text}'{more}" if quotes else text + more
 
 
 class MtomError(Exception):
@@ -51,7 +87,11 @@ class MtomError(Exception):
     fault_role: FaultRole = "Receiver"
 
     def __init__(self, message: str, *, part: int | None = None, offset: int | None = None):
-        self.message = message
+        # A safety net under quoted(): whatever text a message carries, it stays
+        # printable and bounded, so every adapter can always write its fault.
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT] + f"... ({len(message) - MESSAGE_LIMIT} more)"
+        self.message = printable(message)
         self.part = part
         self.offset = offset
         super().__init__(self._render())

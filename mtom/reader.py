@@ -5,7 +5,8 @@ Strategy
 The caller feeds bytes in any chunking (``feed(b"")`` marks the end of
 input) and gets back a list of :mod:`mtom.events`. The parser is a small
 state machine — PREAMBLE, HEADERS, BODY, EPILOGUE — with one handler per
-state in ``_HANDLERS``.
+state. Each handler works on one buffer from a position and returns the
+position it reached; nothing is ever re-sliced per part.
 
 A delimiter is ``LF "--" boundary`` (the LF may be preceded by CR: real
 stacks send LF-only and mixed line ends) followed by optional transport
@@ -14,16 +15,28 @@ line that merely *starts* with ``--boundary`` and continues with other text
 is data (RFC 2046 forbids it in bodies, but some test fixtures have it, and
 treating it as data is the only choice that cannot lose bytes).
 
-The BODY state is the hot path and never copies payload: ``bytes.find``
-searches the chunk where it lies, data is handed out as memoryview slices
-of the caller's chunk, and only the last ``len(LF--boundary)`` bytes, which
-could begin a delimiter, are held back for the next feed. A held-back tail
-is joined with the next chunk only when a delimiter candidate actually
-straddles the two (once per part at most).
+Linear cost and bounded memory, whatever the chunking
+-----------------------------------------------------
+* A chunk is parsed where it lies: part data is handed out as memoryview
+  slices of the caller's chunk (no copy), positions move by offset, and a
+  chunk holding a thousand parts is walked once.
+* Only what cannot be decided yet is kept between feeds, in one
+  ``bytearray`` (the *tail*): in BODY the last ``len(LF--boundary)`` bytes,
+  in HEADERS the unfinished header block (at most ``max_header_bytes``), in
+  PREAMBLE the preamble (at most ``max_preamble_bytes``). Appending to it is
+  amortised O(1) per byte, so feeding one byte at a time stays linear.
+* When a tail exists, the next chunk is not joined to it whole: only a
+  *window* of the chunk (as many bytes as the current state can need to
+  decide, e.g. a delimiter line's length in BODY) is appended, the handlers
+  run there, and as soon as the old bytes are consumed parsing moves on to
+  the chunk itself. Data cut from the window is copied (at most a window's
+  worth), so events never pin the reader's buffer or an earlier chunk.
+* Every search resumes where the previous one stopped (``_scan``, an
+  absolute offset) and is bounded by its limit: a header block is searched
+  for its blank line only up to ``max_header_bytes``.
 
-Memory held is the held-back tail plus at most one header block (bounded by
-:attr:`Limits.max_header_bytes`) or the preamble (bounded by
-:attr:`Limits.max_preamble_bytes`), never a part's body.
+Memory held is therefore the tail — bounded by the delimiter length, one
+header block or the preamble limit — never a part's body.
 
 Strict where data could be lost: input ending before the close delimiter
 raises :class:`TruncatedMessage`; a boundary that never appears raises
@@ -36,7 +49,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
 
 from .errors import (
     LimitExceeded,
@@ -45,6 +57,7 @@ from .errors import (
     NoBoundary,
     TruncatedMessage,
     UsageError,
+    quoted,
 )
 from .events import Event, MessageEnd, PartData, PartEnd, PartStart
 from .headers import parse_header_block
@@ -52,9 +65,10 @@ from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["MultipartReader"]
 
-_PREAMBLE, _HEADERS, _BODY, _EPILOGUE = "PREAMBLE", "HEADERS", "BODY", "EPILOGUE"
+_PREAMBLE, _HEADERS, _BODY, _EPILOGUE = 0, 1, 2, 3
 _LF, _CR = 0x0A, 0x0D
 _PADDING = re.compile(rb"[ \t]*")
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 #: Longest transport padding accepted after a delimiter (RFC 5322 line length).
 _MAX_PADDING = 998
 _BOM = b"\xef\xbb\xbf"
@@ -82,8 +96,11 @@ def _is_headerless_part(preamble: bytes) -> bool:
     ct = headers.get("content-type")
     return ct is not None and not ct.strip().lower().startswith("multipart/")
 
+
 # Outcome of looking at the bytes after "LF--boundary".
 _NO, _NEED, _NEXT, _CLOSE = 0, 1, 2, 3
+
+Buffer = bytes | bytearray
 
 
 class MultipartReader:
@@ -101,9 +118,11 @@ class MultipartReader:
                 ...
         events = reader.feed(b"")   # end of input: raises if truncated
 
-    Every error is raised from :meth:`feed`, is an :class:`~mtom.MtomError`,
-    and is raised again (an equal copy, without the first traceback) by every
-    later call.
+    Total work is linear in the bytes fed, for any chunking; the events of
+    one chunk are the same whatever the chunking, up to how ``PartData`` is
+    cut. Every error is raised from :meth:`feed`, is an
+    :class:`~mtom.MtomError`, and is raised again (an equal copy, without the
+    first traceback) by every later call.
     """
 
     def __init__(self, boundary: str | bytes, *, limits: Limits = DEFAULT_LIMITS):
@@ -117,27 +136,33 @@ class MultipartReader:
         else:
             b = bytes(boundary)
         if not b or b"\n" in b or b"\r" in b:
-            raise UsageError(f"unusable multipart boundary {boundary!r}")
+            raise UsageError(f"unusable multipart boundary {quoted(b)}; a boundary is 1-70 "
+                             "characters without line breaks (use headers.require_multipart "
+                             "to check one a peer sent)")
         self.boundary = b
         self.limits = limits
         self._dash = b"--" + b
         self._needle = b"\n--" + b
         self._hold = len(self._needle)
-        self._buf = b""  # bytes not yet consumed
-        self._base = 0  # absolute offset of self._buf[0] in the message body
-        self._skip = 0  # leading bytes of self._buf that belong to no part (BODY state)
+        # How many bytes of a new chunk a state can need to decide on its tail.
+        self._window = {
+            _PREAMBLE: limits.max_preamble_bytes + len(_BOM) + self._hold + _MAX_PADDING + 4,
+            _HEADERS: limits.max_header_bytes + 4,
+            _BODY: self._hold + _MAX_PADDING + 4,
+        }
+        self._tail = bytearray()  # bytes fed but not consumed (bounded, see module doc)
+        self._tail_base = 0  # absolute offset of self._tail[0]
+        self._base = 0  # absolute offset of index 0 of the buffer being parsed
+        self._scan = 0  # absolute offset where the next search resumes
+        self._first_checked = False  # PREAMBLE: the delimiter at offset 0 was ruled out
+        self._owned = False  # the buffer being parsed is self._tail: copy data out of it
+        self._skip = False  # BODY: the byte at the position is the header block's final LF
         self._state = _PREAMBLE
         self._part = -1
         self._part_size = 0
         self._total = 0
         self._eof = False
         self._error: MtomError | None = None
-        self._handlers: dict[str, Callable[[list[Event]], bool]] = {
-            _PREAMBLE: self._preamble,
-            _HEADERS: self._headers,
-            _BODY: self._body,
-            _EPILOGUE: self._epilogue,
-        }
 
     # -- public API -----------------------------------------------------
 
@@ -166,56 +191,101 @@ class MultipartReader:
         try:
             if not data:
                 self._eof = True
-            else:
-                if not isinstance(data, bytes):
-                    data = bytes(data)  # never keep views of a caller's mutable buffer
-                self._total += len(data)
-                if self._total > self.limits.max_total_size:
-                    raise LimitExceeded(
-                        f"message body exceeds max_total_size={self.limits.max_total_size} bytes",
-                        limit="max_total_size", value=self.limits.max_total_size,
-                        part=self._part if self._part >= 0 else None, offset=self._total,
-                    )
-                if self._state == _EPILOGUE:
-                    return events
-                if self._state == _BODY and self._buf and not self._skip:
-                    data = self._join_body_tail(data, events)
-                elif self._buf:
-                    data = self._buf + data
-                self._buf = data
-            while self._handlers[self._state](events):
-                pass
-            if self._eof and self._state != _EPILOGUE:
-                self._fail_at_eof()
+                if self._state != _EPILOGUE:
+                    self._parse_tail(events)
+                    if self._state != _EPILOGUE:
+                        self._fail_at_eof()
+                return events
+            start = self._total
+            self._total += len(data)
+            if self._total > self.limits.max_total_size:
+                raise LimitExceeded(
+                    f"message body exceeds max_total_size={self.limits.max_total_size} bytes",
+                    limit="max_total_size", value=self.limits.max_total_size,
+                    part=self._part if self._part >= 0 else None, offset=self._total,
+                )
+            if self._state == _EPILOGUE:
+                return events
+            if not isinstance(data, bytes):
+                data = bytes(data)  # never keep views of a caller's mutable buffer
+            pos = 0
+            if self._tail:
+                pos = self._feed_window(data, events)
+                if pos < 0:
+                    return events  # the whole chunk joined the tail
+            self._base, self._owned = start, False
+            pos = self._run(data, pos, events)
+            if self._state != _EPILOGUE and pos < len(data):
+                self._tail_base = start + pos
+                self._tail += memoryview(data)[pos:]
         except MtomError as exc:
             # Keep a traceback-free copy: the raised one references this frame, and
             # so this reader, and would keep everything in it alive in a cycle.
             self._error = copy.copy(exc)
+            self._tail = bytearray()
             raise
         return events
 
-    # -- helpers --------------------------------------------------------
+    # -- the two buffers ----------------------------------------------------
 
-    def _join_body_tail(self, data: bytes, events: list[Event]) -> bytes:
-        """Hand out the held-back tail unless a delimiter candidate straddles it."""
-        tail = self._buf
-        if len(data) < self._hold:
-            return tail + data  # too short to prove no delimiter starts in the tail
-        region = tail + data[: self._hold]
-        p = region.find(self._needle)
-        if 0 <= p <= len(tail):
-            return tail + data  # rare: delimiter (or its CR) begins in the tail
-        self._emit(events, memoryview(tail))
-        self._base += len(tail)
-        self._buf = b""
-        return data
+    def _feed_window(self, data: bytes, events: list[Event]) -> int:
+        """Parse the tail plus a window of ``data``.
 
-    def _emit(self, events: list[Event], view: memoryview) -> None:
-        if view.nbytes:
-            self._part_size += view.nbytes
+        Returns the position in ``data`` where parsing goes on, or -1 when all
+        of ``data`` joined the tail (the state still needs more bytes).
+        """
+        tail = self._tail
+        old = len(tail)
+        taken = min(len(data), self._window[self._state])
+        tail += memoryview(data)[:taken]
+        pos = self._parse_tail(events)
+        if pos < old and taken < len(data):
+            # The window was not enough (a state change inside it): take the rest too.
+            tail += memoryview(data)[taken:]
+            taken = len(data)
+            pos = self._parse_tail(events, pos)
+        if pos >= old or self._state == _EPILOGUE:
+            self._tail = bytearray()
+            return min(pos - old, len(data)) if self._state != _EPILOGUE else len(data)
+        del tail[:pos]
+        self._tail_base += pos
+        return -1
+
+    def _parse_tail(self, events: list[Event], pos: int = 0) -> int:
+        """Run the handlers over the tail from ``pos``; return the position reached."""
+        self._base, self._owned = self._tail_base, True
+        pos = self._run(self._tail, pos, events)
+        if self._eof:
+            self._tail = bytearray()
+        return pos
+
+    def _run(self, buf: Buffer, pos: int, events: list[Event]) -> int:
+        """Run state handlers from ``pos`` until one needs more input."""
+        while True:
+            state = self._state
+            if state == _BODY:
+                new = self._body(buf, pos, events)
+            elif state == _HEADERS:
+                new = self._headers(buf, pos, events)
+            elif state == _PREAMBLE:
+                new = self._preamble(buf, pos, events)
+            else:
+                return len(buf)
+            if new < 0:
+                return ~new  # stalled there
+            pos = new
+
+    def _emit(self, events: list[Event], buf: Buffer, start: int, end: int) -> None:
+        if end > start:
+            self._part_size += end - start
+            if self._owned:
+                with memoryview(buf) as whole:
+                    view = memoryview(whole[start:end].tobytes())
+            else:
+                view = memoryview(buf)[start:end]
             events.append(PartData(self._part, view))
 
-    def _classify(self, buf: bytes, i: int) -> tuple[int, int]:
+    def _classify(self, buf: Buffer, i: int) -> tuple[int, int]:
         """Look at ``buf[i:]``, just after ``LF--boundary``: what kind of line is it?
 
         Returns ``(kind, end)`` where ``end`` is the index after the line end.
@@ -229,7 +299,7 @@ class MultipartReader:
                 return _NO, 0
             close = True
             i += 2
-        m = _PADDING.match(buf, i)
+        m = _PADDING.match(buf, i, i + _MAX_PADDING + 1)
         assert m is not None
         j = m.end()
         if j - i > _MAX_PADDING:
@@ -253,25 +323,22 @@ class MultipartReader:
             return (_CLOSE, j + 1) if close else (_NO, 0)
         return _NO, 0
 
-    def _advance(self, consumed: int) -> None:
-        self._buf = self._buf[consumed:]
-        self._base += consumed
-
-    def _start_next(self, kind: int, end: int, events: list[Event]) -> None:
-        self._advance(end)
+    def _start_next(self, kind: int, end: int, events: list[Event]) -> int:
+        self._scan = self._base + end
         if kind == _CLOSE:
             self._state = _EPILOGUE
-            self._buf = b""
             events.append(MessageEnd(self._part + 1))
         else:
             self._state = _HEADERS
+        return end
 
     def _fail_at_eof(self) -> None:
+        b = self.boundary.decode("latin-1")
         if self._state == _PREAMBLE:
             raise NoBoundary(
-                f"the boundary {self.boundary.decode('latin-1')!r} declared in the Content-Type "
-                f"never appears in the body ({self._total} bytes); the peer must start each "
-                f"part with a line '--{self.boundary.decode('latin-1')}'",
+                f"the boundary {quoted(b)} declared in the Content-Type never appears in the "
+                f"body ({self._total} bytes); the peer must start each part with a line "
+                f"'--{quoted(b, quotes=False)}'",
                 offset=self._total,
             )
         in_headers = self._state == _HEADERS
@@ -279,95 +346,105 @@ class MultipartReader:
         where = "the headers of" if in_headers else "the body of"
         raise TruncatedMessage(
             f"the message ends inside {where} part {part} after {self._total} bytes, "
-            f"without the close delimiter '--{self.boundary.decode('latin-1')}--'; "
+            f"without the close delimiter '--{quoted(b, quotes=False)}--'; "
             "the part would be incomplete",
             part=part, offset=self._total,
         )
 
-    # -- state handlers: return True to run again -----------------------
+    # -- state handlers: return the new position, or ~position to stall there ----
 
-    def _preamble_candidates(self, buf: bytes) -> list[tuple[int, int]]:
-        """(delimiter start, index after '--boundary') for every possible first delimiter."""
-        cands: list[tuple[int, int]] = []
-        if buf.startswith(self._dash):
-            cands.append((0, len(self._dash)))
-        elif buf.startswith(_BOM + self._dash):
-            # A UTF-8 BOM glued to the first delimiter (WebLogic): tolerated.
-            cands.append((0, len(_BOM) + len(self._dash)))
-        p = buf.find(self._needle)
+    def _preamble(self, buf: Buffer, pos: int, events: list[Event]) -> int:
+        # The preamble is never consumed before the first delimiter: pos is 0 and
+        # buf[0] is the first byte of the body.
+        if not self._first_checked:
+            # The first delimiter may sit at offset 0, without a line end before it;
+            # a UTF-8 BOM glued to it (WebLogic) is tolerated.
+            for lead in (self._dash, _BOM + self._dash):
+                if buf.startswith(lead):
+                    kind, end = self._classify(buf, len(lead))
+                    if kind == _NEED:
+                        return ~pos
+                    if kind != _NO:
+                        self._first_checked = True
+                        return self._start_next(kind, end, events)
+                    break
+                if len(buf) < len(lead) and lead.startswith(buf) and not self._eof:
+                    return ~pos  # too short to tell yet
+            self._first_checked = True
+        p = buf.find(self._needle, max(0, self._scan - self._base))
         while p >= 0:
-            cands.append((p, p + self._hold))
-            p = buf.find(self._needle, p + 1)
-        return cands
-
-    def _preamble(self, events: list[Event]) -> bool:
-        buf = self._buf
-        for start, after in self._preamble_candidates(buf):
-            kind, end = self._classify(buf, after)
+            kind, end = self._classify(buf, p + self._hold)
             if kind == _NEED:
-                return False
-            if kind == _NO:
-                continue
-            preamble = buf[:start]
-            if _is_headerless_part(preamble):
-                raise MalformedMime(
-                    f"no opening delimiter: the {len(preamble)} bytes before the first "
-                    f"'--{self.boundary.decode('latin-1')}' line are a MIME part (headers, "
-                    "a blank line, content); the peer must begin every part, the first "
-                    "one too, with a delimiter line",
-                    part=0, offset=0,
-                )
-            if start > self.limits.max_preamble_bytes:
-                self._preamble_limit(start)
-            self._start_next(kind, end, events)
-            return True
+                self._scan = self._base + p
+                return ~pos
+            if kind != _NO:
+                preamble = bytes(buf[:p])
+                if _is_headerless_part(preamble):
+                    raise MalformedMime(
+                        f"no opening delimiter: the {len(preamble)} bytes before the first "
+                        f"'--{quoted(self.boundary, quotes=False)}' line are a MIME part "
+                        "(headers, a blank line, content); the peer must begin every part, "
+                        "the first one too, with a delimiter line",
+                        part=0, offset=0,
+                    )
+                if p > self.limits.max_preamble_bytes:
+                    self._preamble_limit(p)
+                return self._start_next(kind, end, events)
+            p = buf.find(self._needle, p + 1)
         # Everything but a possible partial delimiter at the end is preamble by now.
         if len(buf) - self._hold > self.limits.max_preamble_bytes:
             self._preamble_limit(len(buf))
-        return False
+        self._scan = self._base + max(0, len(buf) - self._hold + 1)
+        return ~pos
 
     def _preamble_limit(self, size: int) -> None:
         raise LimitExceeded(
-            f"no '--{self.boundary.decode('latin-1')}' delimiter within the first "
+            f"no '--{quoted(self.boundary, quotes=False)}' delimiter within the first "
             f"{self.limits.max_preamble_bytes} bytes (max_preamble_bytes); the boundary "
             "in the Content-Type does not match the body",
-            limit="max_preamble_bytes", value=self.limits.max_preamble_bytes, offset=size,
+            limit="max_preamble_bytes", value=self.limits.max_preamble_bytes,
+            offset=self._base + size,
         )
 
-    def _headers(self, events: list[Event]) -> bool:
-        buf = self._buf
-        if buf[:1] == b"\n":
-            lf = 0
-        elif buf[:2] == b"\r\n":
-            lf = 1
-        elif buf == b"\r":
-            return False
+    def _headers(self, buf: Buffer, pos: int, events: list[Event]) -> int:
+        n = len(buf)
+        if pos >= n:
+            return ~pos
+        first = buf[pos]
+        if first == _LF:
+            lf = pos  # no headers: the blank line comes first
+        elif first == _CR and pos + 1 >= n:
+            return ~pos
+        elif first == _CR and buf[pos + 1] == _LF:
+            lf = pos + 1
         else:
-            a = buf.find(b"\n\n")
-            b = buf.find(b"\n\r\n")
-            cands = [x for x in ((a + 1) if a >= 0 else -1, (b + 2) if b >= 0 else -1) if x >= 0]
-            if not cands:
-                if len(buf) > self.limits.max_header_bytes:
-                    self._header_limit(len(buf))
-                return False
-            lf = min(cands)
-        if lf > self.limits.max_header_bytes:
-            self._header_limit(lf)
+            limit = self.limits.max_header_bytes
+            start = max(pos, self._scan - self._base)
+            m = _BLANK_LINE.search(buf, start, min(n, pos + limit + 3))
+            if m is None:
+                if n - pos > limit:
+                    self._header_limit(n - pos)
+                self._scan = self._base + max(pos, n - 2)
+                return ~pos
+            lf = m.end() - 1
+        if lf - pos > self.limits.max_header_bytes:
+            self._header_limit(lf - pos)
         self._part += 1
+        offset = self._base + pos
         if self._part >= self.limits.max_parts:
             raise LimitExceeded(
                 f"more than max_parts={self.limits.max_parts} parts in the message",
-                limit="max_parts", value=self.limits.max_parts, part=self._part, offset=self._base,
+                limit="max_parts", value=self.limits.max_parts, part=self._part, offset=offset,
             )
-        headers = parse_header_block(buf[:lf], part=self._part, offset=self._base)
-        events.append(PartStart(self._part, headers, self._base))
-        # Keep the blank line's LF: it may be the LF that begins the first
+        headers = parse_header_block(bytes(buf[pos:lf]), part=self._part, offset=offset)
+        events.append(PartStart(self._part, headers, offset))
+        # The blank line's LF is kept: it may be the LF that begins the first
         # delimiter when the body is empty. It is not part of the body.
-        self._advance(lf)
-        self._skip = 1
+        self._skip = True
         self._part_size = 0
+        self._scan = self._base + lf
         self._state = _BODY
-        return True
+        return lf
 
     def _header_limit(self, size: int) -> None:
         raise LimitExceeded(
@@ -377,39 +454,33 @@ class MultipartReader:
             part=self._part + 1, offset=self._base + size,
         )
 
-    def _body(self, events: list[Event]) -> bool:
-        buf = self._buf
-        data_start = self._skip
-        pos = 0
-        view = memoryview(buf)
-        while True:
-            p = buf.find(self._needle, pos)
-            if p < 0:
-                keep = len(buf) if self._eof else len(buf) - self._hold
-                if keep <= data_start:
-                    return False  # too little to tell: keep it all (and the skipped LF)
-                self._emit(events, view[data_start:keep])
-                self._advance(keep)
-                self._skip = 0
-                return False
+    def _body(self, buf: Buffer, pos: int, events: list[Event]) -> int:
+        data_start = pos + 1 if self._skip else pos
+        needle = self._needle
+        p = buf.find(needle, max(pos, self._scan - self._base))
+        while p >= 0:
             kind, end = self._classify(buf, p + self._hold)
             if kind == _NO:
-                pos = p + 1
+                p = buf.find(needle, p + 1)
                 continue
             data_end = p - 1 if p - 1 >= data_start and buf[p - 1] == _CR else p
             data_end = max(data_end, data_start)
-            self._emit(events, view[data_start:data_end])
             if kind == _NEED:
+                self._scan = self._base + p
                 if p < data_start:
-                    return False  # the candidate begins with the skipped LF: keep it
-                self._advance(data_end)
-                self._skip = 0
-                return False
+                    return ~pos  # the candidate begins with the skipped LF: keep it
+                self._emit(events, buf, data_start, data_end)
+                self._skip = False
+                return ~data_end
+            self._emit(events, buf, data_start, data_end)
             events.append(PartEnd(self._part, self._part_size))
-            self._skip = 0
-            self._start_next(kind, end, events)
-            return True
-
-    def _epilogue(self, events: list[Event]) -> bool:
-        self._buf = b""
-        return False
+            self._skip = False
+            return self._start_next(kind, end, events)
+        n = len(buf)
+        keep = n if self._eof else n - self._hold
+        self._scan = self._base + max(pos, n - self._hold + 1)
+        if keep <= data_start:
+            return ~pos  # too little to tell: keep it all (and the skipped LF)
+        self._emit(events, buf, data_start, keep)
+        self._skip = False
+        return ~keep
