@@ -10,6 +10,7 @@ not even at its edges.
 from __future__ import annotations
 
 import binascii
+import re
 from typing import Protocol
 
 from .errors import MalformedMime
@@ -51,77 +52,139 @@ _NOT_B64 = bytes(b for b in range(256) if b not in _B64_ALPHABET)
 
 
 class Base64Decoder:
-    """RFC 2045 base64, fed in any chunking.
+    """RFC 2045 base64, fed in any chunking, decoded the same for every chunking.
 
     Characters outside the alphabet (line breaks, spaces, junk) are ignored,
-    as RFC 2045 section 6.8 says, *before* the text is cut into 4-character
-    quanta, so the result never depends on where chunks were split. Text after
-    ``=`` padding starts a new run (some encoders concatenate encoded blocks);
-    it is decoded, never dropped.
+    as RFC 2045 section 6.8 says. What remains is read as *runs* of base64
+    characters separated by groups of ``=`` padding. A padding group must
+    close a run whose last quantum is short (2 or 3 characters): then the run
+    decodes on its own and the text after the group starts a new run, so
+    blocks that encoders concatenate (``QQ==QkI=``) decode to both values,
+    whatever the length of the ``=`` group between them. Padding after a
+    complete quantum or at the very start, and a run that leaves one
+    character over, are refused. Every rule depends on the text alone, never
+    on where chunks were cut.
+
+    Held back between chunks: at most 3 characters of an unfinished quantum.
     """
 
     def __init__(self, part: int | None = None):
-        self._rest = b""
+        self._rest = b""  # < 4 trailing characters of the run in progress (no '=')
+        self._in_run = False  # the run in progress has at least one character
+        self._in_padding = False  # the text so far ends in a group of '='
         self._part = part
 
     def decode(self, chunk: memoryview | bytes) -> bytes:
-        text = self._rest + bytes(chunk).translate(None, _NOT_B64)
-        usable = len(text) - len(text) % 4
-        self._rest = text[usable:]
-        return self._a2b(text[:usable])
-
-    def _a2b(self, text: bytes) -> bytes:
+        text = bytes(chunk).translate(None, _NOT_B64)
         if not text:
             return b""
-        if b"=" not in text:
-            return self._one(text)
-        out: list[bytes] = []
-        i, n = 0, len(text)
-        while i < n:
-            while i < n and text[i] == 0x3D:  # stray '=' between padded runs
-                i += 1
-            j = text.find(b"=", i)
-            # Up to the end, or to the end of the quantum that holds the '='.
-            end = n if j < 0 else min(n, i + ((j - i) // 4 + 1) * 4)
-            if end > i:
-                out.append(self._one(text[i:end]))
-            i = end
+        first = text.find(b"=")
+        if first < 0:
+            self._in_run, self._in_padding = True, False
+            return self._extend(text)
+        out = []
+        head = text[:first]
+        if head or not self._in_padding:  # this '=' closes the run in progress
+            out.append(self._close(self._rest + head, self._in_run or bool(head)))
+        last = text.rfind(b"=")
+        # Between the first and the last '=': complete runs, each closed by padding.
+        out.extend(self._close(run, True) for run in text[first + 1:last].split(b"=") if run)
+        self._rest = b""
+        tail = text[last + 1:]
+        self._in_run = self._in_padding = False
+        if tail:
+            self._in_run = True
+            out.append(self._extend(tail))
+        else:
+            self._in_padding = True
         return b"".join(out)
 
-    def _one(self, text: bytes) -> bytes:
-        if len(text) % 4:
-            text += b"=" * (-len(text) % 4)
+    def _extend(self, text: bytes) -> bytes:
+        """Add characters to the run in progress; decode its complete quanta."""
+        if self._rest:
+            text = self._rest + text
+        usable = len(text) - len(text) % 4
+        self._rest = text[usable:]
+        return self._a2b(text[:usable]) if usable else b""
+
+    def _close(self, rest: bytes, in_run: bool) -> bytes:
+        """End the run in progress (``rest``: its undecoded characters) with padding."""
+        if not in_run or len(rest) % 4 in (0, 1):
+            what = ("padding '=' with no data before it" if not in_run else
+                    "padding '=' after a complete quantum" if len(rest) % 4 == 0 else
+                    "a run of base64 characters that leaves one character over")
+            raise MalformedMime(f"invalid base64: {what}; the peer must send complete, "
+                                "correctly padded base64", part=self._part)
+        return self._a2b(rest + b"=" * (-len(rest) % 4))
+
+    def _a2b(self, text: bytes) -> bytes:
         try:
             return binascii.a2b_base64(text)
-        except binascii.Error as exc:
+        except binascii.Error as exc:  # pragma: no cover - the alphabet is filtered
             raise MalformedMime(f"invalid base64 in a part declared "
                                 f"Content-Transfer-Encoding: base64: {exc}", part=self._part
                                 ) from exc
 
     def finish(self) -> bytes:
-        rest, self._rest = self._rest.lstrip(b"="), b""
-        if len(rest) % 4 == 1:
-            raise MalformedMime("base64 part ends with a lone character (incomplete quantum)",
-                                part=self._part)
-        # Missing '=' padding is common; add it rather than drop the last bytes.
-        return self._a2b(rest)
+        rest, self._rest = self._rest, b""
+        if self._in_padding or not rest:
+            return b""
+        # Missing '=' padding is common: add it rather than drop the last bytes.
+        return self._close(rest, True)
+
+
+_HEX = frozenset(b"0123456789ABCDEFabcdef")
+# The escapes of RFC 2045 6.7: "=XX" and soft line breaks; any other '=' is literal.
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})|=\r?\n")
+# Text on which binascii.a2b_qp reads escapes differently from the rule above.
+_QP_A2B_DIFFERS = re.compile(rb"==|=\r(?!\n)")
+
+
+def _qp_sub(match: re.Match[bytes]) -> bytes:
+    hexpair = match.group(1)
+    return bytes.fromhex(hexpair.decode("ascii")) if hexpair else b""
 
 
 class QuotedPrintableDecoder:
-    """RFC 2045 quoted-printable, decoded a complete line at a time."""
+    """RFC 2045 quoted-printable, fed in any chunking, decoded the same for every one.
+
+    ``=XX`` (two hex digits, either case) is a byte, ``=`` before a line end
+    is a soft line break, and every other ``=`` is kept as a literal ``=``
+    (RFC 2045 6.7's advice for malformed text); all other bytes, trailing
+    white space included, pass unchanged. A final ``=`` (or ``=CR``) ends the
+    text as a soft break. Held back between chunks: at most the two bytes of
+    one unfinished escape — never a line.
+    """
 
     def __init__(self) -> None:
         self._rest = b""
 
     def decode(self, chunk: memoryview | bytes) -> bytes:
-        text = self._rest + bytes(chunk)
-        cut = text.rfind(b"\n") + 1
+        text = self._rest + bytes(chunk) if self._rest else bytes(chunk)
+        cut = len(text)
+        # An '=' in the last two bytes may begin an escape the next chunk completes.
+        if cut >= 2 and text[-2] == 0x3D and (text[-1] in _HEX or text[-1] == 0x0D):
+            cut -= 2
+        elif cut >= 1 and text[-1] == 0x3D:
+            cut -= 1
         self._rest = text[cut:]
-        return binascii.a2b_qp(text[:cut]) if cut else b""
+        return self._decode(text[:cut] if cut < len(text) else text)
+
+    @staticmethod
+    def _decode(text: bytes) -> bytes:
+        if b"=" not in text:
+            return text
+        # (a2b_qp also drops a final '=', which here is a literal one the next
+        # chunk showed to be no escape.)
+        if text[-1] != 0x3D and _QP_A2B_DIFFERS.search(text) is None:
+            return binascii.a2b_qp(text)  # same reading, in C
+        return _QP_ESCAPE.sub(_qp_sub, text)
 
     def finish(self) -> bytes:
         rest, self._rest = self._rest, b""
-        return binascii.a2b_qp(rest) if rest else b""
+        if rest in (b"=", b"=\r"):
+            return b""  # a soft line break at the very end
+        return self._decode(rest)
 
 
 def decoder_for(transfer_encoding: str, part: int | None = None) -> Decoder:

@@ -117,6 +117,59 @@ def test_base64_random_chunking(data: bytes, line: int, sep: bytes, cuts: list[i
     assert run(Base64Decoder(), chunks) == data
 
 
+def outcome(decoder_type: type[Base64Decoder] | type[QuotedPrintableDecoder],
+            chunks: list[bytes]) -> bytes | str:
+    """The decoded bytes, or the error's message: what must not depend on chunking."""
+    try:
+        return run(decoder_type(), chunks)
+    except MalformedMime as exc:
+        return f"<{exc.message}>"
+
+
+@pytest.mark.parametrize(("text", "data"), [
+    (b"QQ==QkI=", b"ABB"), (b"QQ====QkI=", b"ABB"), (b"QQ==\r\n=\r\nQkI=", b"ABB"),
+    (b"QUI=QUJD", b"ABABC"), (b"QQ==QQ==QQ==", b"AAA"), (b"QQ==", b"A"),
+])
+def test_base64_padding_groups_between_blocks(text: bytes, data: bytes) -> None:
+    """A run of '=' between two padded blocks is one separator (issue 8: the result
+    used to depend on the chunking)."""
+    assert b64_all_ways(text) == data
+
+
+@pytest.mark.parametrize("text", [b"=QQ==", b"QUJD==", b"QUJD=\r\n", b"QQ==QUJD=QQ"])
+def test_base64_misplaced_padding_is_refused_in_every_chunking(text: bytes) -> None:
+    errors = {outcome(Base64Decoder, chunks) for chunks in split_feeds(text)}
+    assert len(errors) == 1 and next(iter(errors)).startswith("<invalid base64")
+
+
+def test_base64_issue_8_equal_run_between_padded_blocks_in_a_large_part() -> None:
+    """The reported case: a large part with '=' runs inside, in several chunk sizes."""
+    block = base64.encodebytes(bytes(range(256)) * 40)  # ends in '=' padding? 10240 % 3 = 1
+    text = block + b"====\r\n" + block
+    expected = (bytes(range(256)) * 40) * 2
+    for size in (len(text), 65536, 8192, 1000, 7, 1):
+        chunks = [text[i:i + size] for i in range(0, len(text), size)]
+        assert run(Base64Decoder(), chunks) == expected, size
+
+
+_B64_SOUP = st.lists(st.sampled_from([b"Q", b"U", b"J", b"D", b"k", b"I", b"=", b"==", b"\r\n",
+                                      b" ", b"!", b"QUJD"]), max_size=40).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_B64_SOUP, cuts=st.lists(st.integers(0, 200), max_size=6))
+def test_base64_any_text_same_outcome_in_any_chunking(text: bytes, cuts: list[int]) -> None:
+    """Malformed or not, a text decodes to the same bytes or the same error."""
+    points = sorted({min(c, len(text)) for c in cuts})
+    chunks = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    whole = outcome(Base64Decoder, [text])
+    assert outcome(Base64Decoder, chunks) == whole
+    assert outcome(Base64Decoder, [text[i:i + 1] for i in range(len(text))]) == whole
+    if not isinstance(whole, str) and b"=" not in text:
+        padded = text.translate(None, b"\r\n !")
+        assert whole == base64.b64decode(padded + b"=" * (-len(padded) % 4))
+
+
 # -- quoted-printable -----------------------------------------------------------------
 
 QP_TEXT = (b"caf=E9 cr=C3=A8me =3D equals\r\n"
@@ -170,3 +223,38 @@ def test_identity_passes_bytes_through_untouched() -> None:
 ])
 def test_decoder_for(te: str, kind: type) -> None:
     assert isinstance(decoder_for(te), kind)
+
+
+_QP_SOUP = st.lists(st.sampled_from([b"=", b"==", b"=4", b"1", b"a", b"F", b"\r", b"\n", b"\r\n",
+                                     b" ", b"\t", b"x", b"=\r\n", b"=3D"]), max_size=40).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_QP_SOUP, cuts=st.lists(st.integers(0, 200), max_size=6))
+def test_quoted_printable_any_text_same_result_in_any_chunking(text: bytes,
+                                                               cuts: list[int]) -> None:
+    points = sorted({min(c, len(text)) for c in cuts})
+    chunks = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    whole = run(QuotedPrintableDecoder(), [text])
+    assert run(QuotedPrintableDecoder(), chunks) == whole
+    assert run(QuotedPrintableDecoder(), [text[i:i + 1] for i in range(len(text))]) == whole
+
+
+@pytest.mark.parametrize(("text", "data"), [
+    (b"a==41", b"a=A"), (b"=\rx", b"=\rx"), (b"a=\r", b"a"), (b"a=", b"a"), (b"=4", b"=4"),
+    (b"=4g", b"=4g"), (b"=ZZ", b"=ZZ"), (b"x =  \r\ny", b"x =  \r\ny"), (b"=61=\n=62", b"ab"),
+])
+def test_quoted_printable_malformed_escapes_are_literal(text: bytes, data: bytes) -> None:
+    assert qp_all_ways(text) == data
+
+
+def test_quoted_printable_holds_back_at_most_one_escape() -> None:
+    """A long line without a line break is decoded as it arrives (issue 8: it was
+    held back and re-scanned per chunk, quadratic in the line length)."""
+    decoder = QuotedPrintableDecoder()
+    text = (b"=41" * 300 + b"x") * 1000  # one 901,000-byte line
+    out = []
+    for i in range(0, len(text), 997):  # cuts fall inside escapes
+        out.append(decoder.decode(text[i:i + 997]))
+        assert len(decoder._rest) <= 2
+    assert b"".join(out) + decoder.finish() == (b"A" * 300 + b"x") * 1000
