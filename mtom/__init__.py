@@ -9,6 +9,7 @@ Writing: :func:`optimize` turns values into :class:`OutgoingPart` objects,
 
 from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
 from .errors import (
+    AmbiguousReference,
     DanglingInclude,
     InvalidInclude,
     LimitExceeded,
@@ -68,6 +69,7 @@ __all__ = [
     "XMIME_NS",
     "XOP_INCLUDE",
     "XOP_NS",
+    "AmbiguousReference",
     "Attachment",
     "ContentType",
     "DanglingInclude",

@@ -137,8 +137,11 @@ class Attachment:
             return
         self._size += n
         if self._max_size is not None and self._size > self._max_size:
+            hint = (" (the root is parsed in memory: up to ~40 bytes of memory per byte)"
+                    if self._limit_name == "max_root_size" else "")
             raise LimitExceeded(
-                f"part exceeds {self._limit_name}={self._max_size} bytes",
+                f"part exceeds {self._limit_name}={self._max_size} bytes{hint}; if the peer's "
+                f"messages are legitimately this large, raise Limits({self._limit_name}=...)",
                 limit=self._limit_name, value=self._max_size,
                 part=self.index if self.index >= 0 else None,
             )

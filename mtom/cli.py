@@ -75,6 +75,7 @@ def inspect_bytes(data: bytes, content_type: str | None = None) -> Inspection:
 def _describe(package: Package, ct: str, body_size: int, source: str) -> Inspection:
     includes: list[Any] = []
     references: dict[str, list[str]] = {}
+    resolved: set[int] = set()  # the parts an xop:Include resolved to
     try:
         root_el = package.root_element()
     except RootPartError:
@@ -86,6 +87,7 @@ def _describe(package: Package, ct: str, body_size: int, source: str) -> Inspect
             references.setdefault(cid or "", []).append(
                 f"{_element_path(inc.getparent())} (line {inc.sourceline})")
         found = reconstitute(root_el, package)  # validates: dangling / invalid includes raise
+        resolved = {id(ref.attachment) for ref in found.references}
         for ref in found.swa:
             references.setdefault("swa:" + (ref.attachment.content_id or ""), []).append(
                 f"{_element_path(ref.element)} (line {ref.element.sourceline}, {ref.kind})")
@@ -98,7 +100,7 @@ def _describe(package: Package, ct: str, body_size: int, source: str) -> Inspect
             "content_type": att.headers.get("content-type"),
             "size": att.size,
             "sha256": att.sha256(),
-            "xop": att.content_id is not None and att.content_id in references,
+            "xop": id(att) in resolved,
         })
     return Inspection(
         soap_version=version.value if version else None,

@@ -21,6 +21,7 @@ from typing import Literal
 FaultRole = Literal["Sender", "Receiver"]
 
 __all__ = [
+    "AmbiguousReference",
     "DanglingInclude",
     "FaultRole",
     "InvalidInclude",
@@ -176,6 +177,19 @@ class MalformedXop(ProtocolError):
 
 class DanglingInclude(MalformedXop):
     """An ``xop:Include`` or ``cid:`` reference names a part that is not in the package."""
+
+    def __init__(self, message: str, *, href: str, part: int | None = None,
+                 offset: int | None = None):
+        self.href = href
+        super().__init__(message, part=part, offset=offset)
+
+
+class AmbiguousReference(MalformedXop):
+    """A ``cid:`` reference (xop:Include or SwA) matches more than one part.
+
+    Refused rather than resolved to the first match: two parts with one
+    Content-ID are also a way to slip an unsigned part past a signature check.
+    """
 
     def __init__(self, message: str, *, href: str, part: int | None = None,
                  offset: int | None = None):

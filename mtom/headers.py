@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_to_bytes
 
-from .errors import MalformedMime, NoBoundary, NotMultipart, UsageError
+from .errors import MalformedMime, NoBoundary, NotMultipart, UsageError, quoted
 
 __all__ = [
     "ContentType",
@@ -140,7 +140,8 @@ def parse_content_type(value: str | bytes) -> ContentType:
             while True:
                 if i >= n:
                     raise MalformedMime(
-                        f"unterminated quoted string in Content-Type parameter {name!r}: {value!r}"
+                        f"unterminated quoted string in Content-Type parameter {quoted(name)}: "
+                        f"{quoted(value)}"
                     )
                 c = text[i]
                 if c == "\\" and i + 1 < n:
@@ -253,9 +254,8 @@ def parse_header_block(block: bytes, *, part: int | None = None, offset: int | N
             continue
         colon = line.find(b":")
         if colon <= 0 or not _HEADER_NAME.fullmatch(line[:colon].rstrip(b" \t")):
-            shown = line[:60].decode("latin-1")
             raise MalformedMime(
-                f"malformed part header line {shown!r}; expected 'Name: value' "
+                f"malformed part header line {quoted(line, limit=60)}; expected 'Name: value' "
                 "(a header block ends with an empty line)",
                 part=part, offset=offset,
             )
@@ -317,7 +317,7 @@ def validate_boundary(boundary: str) -> str:
         UsageError: when given an illegal boundary to write.
     """
     if not _BCHARS.fullmatch(boundary):
-        raise UsageError(f"illegal multipart boundary {boundary!r} (RFC 2046: 1-70 bchars)")
+        raise UsageError(f"illegal multipart boundary {quoted(boundary)} (RFC 2046: 1-70 bchars)")
     return boundary
 
 
@@ -335,18 +335,19 @@ def require_multipart(ct: ContentType) -> str:
     """
     if not ct.is_multipart:
         raise NotMultipart(
-            f"Content-Type {ct.media_type or '(empty)'!r} is not multipart/related; "
+            f"Content-Type {quoted(ct.media_type or '(empty)')} is not multipart/related; "
             'an MTOM or SwA message is sent as multipart/related; boundary="..."'
         )
     boundary = ct.boundary
     if not boundary:
         raise NoBoundary(
-            f"Content-Type {ct.media_type!r} has no boundary parameter; "
+            f"Content-Type {quoted(ct.media_type)} has no boundary parameter; "
             'the peer must send multipart/related; boundary="..."'
         )
-    if not boundary.isascii():
-        raise NoBoundary(f"boundary {boundary!r} has characters outside US-ASCII; RFC 2046 "
-                         "boundaries use only letters, digits and '()+_,-./:=? and space")
+    if not boundary.isascii() or not boundary.isprintable():
+        raise NoBoundary(f"boundary {quoted(boundary)} has control characters or characters "
+                         "outside US-ASCII; RFC 2046 boundaries use only letters, digits and "
+                         "'()+_,-./:=? and space")
     if len(boundary) > 200:
         raise NoBoundary(f"boundary parameter is {len(boundary)} characters long (RFC 2046: ≤ 70)")
     return boundary

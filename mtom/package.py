@@ -21,7 +21,14 @@ from lxml import etree
 
 from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
 from .encodings import KNOWN_ENCODINGS, Decoder, decoder_for
-from .errors import LimitExceeded, MtomError, RootPartError, UsageError
+from .errors import (
+    AmbiguousReference,
+    LimitExceeded,
+    MtomError,
+    RootPartError,
+    UsageError,
+    quoted,
+)
 from .events import MessageEnd, PartData, PartEnd, PartStart
 from .headers import (
     ContentType,
@@ -65,7 +72,8 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                                  dtd_validation=False, huge_tree=huge_tree, encoding=encoding)
     except (LookupError, ValueError) as exc:
-        raise RootPartError(f"the {what} declares charset={charset!r}, which is not a known "
+        raise RootPartError(f"the {what} declares charset={quoted(charset or '')}, which is "
+                            "not a known "
                             "character encoding; the peer should send charset=UTF-8") from exc
     try:
         root = etree.fromstring(data, parser)
@@ -104,27 +112,58 @@ class Package:
         self.attachments = [p for p in parts if p is not root]
         self.warnings = warnings
         self._huge_tree = huge_tree
-        self._by_cid: dict[str, Attachment] = {}
+        # One index per name, built once: a lookup never walks the parts. A name
+        # that two parts share is kept with both, so a reference to it is refused.
+        self._by_cid: dict[str, list[Attachment]] = {}
         for p in parts:
             if p.content_id is not None:
-                self._by_cid.setdefault(p.content_id, p)
+                self._by_cid.setdefault(p.content_id, []).append(p)
+        for cid, same in self._by_cid.items():
+            if len(same) > 1:
+                self.warnings.append(
+                    f"parts {', '.join(str(p.index) for p in same)} share the Content-ID "
+                    f"<{quoted(cid, quotes=False)}>; a reference to it would be ambiguous "
+                    "and is refused")
+        self._by_location: dict[str, list[Attachment]] | None = None
         self._root_element: etree._Element | None = None
 
     # -- lookup ----------------------------------------------------------
 
     def get(self, ref: str) -> Attachment | None:
-        """The part named by a Content-ID (with or without brackets) or a ``cid:`` URL."""
+        """The part named by a Content-ID (with or without brackets) or a ``cid:`` URL.
+
+        Raises:
+            AmbiguousReference: more than one part has that Content-ID.
+        """
         cid = href_to_content_id(ref)
-        return self._by_cid.get(cid if cid is not None else normalize_content_id(ref))
+        return self._one(self._by_cid.get(cid if cid is not None else normalize_content_id(ref)),
+                         ref, "Content-ID")
 
     def get_by_location(self, url: str) -> Attachment | None:
-        """The part whose Content-Location header equals ``url`` (SwA Note references)."""
-        url = url.strip()
-        for p in self.parts:
-            loc = p.headers.get("content-location")
-            if loc is not None and loc.strip() == url:
-                return p
-        return None
+        """The part whose Content-Location header equals ``url`` (SwA Note references).
+
+        Raises:
+            AmbiguousReference: more than one part has that Content-Location.
+        """
+        if self._by_location is None:
+            self._by_location = {}
+            for p in self.parts:
+                loc = p.headers.get("content-location")
+                if loc is not None:
+                    self._by_location.setdefault(loc.strip(), []).append(p)
+        return self._one(self._by_location.get(url.strip()), url, "Content-Location")
+
+    @staticmethod
+    def _one(found: list[Attachment] | None, ref: str, header: str) -> Attachment | None:
+        if not found:
+            return None
+        if len(found) > 1:
+            raise AmbiguousReference(
+                f"the reference {quoted(ref)} matches the {header} of "
+                f"{len(found)} parts ({', '.join(str(p.index) for p in found[:10])}); "
+                f"the peer must give every part a distinct {header}", href=ref,
+                part=found[1].index)
+        return found[0]
 
     def __getitem__(self, ref: str) -> Attachment:
         part = self.get(ref)
@@ -252,7 +291,8 @@ class PackageReader:
         te = event.transfer_encoding
         if te not in KNOWN_ENCODINGS:
             self._warnings.append(
-                f"part {event.index}: unknown Content-Transfer-Encoding {te!r} kept as binary")
+                f"part {event.index}: unknown Content-Transfer-Encoding {quoted(te)} kept as "
+                "binary")
         att = Attachment(
             content_id=event.content_id,
             content_type=raw_ct if raw_ct is not None else "application/octet-stream",
@@ -331,8 +371,9 @@ class PackageReader:
         if root is None:
             root = self._parts[0]
             self._warnings.append(
-                f"start parameter <{self._start}> names no part; using the first part "
-                f"(Content-ID {root.content_id!r}) as the root")
+                f"start parameter <{quoted(self._start or '', quotes=False)}> names no part; "
+                "using the first part "
+                f"(Content-ID {quoted(root.content_id or '')}) as the root")
             if root.size > self.limits.max_root_size:
                 raise LimitExceeded(
                     f"root part exceeds max_root_size={self.limits.max_root_size} bytes",

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .attachments import Attachment
-from .errors import DanglingInclude, InvalidInclude, LimitExceeded
+from .errors import DanglingInclude, InvalidInclude, LimitExceeded, quoted
 from .headers import cid_href, href_to_content_id, make_content_id
 from .limits import DEFAULT_LIMITS, Limits
 from .package import Package
@@ -87,12 +87,17 @@ class XopResult:
     swa: list[XopReference] = field(default_factory=list)
     unreferenced: list[Attachment] = field(default_factory=list)
 
+    _by_element: dict[int, XopReference] | None = field(default=None, repr=False,
+                                                        compare=False)
+
     def value_of(self, element: etree._Element) -> Attachment | None:
-        """The attachment that is the value of ``element``, if any."""
-        for ref in self.references:
-            if ref.element is element:
-                return ref.attachment
-        return None
+        """The attachment an ``xop:Include`` in ``element`` resolved to, if any."""
+        if self._by_element is None or len(self._by_element) < len(self.references):
+            # Built once (O(references)); keyed by identity, as the references hold
+            # the element proxies alive.
+            self._by_element = {id(r.element): r for r in self.references}
+        ref = self._by_element.get(id(element))
+        return ref.attachment if ref is not None and ref.element is element else None
 
 
 def content_type_hint(element: etree._Element) -> str | None:
@@ -148,30 +153,32 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
         cid = href_to_content_id(href)
         if cid is None:
             raise InvalidInclude(
-                f"xop:Include at {where} has href {href!r}, which is not a cid: URL; XOP "
+                f"xop:Include at {where} has href {quoted(href)}, which is not a cid: URL; XOP "
                 "requires a cid: reference to a part's Content-ID (it is never fetched)")
         if any(isinstance(child.tag, str) for child in inc):
-            raise InvalidInclude(f"xop:Include at {where} (href {href!r}) has element children; "
+            raise InvalidInclude(f"xop:Include at {where} (href {quoted(href)}) has element "
+                                 "children; "
                                  "XOP allows none")
         parent = inc.getparent()
         if parent is None:
             raise InvalidInclude("the document element itself is an xop:Include")
         if (parent.text or "").strip() or (inc.tail or "").strip() or len(parent) != 1:
             raise InvalidInclude(
-                f"xop:Include at {where} (href {href!r}) is not the only content of its "
+                f"xop:Include at {where} (href {quoted(href)}) is not the only content of its "
                 f"parent <{_local(parent)}>; XOP replaces a whole value")
         att = package.get(href)
         if att is None or att is package.root:
-            present = ", ".join(f"<{a.content_id}>" for a in package.attachments[:5]
-                                if a.content_id) or "none"
+            present = ", ".join(f"<{quoted(a.content_id, limit=60, quotes=False)}>"
+                                for a in package.attachments[:5] if a.content_id) or "none"
             raise DanglingInclude(
-                f"xop:Include at {where} refers to {href!r}, but the package has no part with "
-                f"Content-ID <{cid}> (parts present: {present}); the peer must send that "
-                "part or inline the value", href=href)
+                f"xop:Include at {where} refers to {quoted(href)}, but the package has no part "
+                f"with Content-ID <{quoted(cid, quotes=False)}> (parts present: {present}); the "
+                "peer must send that part or inline the value", href=href)
         n = counts.get(id(att), 0) + 1
         if n > limits.max_references_per_part:
             raise LimitExceeded(
-                f"part <{cid}> is referenced by {n} xop:Include elements, more than "
+                f"part <{quoted(cid, quotes=False)}> is referenced by {n} xop:Include elements, "
+                "more than "
                 f"max_references_per_part={limits.max_references_per_part}",
                 limit="max_references_per_part", value=limits.max_references_per_part,
                 part=att.index)
@@ -200,9 +207,12 @@ def find_swa_references(root: etree._Element, package: Package) -> list[XopRefer
         if not isinstance(el.tag, str) or el.tag == XOP_INCLUDE:
             continue
         href = el.get("href")
-        for value in (href, (el.text or "").strip() if len(el) == 0 else None):
+        text = el.text if len(el) == 0 else None
+        # Only a text that starts with "cid:" is stripped (never a large inline value).
+        text = text.strip() if text and text[:64].lstrip()[:4].lower() == "cid:" else None
+        for value in (href, text):
             if value and value[:4].lower() == "cid:":
-                att = package.get(value)
+                att = package.get(value)  # one dict lookup (AmbiguousReference if shared)
                 if att is not None and att is not package.root:
                     kind = "swa-href" if value == href else "swa-ref"
                     refs.append(XopReference(el, att, value, kind))

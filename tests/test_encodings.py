@@ -225,8 +225,9 @@ def test_decoder_for(te: str, kind: type) -> None:
     assert isinstance(decoder_for(te), kind)
 
 
-_QP_SOUP = st.lists(st.sampled_from([b"=", b"==", b"=4", b"1", b"a", b"F", b"\r", b"\n", b"\r\n",
-                                     b" ", b"\t", b"x", b"=\r\n", b"=3D"]), max_size=40).map(b"".join)
+_QP_SOUP = st.lists(st.sampled_from([b"=", b"==", b"=4", b"1", b"a", b"F", b"\r", b"\n",
+                                     b"\r\n", b" ", b"\t", b"x", b"=\r\n", b"=3D"]),
+                    max_size=40).map(b"".join)
 
 
 @settings(max_examples=300, deadline=None)

@@ -32,7 +32,7 @@ def test_documented_defaults() -> None:
     assert Limits() == DEFAULT_LIMITS
     assert dataclasses.asdict(DEFAULT_LIMITS) == {
         "max_parts": 1000, "max_header_bytes": 16 * KiB, "max_preamble_bytes": 64 * KiB,
-        "max_root_size": 64 * MiB, "max_attachment_size": 8 * GiB,
+        "max_root_size": 8 * MiB, "max_attachment_size": 8 * GiB,
         "max_total_size": 16 * GiB, "max_includes": 10_000, "max_references_per_part": 1,
     }
 

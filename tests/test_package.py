@@ -11,6 +11,7 @@ from _support import fds_under
 
 import mtom
 from mtom import (
+    AmbiguousReference,
     LimitExceeded,
     Limits,
     MalformedMime,
@@ -145,10 +146,10 @@ def test_content_type_as_bytes_or_parsed() -> None:
 def test_lookup_iteration_and_is_xop() -> None:
     body = message(("Content-Type: application/xop+xml; type=\"text/xml\"\r\nContent-ID: <r>",
                     ENV11),
-                   ("Content-ID: <a b%>", b"1"), ("Content-ID: <a b%>", b"2"), ("", b"3"))
+                   ("Content-ID: <a b%>", b"1"), ("Content-ID: <d>", b"2"), ("", b"3"))
     with read_package(body, 'multipart/related; boundary="b"') as pkg:
         assert len(pkg) == 4 and list(pkg) == pkg.parts
-        assert pkg.get("a b%") is pkg.parts[1]  # first of duplicates
+        assert pkg.get("a b%") is pkg.parts[1]
         assert pkg.get("<a b%>") is pkg.parts[1]
         assert pkg.get("cid:a%20b%25") is pkg.parts[1]
         assert pkg.get("CID:a%20b%25") is pkg.parts[1]
@@ -158,6 +159,23 @@ def test_lookup_iteration_and_is_xop() -> None:
         assert pkg.is_xop
         assert pkg.parts[3].content_id is None
         assert pkg.parts[3].content_type == "application/octet-stream"
+        assert pkg.warnings == []
+
+
+def test_duplicate_content_ids_are_readable_but_never_resolved() -> None:
+    """Issue 8: the first of two parts with one Content-ID used to win silently."""
+    body = message(("Content-Type: text/xml\r\nContent-ID: <r>", ENV11),
+                   ("Content-ID: <a b%>", b"1"), ("Content-ID: <a b%>", b"2"),
+                   ("Content-Location: x.bin", b"3"), ("Content-Location: x.bin ", b"4"))
+    with read_package(body, CT) as pkg:
+        assert [p.read() for p in pkg.attachments] == [b"1", b"2", b"3", b"4"]
+        assert any("parts 1, 2 share the Content-ID <a b%>" in w for w in pkg.warnings)
+        for ref in ("a b%", "cid:a%20b%25", "<a b%>"):
+            with pytest.raises(AmbiguousReference) as info:
+                pkg.get(ref)
+            assert info.value.href == ref and info.value.fault_role == "Sender"
+        with pytest.raises(AmbiguousReference):
+            pkg.get_by_location("x.bin")
 
 
 def test_soap_version_from_envelope() -> None:
