@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+import tracemalloc
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -22,3 +25,50 @@ def fds_under(directory: Path) -> list[str]:
         if target.startswith(str(directory)):
             out.append(target)
     return out
+
+
+def calls_during(fn: Callable[[], object]) -> int:
+    """How many Python and C function calls running ``fn()`` makes.
+
+    A deterministic measure of work for tests (never a timing): a loop that
+    re-walks earlier input, or a lookup that scans a list, shows up as calls
+    growing faster than the input.
+    """
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def peak_traced_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated by Python while ``fn()`` runs (tracemalloc), above the start."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def multipart_body(parts: Sequence[tuple[str, bytes]], boundary: str = "b",
+                   root: bytes | None = None) -> bytes:
+    """A CRLF-framed multipart body: an optional XML root part, then ``(headers, data)``."""
+    out = []
+    if root is not None:
+        out.append(f"--{boundary}\r\nContent-Type: application/xop+xml; type=\"text/xml\"\r\n"
+                   "Content-ID: <root>\r\n\r\n".encode() + root + b"\r\n")
+    for headers, data in parts:
+        out.append(f"--{boundary}\r\n{headers}\r\n\r\n".encode() + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
