@@ -132,3 +132,34 @@ def test_negative_corpus_messages_fail_cleanly(corpus_path: Path,
             assert code == 0, (msg.name, out)
         else:
             assert code == 2 and "error" in out, msg.name
+
+
+def _with_duplicate(tmp_path: Path, href: str) -> tuple[Path, str]:
+    env = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d>'
+           '<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" '
+           f'href="{href}"/></d></s:Body></s:Envelope>').encode()
+    pkg = mtom.OutgoingPackage(env, [
+        mtom.OutgoingPart(b"1", content_id="one@x"), mtom.OutgoingPart(b"2", content_id="dup@x"),
+        mtom.OutgoingPart(b"3", content_id="dup@x")], soap_version="1.2")
+    path = tmp_path / "dup.msg"
+    path.write_bytes(pkg.to_bytes())
+    return path, pkg.content_type
+
+
+def test_only_the_part_an_include_resolved_to_is_marked_xop(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8: both parts sharing a Content-ID used to be marked as xop."""
+    path, ct = _with_duplicate(tmp_path, "cid:one@x")
+    assert main(["inspect", str(path), "--content-type", ct, "--json"]) == 0
+    parts = json.loads(capsys.readouterr().out)["parts"]
+    assert [(p["content_id"], p["xop"]) for p in parts] == [
+        ("one@x", True), ("dup@x", False), ("dup@x", False)]
+    assert main(["inspect", str(path), "--content-type", ct]) == 0
+    assert "share the Content-ID <dup@x>" in capsys.readouterr().out
+
+
+def test_include_of_a_shared_content_id_is_exit_2(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _with_duplicate(tmp_path, "cid:dup@x")
+    assert main(["inspect", str(path), "--content-type", ct]) == 2
+    assert "AmbiguousReference" in capsys.readouterr().err

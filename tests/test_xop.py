@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 import mtom
+from _support import calls_during
 from mtom import (
     XMIME_NS,
     XOP_INCLUDE,
@@ -367,3 +368,59 @@ def test_optimize_write_read_reconstitute_round_trip() -> None:
         assert [r.attachment.read() for r in result.references] == [PNG, SIG]
         assert [r.attachment.content_type for r in result.references] == ["image/png", "x/y"]
         assert [r.content_type for r in result.references] == ["image/png", "x/y"]
+
+
+# -- issue 8: ambiguity and linear resolution ----------------------------------------------
+
+def test_include_naming_a_shared_content_id_is_refused() -> None:
+    """Two parts with one Content-ID and an Include naming it: refused (the first part
+    used to win silently; an ambiguous reference can slip a part past a signature)."""
+    root = envelope(body=f"<v>{inc('cid:dup@x')}</v>")
+    with package(root, [("dup@x", b"signed"), ("dup@x", b"evil")]) as pkg:
+        with pytest.raises(mtom.AmbiguousReference) as info:
+            reconstitute(etree.fromstring(root), pkg)
+        assert info.value.href == "cid:dup@x" and info.value.fault_role == "Sender"
+        assert isinstance(info.value, mtom.MalformedXop)
+
+
+def test_swa_reference_to_a_shared_content_id_is_refused() -> None:
+    root = envelope(body='<v href="cid:dup@x"/>')
+    with package(root, [("dup@x", b"1"), ("dup@x", b"2")]) as pkg:
+        with pytest.raises(mtom.AmbiguousReference):
+            reconstitute(etree.fromstring(root), pkg)
+
+
+def test_unreferenced_duplicates_stay_readable_with_a_warning() -> None:
+    root = envelope(body=f"<v>{inc('cid:one@x')}</v>")
+    with package(root, [("one@x", b"1"), ("dup@x", b"2"), ("dup@x", b"3")]) as pkg:
+        found = reconstitute(etree.fromstring(root), pkg)
+        assert [r.attachment.read() for r in found.references] == [b"1"]
+        assert [a.read() for a in found.unreferenced] == [b"2", b"3"]
+        assert any("share the Content-ID <dup@x>" in w for w in pkg.warnings)
+
+
+def test_swa_resolution_is_linear_in_elements_and_parts() -> None:
+    """16,000 elements with a non-cid href and 999 parts: each lookup is one dict access
+    (it scanned every part per element: 4.3 s)."""
+    def calls(elements: int, parts: int) -> int:
+        body = "".join(f'<e href="http://x/{i}">v</e>' for i in range(elements))
+        root = envelope(body=body)
+        with package(root, [(f"p{i}@x", b"d") for i in range(parts)]) as pkg:
+            tree = etree.fromstring(root)
+            return calls_during(lambda: reconstitute(tree, pkg))
+    small, many_parts, many_elements = calls(1000, 10), calls(1000, 999), calls(16000, 10)
+    assert many_parts < small + 999 * 20, (small, many_parts)
+    assert many_elements < 16 * small * 1.2, (small, many_elements)
+
+
+def test_errors_quote_peer_text_escaped_and_cut() -> None:
+    """A control character or a 1 MiB href in an error message must not reach a fault
+    as is (Spyne could not write the fault; a 1 MiB href gave a 2 MiB fault)."""
+    href = "cid:" + "x" * (1 << 20)
+    root = envelope(body=f"<v>{inc(href)}</v>")
+    with package(root, [("\x01bad\x7f@x", b"d")]) as pkg, pytest.raises(DanglingInclude) as info:
+        reconstitute(etree.fromstring(root), pkg)
+    text = str(info.value)
+    assert len(text) < 3000 and text.isprintable(), len(text)
+    assert "\\x01bad\\x7f@x" in text and "more characters" in text
+    assert info.value.href == href  # the attribute keeps the raw value
