@@ -99,7 +99,8 @@ class Attachment:
                  headers: Headers | None = None, index: int = -1,
                  spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
                  spool_dir: str | os.PathLike[str] | None = None,
-                 max_size: int | None = None, limit_name: str = "max_attachment_size"):
+                 max_size: int | None = None, limit_name: str = "max_attachment_size",
+                 keep: bool = True):
         self.content_id = normalize_content_id(content_id) if content_id is not None else None
         self.content_type = content_type
         self.headers = headers if headers is not None else Headers()
@@ -115,6 +116,8 @@ class Attachment:
         self._size = 0
         self._finished = False
         self._closed = False
+        # keep=False: only the size and a running SHA-256 are kept (mtom inspect).
+        self._digest: hashlib._Hash | None = None if keep else hashlib.sha256()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, content_type: str = "application/octet-stream",
@@ -145,6 +148,9 @@ class Attachment:
                 limit=self._limit_name, value=self._max_size,
                 part=self.index if self.index >= 0 else None,
             )
+        if self._digest is not None:
+            self._digest.update(chunk)
+            return
         if self._file is None and self._size > self._threshold:
             self._spool()
         if self._file is not None:
@@ -207,6 +213,9 @@ class Attachment:
     def _check_readable(self) -> None:
         if self._closed:
             raise UsageError("attachment is closed")
+        if self._digest is not None:
+            raise UsageError("the content of this attachment was not kept (keep=False): "
+                             "only its size and sha256() are known")
         if not self._finished:
             raise UsageError("attachment is still being written")
 
@@ -254,6 +263,8 @@ class Attachment:
 
     def sha256(self) -> str:
         """Hex SHA-256 of the content."""
+        if self._digest is not None and self._finished:
+            return self._digest.hexdigest()
         h = hashlib.sha256()
         for chunk in self.iter_chunks():
             h.update(chunk)

@@ -68,7 +68,8 @@ def inspect_bytes(data: bytes, content_type: str | None = None) -> Inspection:
             raise MtomError("no Content-Type given and none found in the file; pass "
                             "--content-type 'multipart/related; boundary=...'")
         ct = format_content_type("multipart/related", {"boundary": boundary})
-    with read_package(saved.body, ct) as package:
+    # Parts are hashed as they are read, never stored: inspect needs sizes and digests.
+    with read_package(saved.body, ct, keep_attachments=False) as package:
         return _describe(package, ct, len(saved.body), saved.source)
 
 

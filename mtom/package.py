@@ -247,6 +247,9 @@ class PackageReader:
         spool_dir: directory for those files (default: the system's).
         huge_tree: let lxml parse text nodes over 10 MB in the root (inline
             base64 in an SwA root); off by default.
+        keep_attachments: ``False`` keeps only the size and SHA-256 of the
+            parts other than the root (for tools that describe a message
+            without storing it); reading their content then raises.
 
     Use ``feed(chunk)`` for each chunk, then ``close()`` to get the package.
 
@@ -259,7 +262,7 @@ class PackageReader:
                  limits: Limits = DEFAULT_LIMITS,
                  spool_threshold: int | Callable[[PartStart], int] = DEFAULT_SPOOL_THRESHOLD,
                  spool_dir: str | os.PathLike[str] | None = None,
-                 huge_tree: bool = False):
+                 huge_tree: bool = False, keep_attachments: bool = True):
         ct = content_type if isinstance(content_type, ContentType) else parse_content_type(
             content_type)
         self.content_type = ct
@@ -270,6 +273,7 @@ class PackageReader:
         self._spool_threshold = spool_threshold
         self._spool_dir = spool_dir
         self._huge_tree = huge_tree
+        self._keep = keep_attachments
         self._parts: list[Attachment] = []
         self._root: Attachment | None = None
         self._current: Attachment | None = None
@@ -305,6 +309,7 @@ class PackageReader:
             spool_dir=self._spool_dir,
             max_size=self.limits.max_root_size if root else self.limits.max_attachment_size,
             limit_name="max_root_size" if root else "max_attachment_size",
+            keep=root or self._keep or (self._start is not None and event.index == 0),
         )
         self._parts.append(att)
         if root:
