@@ -118,11 +118,13 @@ class MultipartReader:
                 ...
         events = reader.feed(b"")   # end of input: raises if truncated
 
-    Total work is linear in the bytes fed, for any chunking; the events of
-    one chunk are the same whatever the chunking, up to how ``PartData`` is
-    cut. Every error is raised from :meth:`feed`, is an
-    :class:`~mtom.MtomError`, and is raised again (an equal copy, without the
-    first traceback) by every later call.
+    Total work is linear in the bytes fed, for any chunking, and the events
+    are the same whatever the chunking, up to how ``PartData`` is cut. Every
+    error is raised from :meth:`feed`, is an :class:`~mtom.MtomError`, and is
+    raised again (an equal copy, without the first traceback) by every later
+    call. A call that completed events before hitting an error returns them
+    and leaves the error to the next call (``feed(b"")`` at the latest), so
+    the events before an error never depend on the chunking either.
     """
 
     def __init__(self, boundary: str | bytes, *, limits: Limits = DEFAULT_LIMITS):
@@ -223,6 +225,11 @@ class MultipartReader:
             # so this reader, and would keep everything in it alive in a cycle.
             self._error = copy.copy(exc)
             self._tail = bytearray()
+            if events and not self._eof:
+                # The events before the error come first, so that what the caller
+                # does with them (decoding a part, say) happens in the same order
+                # for every chunking; the error is raised by the next call.
+                return events
             raise
         return events
 
@@ -378,6 +385,8 @@ class MultipartReader:
                 self._scan = self._base + p
                 return ~pos
             if kind != _NO:
+                if p > self.limits.max_preamble_bytes:
+                    self._preamble_limit(p)  # first: a feeding that stalls earlier says so too
                 preamble = bytes(buf[:p])
                 if _is_headerless_part(preamble):
                     raise MalformedMime(
@@ -387,8 +396,6 @@ class MultipartReader:
                         "the first one too, with a delimiter line",
                         part=0, offset=0,
                     )
-                if p > self.limits.max_preamble_bytes:
-                    self._preamble_limit(p)
                 return self._start_next(kind, end, events)
             p = buf.find(self._needle, p + 1)
         # Everything but a possible partial delimiter at the end is preamble by now.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from _support import calls_during, multipart_body, peak_traced_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,8 +28,6 @@ from mtom import (
     UsageError,
 )
 from mtom.events import Event
-
-from _support import calls_during, multipart_body, peak_traced_bytes
 
 Parsed = tuple[list[tuple[list[tuple[str, str]], bytes]], int]
 
@@ -615,3 +614,28 @@ def test_peer_boundary_with_line_break_is_a_peer_error() -> None:
             PackageReader(ct)
         assert isinstance(info.value, ProtocolError) and info.value.fault_role == "Sender"
         assert "\r" not in str(info.value) and "\n" not in str(info.value)
+
+
+_tiny_body = st.one_of(st.just(b""), st.sampled_from([b"\r", b"\n", b"\r\n--bnd", b"\n--bndX",
+                                                      b"--bnd", b"\r\n--bn", b"x"]),
+                       st.binary(max_size=8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(bodies=st.lists(_tiny_body.filter(lambda b: b"--bnd\r" not in b and b"--bnd\n" not in b
+                                          and not b.endswith((b"--bnd", b"\r"))),
+                       min_size=1, max_size=60),
+       lf_only=st.booleans(), cuts=st.lists(st.integers(0, 10**6), max_size=12))
+def test_many_tiny_parts_near_delimiters_any_chunking(bodies: list[bytes], lf_only: bool,
+                                                      cuts: list[int]) -> None:
+    """Many tiny parts whose bodies hold near-delimiters, CRLF or LF-only framing: the
+    same parts for the whole body, random cuts and byte-by-byte feeding."""
+    eol = b"\n" if lf_only else b"\r\n"
+    out = b"".join(b"--bnd" + eol + b"Content-ID: <" + str(i).encode() + b">" + eol + eol
+                   + body + eol for i, body in enumerate(bodies)) + b"--bnd--" + eol
+    expected = [([("Content-ID", f"<{i}>")], body) for i, body in enumerate(bodies)]
+    points = sorted({c % (len(out) + 1) for c in cuts})
+    chunks = [c for c in (out[a:b] for a, b in zip([0, *points], [*points, len(out)],
+                                                   strict=True)) if c]
+    for feeding in ([out], chunks, [out[i:i + 1] for i in range(len(out))]):
+        assert parse("bnd", feeding) == (expected, len(expected))

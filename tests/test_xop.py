@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from _support import calls_during
 from lxml import etree
 
 import mtom
-from _support import calls_during
 from mtom import (
     XMIME_NS,
     XOP_INCLUDE,
@@ -385,9 +385,9 @@ def test_include_naming_a_shared_content_id_is_refused() -> None:
 
 def test_swa_reference_to_a_shared_content_id_is_refused() -> None:
     root = envelope(body='<v href="cid:dup@x"/>')
-    with package(root, [("dup@x", b"1"), ("dup@x", b"2")]) as pkg:
-        with pytest.raises(mtom.AmbiguousReference):
-            reconstitute(etree.fromstring(root), pkg)
+    with (package(root, [("dup@x", b"1"), ("dup@x", b"2")]) as pkg,
+          pytest.raises(mtom.AmbiguousReference)):
+        reconstitute(etree.fromstring(root), pkg)
 
 
 def test_unreferenced_duplicates_stay_readable_with_a_warning() -> None:
