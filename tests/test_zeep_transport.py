@@ -517,3 +517,31 @@ def test_render_placeholders_off_lets_plugins_see_base64(served: SharedServer) -
         assert svc.Echo(data=[value]).data == [value]
     assert seen == [base64.b64encode(value).decode()]
     assert app.last.values[0].via_include  # still sent as a part
+
+
+def test_reply_of_999_small_parts_is_read_in_bounded_memory(served: SharedServer) -> None:
+    """Issue 8: a ~1 MiB reply of 999 parts of 1 KiB, read with 1 MiB reads, grew the
+    client by 445-539 MiB (the core re-sliced its buffer per part and each event pinned
+    a copy). Measured with tracemalloc around the call: no timing involved."""
+    from _support import peak_traced_bytes
+    env = (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+           f'<e:EchoResponse xmlns:e="{NS}"><e:data><xop:Include '
+           'xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:p0@x"/></e:data>'
+           '</e:EchoResponse></s:Body></s:Envelope>').encode()
+    parts = [mtom.OutgoingPart(bytes([i % 256]) * 1024, content_id=f"p{i}@x")
+             for i in range(998)]
+    package = mtom.OutgoingPackage(env, parts, soap_version="1.1")
+    body = package.to_bytes()
+
+    def reply(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", package.content_type)])
+        return [body]
+
+    with served(reply) as url:
+        client = zeep.Client(str(DATA / "echo.wsdl"), transport=zeep_mtom.MtomTransport())
+        svc = client.create_service(ECHO11, url)
+        result: list[Any] = []
+        peak = peak_traced_bytes(lambda: result.append(svc.Echo(data=[b"x"])))
+    assert result[0].data == [b"\x00" * 1024]
+    assert peak < 16 * len(body), (peak, len(body))
