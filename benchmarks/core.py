@@ -12,6 +12,17 @@ Cases, each against a baseline measured in the same run:
   in chunks (target: ≥ 50% of copy speed), and its peak RSS in a fresh process
   with a 1 GiB file (constant memory).
 
+* shapes (issue 8): 1 / 100 / 1,000 parts of the same total size, fed in
+  64 KiB chunks, 1 MiB chunks and as one buffer; each row's time per byte
+  against the single-part 64 KiB-chunk decode of the same size (target:
+  ≤ 2x the baseline plus ≤ 10 µs per part) and its peak RSS growth (target:
+  ≤ 2x the body + one chunk). 1-byte feeding of a 64 KiB and a 256 KiB
+  message (target: linear, ≤ 1.3x the cost per byte of the smaller one); a
+  16 MiB quoted-printable part with no line break against one
+  ``binascii.a2b_qp`` call on the same bytes (≤ 2x); ``mtom inspect`` on a
+  64 MiB single-attachment file against reading and hashing the file
+  (≤ 2x).
+
 Memory cases run in subprocesses (``python -m benchmarks.core --case …``) so
 each peak RSS is the case's own.
 """
@@ -28,7 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import MiB, Result, payload_chunks, peak_rss_mib, timed
+from .common import MiB, Result, current_rss_mib, payload_chunks, peak_rss_mib, timed
 
 CHUNK = 64 * 1024
 BLOCK = os.urandom(MiB)
@@ -91,15 +102,129 @@ def case_write_file(size: int) -> dict[str, float]:
                 "rss_before_mib": rss_before}
 
 
-CASES = {"decode-spool": case_decode_spool, "write-file": case_write_file}
+def shape_body(size: int, parts: int, encoding: str = "binary") -> tuple[str, bytes]:
+    """A package of ``parts`` parts sharing ``size`` bytes (root included)."""
+    import binascii
+
+    import mtom
+
+    each = size // parts
+    out = [b"--bnd\r\nContent-Type: text/xml\r\nContent-ID: <root>\r\n\r\n<e/>\r\n"]
+    block = (BLOCK * (each // len(BLOCK) + 1))[:each]
+    if encoding == "quoted-printable":
+        # No line break at all: the case that held a whole line back per chunk.
+        block = binascii.b2a_qp(block).replace(b"=\n", b"")
+    for i in range(parts):
+        out.append(f"--bnd\r\nContent-ID: <p{i}>\r\nContent-Transfer-Encoding: {encoding}"
+                   "\r\n\r\n".encode() + block + b"\r\n")
+    out.append(b"--bnd--\r\n")
+    ct = mtom.headers.format_content_type("multipart/related", {"boundary": "bnd"})
+    return ct, b"".join(out)
 
 
-def _subprocess(case: str, size: int) -> dict[str, float]:
+def case_shape(size: int, parts: int = 1, chunk: int = CHUNK,
+               encoding: str = "binary") -> dict[str, float]:
+    """Decode a shape (``chunk`` 0 = one buffer); best time of 3 and peak RSS growth."""
+    import mtom
+
+    ct, body = shape_body(size, parts, encoding)
+    mv = memoryview(body)
+    chunks = [body] if chunk == 0 else [bytes(mv[i:i + chunk])
+                                         for i in range(0, len(body), chunk)]
+    rss_before = current_rss_mib()
+
+    def decode() -> None:
+        reader = mtom.PackageReader(ct, spool_threshold=1 << 40,
+                                    limits=mtom.Limits(max_parts=parts + 1))
+        for c in chunks:
+            reader.feed(c)
+        with reader.close() as package:
+            assert len(package) == parts + 1
+
+    seconds = timed(decode, 1 if chunk == 1 else 3)
+    return {"seconds": seconds, "bytes": len(body),
+            "rss_growth_mib": peak_rss_mib() - rss_before}
+
+
+CASES = {"decode-spool": case_decode_spool, "write-file": case_write_file, "shape": case_shape}
+
+
+def _subprocess(case: str, size: int, **kw: object) -> dict[str, float]:
+    extra = [a for k, v in kw.items() for a in (f"--{k}", str(v))]
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.core", "--case", case, "--size", str(size)],
+        [sys.executable, "-m", "benchmarks.core", "--case", case, "--size", str(size), *extra],
         capture_output=True, text=True, check=True, timeout=900,
         cwd=Path(__file__).resolve().parent.parent)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def shape_results(quick: bool) -> list[Result]:
+    """Issue 8's rows: any shape and chunking costs about what one part costs."""
+    import binascii
+    import hashlib
+
+    size = (4 if quick else 32) * MiB
+    base = _subprocess("shape", size, parts=1, chunk=CHUNK)
+    per_byte = base["seconds"] / base["bytes"]
+    results = [Result("core", f"shape baseline: 1 part, {size // MiB} MiB, 64 KiB chunks",
+                      base["seconds"], int(base["bytes"]),
+                      peak_rss_mib=base["rss_growth_mib"])]
+    for parts in (1, 100, 1000):
+        for chunk, label in ((CHUNK, "64 KiB chunks"), (MiB, "1 MiB chunks"), (0, "one buffer")):
+            if parts == 1 and chunk == CHUNK:
+                continue
+            r = _subprocess("shape", size, parts=parts, chunk=chunk)
+            allowed = 2 * per_byte * r["bytes"] + 10e-6 * parts
+            rss_ok = r["rss_growth_mib"] <= 2 * r["bytes"] / MiB + max(chunk, CHUNK) / MiB + 8
+            results.append(Result(
+                "core", f"shape: {parts} parts, {label}", r["seconds"], int(r["bytes"]),
+                peak_rss_mib=r["rss_growth_mib"],
+                target=(f"time ≤ 2x base + 10 µs/part (uses {r['seconds'] / allowed:.0%} of "
+                        "that); RSS growth ≤ 2x body + chunk"),
+                ok=r["seconds"] <= allowed and rss_ok))
+    small = _subprocess("shape", 64 * 1024, parts=4, chunk=1)
+    large = _subprocess("shape", 256 * 1024, parts=16, chunk=1)
+    growth = (large["seconds"] / large["bytes"]) / (small["seconds"] / small["bytes"])
+    results.append(Result("core", "1-byte feeding, 64 KiB message", small["seconds"],
+                          int(small["bytes"])))
+    results.append(Result("core", "1-byte feeding, 256 KiB message", large["seconds"],
+                          int(large["bytes"]), peak_rss_mib=large["rss_growth_mib"],
+                          target=f"linear: cost per byte ≤ 1.3x the 64 KiB one ({growth:.2f}x)",
+                          ok=growth <= 1.3))
+    qp_size = (4 if quick else 16) * MiB
+    qp = _subprocess("shape", qp_size, parts=1, chunk=CHUNK, encoding="quoted-printable")
+    _, qp_body = shape_body(qp_size, 1, "quoted-printable")
+    one_call = timed(lambda: binascii.a2b_qp(qp_body), 3)
+    results.append(Result("core", f"quoted-printable part, {qp_size // MiB} MiB, no line break",
+                          qp["seconds"], int(qp["bytes"]), peak_rss_mib=qp["rss_growth_mib"],
+                          target=f"≤ 2x one a2b_qp call ({qp['seconds'] / one_call:.2f}x)",
+                          ok=qp["seconds"] <= 2 * one_call))
+
+    from mtom.cli import inspect_bytes
+    insp_size = (8 if quick else 64) * MiB
+    with tempfile.TemporaryDirectory(prefix="mtom-bench-") as tmp:
+        path = Path(tmp) / "big.msg"
+        ct, _ = _package(insp_size)
+        with path.open("wb") as f:
+            import mtom
+            pkg = mtom.OutgoingPackage(b"<e:Envelope xmlns:e='urn:x'/>", [mtom.OutgoingPart(
+                _payload_chunks(insp_size), size=insp_size)])
+            ct = pkg.content_type
+            for c in pkg:
+                f.write(c)
+
+        def read_hash() -> None:
+            hashlib.sha256(path.read_bytes()).hexdigest()
+
+        def inspect() -> None:
+            inspect_bytes(path.read_bytes(), ct)
+
+        base_s, ours_s = timed(read_hash, 3), timed(inspect, 3)
+    results.append(Result("core", f"mtom inspect, {insp_size // MiB} MiB attachment (in-process)",
+                          ours_s, insp_size,
+                          target=f"≤ 2x read + sha256 of the file ({ours_s / base_s:.2f}x)",
+                          ok=ours_s <= 2 * base_s))
+    return results
 
 
 # -- the suite -------------------------------------------------------------
@@ -218,6 +343,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                           r["seconds"], big, peak_rss_mib=r["peak_rss_mib"],
                           target=f"constant memory (peak grew {grew:.1f} MiB, ≤ 8)",
                           ok=grew <= 8))
+    results.extend(shape_results(quick))
     return results
 
 
@@ -225,8 +351,12 @@ def _main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--case", choices=sorted(CASES), required=True)
     ap.add_argument("--size", type=int, required=True)
+    ap.add_argument("--parts", type=int)
+    ap.add_argument("--chunk", type=int)
+    ap.add_argument("--encoding")
     a = ap.parse_args()
-    print(json.dumps(CASES[a.case](a.size)))
+    kw = {k: v for k in ("parts", "chunk", "encoding") if (v := getattr(a, k)) is not None}
+    print(json.dumps(CASES[a.case](a.size, **kw)))  # type: ignore[operator]
 
 
 if __name__ == "__main__":

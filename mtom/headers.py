@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 from urllib.parse import quote, unquote_to_bytes
 
 from .errors import MalformedMime, NoBoundary, NotMultipart, UsageError, quoted
@@ -33,6 +34,8 @@ __all__ = [
     "parse_header_block",
     "validate_boundary",
 ]
+
+_T = TypeVar("_T")
 
 # RFC 2045 token characters: any CHAR except SPACE, CTLs and tspecials.
 _TSPECIALS = set('()<>@,;:\\"/[]?=')
@@ -187,6 +190,17 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._index[name.lower()]
 
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+    @overload
+    def get(self, name: str, default: _T, /) -> str | _T: ...
+
+    def get(self, name: str, default: object = None, /) -> object:
+        # One dict lookup (Mapping.get would raise and catch KeyError when absent).
+        return self._index.get(name.lower(), default)
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._index
 
@@ -213,6 +227,8 @@ class Headers(Mapping[str, str]):
 
 
 _HEADER_NAME = re.compile(rb"[!-9;-~]+")
+# One well-formed header line: name, optional blanks, colon, value (CR kept out).
+_HEADER_LINES = re.compile(rb"^([!-9;-~]+)[ \t]*:([^\r\n]*)\r?$", re.MULTILINE)
 
 
 def _decode_value(raw: bytes) -> str:
@@ -238,8 +254,16 @@ def parse_header_block(block: bytes, *, part: int | None = None, offset: int | N
     Raises:
         MalformedMime: a line that is neither a header nor a continuation.
     """
+    lines = block.split(b"\n")
+    if block[:1] not in (b" ", b"\t") and b"\n " not in block and b"\n\t" not in block:
+        # No folding (nearly every real block): one regex pass, used only when every
+        # non-empty line matched it; anything else takes the line-by-line path below.
+        found = _HEADER_LINES.findall(block)
+        if len(found) == len(lines) - lines.count(b"") - lines.count(b"\r"):
+            return Headers([(name.decode("ascii"), _decode_value(value).strip(_WS))
+                            for name, value in found])
     items: list[tuple[str, str]] = []
-    for raw_line in block.split(b"\n"):
+    for raw_line in lines:
         line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
         if not line:
             continue

@@ -282,25 +282,21 @@ class PackageReader:
         self._done = False
         self._failed = False
 
-    def _is_root(self, event: PartStart) -> bool:
-        if self._root is not None:
-            return False
-        if self._start is None:
-            return event.index == 0
-        return event.content_id == self._start
-
     def _on_start(self, event: PartStart) -> None:
-        root = self._is_root(event)
-        raw_ct = event.headers.get("content-type")
+        headers = event.headers
+        cid = event.content_id
+        root = self._root is None and (event.index == 0 if self._start is None
+                                       else cid == self._start)
+        raw_ct = headers.get("content-type")
         te = event.transfer_encoding
         if te not in KNOWN_ENCODINGS:
             self._warnings.append(
                 f"part {event.index}: unknown Content-Transfer-Encoding {quoted(te)} kept as "
                 "binary")
         att = Attachment(
-            content_id=event.content_id,
+            content_id=cid,
             content_type=raw_ct if raw_ct is not None else "application/octet-stream",
-            headers=event.headers, index=event.index,
+            headers=headers, index=event.index,
             # The root stays in memory (it is parsed); anything else may spool. A part 0
             # that later turns out to be the root by fallback is read back from disk.
             spool_threshold=(self.limits.max_root_size + 1) if root else (

@@ -299,6 +299,8 @@ class MultipartReader:
         """
         n = len(buf)
         close = False
+        if i + 1 < n and buf[i] == _CR and buf[i + 1] == _LF:
+            return _NEXT, i + 2  # the usual delimiter line: no padding
         if i < n and buf[i] == 0x2D:  # '-'
             if i + 1 >= n:
                 return (_NEED, 0) if not self._eof else (_NO, 0)
