@@ -163,3 +163,24 @@ def test_include_of_a_shared_content_id_is_exit_2(tmp_path: Path,
     path, ct = _with_duplicate(tmp_path, "cid:dup@x")
     assert main(["inspect", str(path), "--content-type", ct]) == 2
     assert "AmbiguousReference" in capsys.readouterr().err
+
+
+def test_inspect_stores_no_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 8: inspect spooled every large part to disk and read it back to hash it
+    (5.8x the cost of reading and hashing the file). Parts are hashed while read."""
+    import hashlib
+    import tempfile
+
+    data = bytes(range(256)) * (24 * 1024)  # 6 MiB: above the 4 MiB spool threshold
+    env = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><d>'
+           b'<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:big@x"/>'
+           b"</d></s:Body></s:Envelope>")
+    pkg = mtom.OutgoingPackage(env, [mtom.OutgoingPart(data, content_id="big@x")])
+
+    def no_spool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("inspect spooled a part")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_spool)
+    result = mtom.cli.inspect_bytes(pkg.to_bytes(), pkg.content_type)
+    assert result.parts[0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert result.parts[0]["size"] == len(data) and result.parts[0]["xop"]

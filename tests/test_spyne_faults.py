@@ -298,3 +298,19 @@ def test_mtom_fault_codes() -> None:
     assert http_status_line(400) == "400 Bad Request"
     assert soap12_http_status(Fault("Client.X", "y")).startswith("400")
     assert soap12_http_status(Fault("Server", "y")).startswith("500")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_peer_text_with_control_characters_still_gives_a_well_formed_fault(
+        version: str) -> None:
+    """Issue 8: a control character in a peer's Content-ID, quoted in the error, made
+    Spyne unable to write the fault (bare 500 text/plain); a 1 MiB href gave a 2 MiB
+    fault. The core escapes and cuts peer text; the fault is well-formed and short."""
+    root = _root(version, "<t:digest><t:data>" + xop("cid:" + "m" * (1 << 20)) +
+                 "</t:data></t:digest>")
+    body = (b"--B\r\nContent-Type: application/xop+xml\r\nContent-ID: <root>\r\n\r\n" + root
+            + b"\r\n--B\r\nContent-ID: <\x01bad\x1b[31m>\r\n\r\ndata\r\n--B--\r\n")
+    with serve_wsgi(make_wsgi(version)) as url:
+        resp = post_raw(url, body, _xop_ct(version, start="root"))
+    info = assert_client_fault(resp, version)
+    assert "\\x01bad\\x1b" in info.string and len(resp.content) < 20_000
