@@ -198,3 +198,18 @@ def test_filename_is_metadata_only(disposition: str, filename: str | None,
 def test_repr_says_spooled(tmp_path: Path) -> None:
     with make(threshold=0, spool_dir=tmp_path) as att:
         assert "spooled" in repr(att)
+
+
+def test_keep_false_keeps_size_and_digest_only() -> None:
+    import hashlib
+
+    att = Attachment(keep=False, spool_threshold=4)
+    att.write(b"0123456789")
+    att.write(memoryview(b"abc"))
+    att.finish()
+    assert att.size == 13 and att.in_memory
+    assert att.sha256() == hashlib.sha256(b"0123456789abc").hexdigest()
+    with pytest.raises(UsageError, match="not kept"):
+        att.read()
+    with pytest.raises(UsageError, match="not kept"):
+        att.open()

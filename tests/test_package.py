@@ -380,3 +380,16 @@ def test_spool_threshold_can_be_decided_per_part(tmp_path: Path) -> None:
         assert [a.in_memory for a in package.attachments] == [False, True]
         assert package["png@x"].read() == b"x" * 100
     assert seen == ["png@x", "txt@x"]  # asked for every part but the root
+
+
+def test_keep_attachments_false_keeps_the_root_only() -> None:
+    body = message(("Content-Type: text/xml\r\nContent-ID: <r>", ENV11),
+                   ("Content-ID: <a>", b"payload"))
+    with read_package(body, CT, keep_attachments=False) as pkg:
+        assert pkg.root.read() == ENV11 and pkg.root_element() is not None
+        assert pkg.attachments[0].size == 7
+        with pytest.raises(UsageError):
+            pkg.attachments[0].read()
+    # A start naming no part makes part 0 the root by fallback: it is kept.
+    with read_package(body, f'{CT}; start="<nowhere>"', keep_attachments=False) as pkg:
+        assert pkg.root.read() == ENV11
