@@ -113,7 +113,7 @@ def shape_body(size: int, parts: int, encoding: str = "binary") -> tuple[str, by
     block = (BLOCK * (each // len(BLOCK) + 1))[:each]
     if encoding == "quoted-printable":
         # No line break at all: the case that held a whole line back per chunk.
-        block = binascii.b2a_qp(block).replace(b"=\n", b"")
+        block = binascii.b2a_qp(block, istext=False).replace(b"=\n", b"")
     for i in range(parts):
         out.append(f"--bnd\r\nContent-ID: <p{i}>\r\nContent-Transfer-Encoding: {encoding}"
                    "\r\n\r\n".encode() + block + b"\r\n")

@@ -134,15 +134,8 @@ class Base64Decoder:
 
 
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
-# The escapes of RFC 2045 6.7: "=XX" and soft line breaks; any other '=' is literal.
-_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})|=\r?\n")
-# Text on which binascii.a2b_qp reads escapes differently from the rule above.
-_QP_A2B_DIFFERS = re.compile(rb"==|=\r(?!\n)")
-
-
-def _qp_sub(match: re.Match[bytes]) -> bytes:
-    hexpair = match.group(1)
-    return bytes.fromhex(hexpair.decode("ascii")) if hexpair else b""
+# An '=' that begins no escape of RFC 2045 6.7 ("=XX" or a soft line break).
+_QP_LITERAL = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n)")
 
 
 class QuotedPrintableDecoder:
@@ -160,7 +153,7 @@ class QuotedPrintableDecoder:
         self._rest = b""
 
     def decode(self, chunk: memoryview | bytes) -> bytes:
-        text = self._rest + chunk if self._rest else bytes(chunk)  # the one copy
+        text = self._rest + chunk if self._rest else bytes(chunk)
         n = cut = len(text)
         # An '=' in the last two bytes may begin an escape the next chunk completes.
         if n >= 2 and text[-2] == 0x3D and (text[-1] in _HEX or text[-1] == 0x0D):
@@ -168,24 +161,21 @@ class QuotedPrintableDecoder:
         elif n >= 1 and text[-1] == 0x3D:
             cut -= 1
         self._rest = text[cut:]
-        if b"=" not in text:
-            return text
-        piece = memoryview(text)[:cut]
-        # binascii.a2b_qp reads the escapes alike unless the text has "==", a "=CR"
-        # without LF, or ends in an '=' (which it drops; here it is a literal '='
-        # the next chunk showed to be no escape). Each check is one C scan.
-        if (cut and text[cut - 1] != 0x3D and b"==" not in text
-                and text.count(b"=\r") == text.count(b"=\r\n")):
-            return binascii.a2b_qp(piece)
-        return _QP_ESCAPE.sub(_qp_sub, piece.tobytes())
+        return self._decode(text if cut == n else text[:cut])
 
     @staticmethod
     def _decode(text: bytes) -> bytes:
+        """Decode a piece that ends on an escape boundary."""
         if b"=" not in text:
             return text
-        if text[-1] != 0x3D and _QP_A2B_DIFFERS.search(text) is None:
-            return binascii.a2b_qp(text)
-        return _QP_ESCAPE.sub(_qp_sub, text)
+        # binascii.a2b_qp reads escapes as the rule above does unless the text has
+        # "==", a "=CR" without LF, or ends in '=' (each checked by a C scan). Then
+        # every '=' that begins no escape is first written as "=3D" (a substitution
+        # with a constant: no Python call per escape).
+        if (text[-1] == 0x3D or b"==" in text
+                or (b"\r" in text and text.count(b"=\r") != text.count(b"=\r\n"))):
+            text = _QP_LITERAL.sub(b"=3D", text)
+        return binascii.a2b_qp(text)
 
     def finish(self) -> bytes:
         rest, self._rest = self._rest, b""
