@@ -3,10 +3,11 @@
 Strategy: an :class:`Attachment` is written once (by the package reader, or
 by a user building an outgoing message) and then read any number of times.
 Below ``spool_threshold`` it keeps the received chunks and joins them once
-(one copy in all). Past the threshold it moves to ``tempfile.TemporaryFile``
+(one copy in all). Past the threshold it moves to an unnamed temporary file
 — on Linux an ``O_TMPFILE`` with no name, so nothing can leak on disk even if
 the process dies — and readers get independent positions through
-``os.pread``. No header value (Content-ID, filename, Content-Location) is
+``os.pread``. :meth:`Attachment.save` names that file in place (``linkat``)
+instead of copying it when it can. No header value (Content-ID, filename, Content-Location) is
 ever used to build a path. ``close()``, the context manager and a finalizer
 all release the file.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 import shutil
 import tempfile
 import weakref
@@ -31,6 +33,84 @@ __all__ = ["DEFAULT_SPOOL_THRESHOLD", "Attachment"]
 #: Parts larger than this are spooled to a temporary file (bytes).
 DEFAULT_SPOOL_THRESHOLD = 4 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+
+
+def _unnamed_file(directory: str | os.PathLike[str] | None) -> IO[bytes]:
+    """A temporary file with no name, that :func:`_link_into_place` can name later.
+
+    ``tempfile.TemporaryFile`` opens ``O_TMPFILE`` with ``O_EXCL``, which Linux
+    documents as "can never be linked"; without ``O_EXCL`` it can be. Elsewhere
+    (or on a file system without ``O_TMPFILE``) it is ``TemporaryFile`` itself.
+    """
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        where = os.fspath(directory) if directory is not None else tempfile.gettempdir()
+        try:
+            fd = os.open(where, os.O_RDWR | flag | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError:
+            pass  # EOPNOTSUPP, EISDIR on old kernels...: the portable way below
+        else:
+            return open(fd, "w+b")
+    return tempfile.TemporaryFile(prefix="mtom-", dir=directory)
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _link_into_place(fd: int, target: Path) -> bool:
+    """Give the unnamed file ``fd`` the name ``target`` (Linux); False if it cannot."""
+    if not os.path.isdir("/proc/self/fd"):
+        return False
+    temp = f".{target.name}.{secrets.token_hex(6)}.mtom-part"
+    try:
+        parent = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # the mode a newly created file would get
+        # A directory fd makes os.link call linkat(AT_SYMLINK_FOLLOW), which follows
+        # the /proc link to the file itself (plain link() would not).
+        os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=parent, follow_symlinks=True)
+    except OSError:
+        os.close(parent)
+        return False  # EXDEV (another file system), ENOENT (a named file), EPERM...
+    try:
+        os.replace(temp, target.name, src_dir_fd=parent, dst_dir_fd=parent)
+    except OSError:
+        os.unlink(temp, dir_fd=parent)
+        raise
+    finally:
+        os.close(parent)
+    return True
+
+
+def _kernel_copy(fd: int, size: int, target: Path) -> bool:
+    """Copy ``size`` bytes of ``fd`` to ``target`` in the kernel; False if unsupported."""
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return False
+    with target.open("wb") as dst:
+        done = 0
+        try:
+            while done < size:
+                n = copy(fd, dst.fileno(), size - done, done, done)
+                if n == 0:
+                    break
+                done += n
+        except OSError:
+            done = -1
+        if done == size:
+            return True
+        dst.truncate(0)
+    return False
 
 
 class _PreadReader(io.RawIOBase):
@@ -162,7 +242,7 @@ class Attachment:
 
     def _spool(self) -> None:
         # Closed by close(), or by the finalizer when the attachment is collected.
-        f = tempfile.TemporaryFile(prefix="mtom-", dir=self._spool_dir)  # noqa: SIM115
+        f = _unnamed_file(self._spool_dir)
         self._finalizer = weakref.finalize(self, f.close)
         if self._buffer is not None:
             f.write(self._buffer.getbuffer())
@@ -255,8 +335,23 @@ class Attachment:
                 yield chunk
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Copy the content to ``path`` (chosen by the caller) and return it."""
+        """Write the content to ``path`` (chosen by the caller; replaced if it exists).
+
+        A spooled attachment is not copied where the platform allows it: its
+        unnamed temporary file is given the name ``path`` (Linux ``linkat`` of
+        an ``O_TMPFILE`` file, when the spool directory is on the same file
+        system as ``path`` — set ``spool_dir`` to make it so), so every byte is
+        written to disk once. The saved file then *is* the attachment's
+        storage: later reads of the attachment see what is written to it.
+        Else the kernel copies (``copy_file_range``), else Python does.
+        """
+        self._check_readable()
         target = Path(path)
+        if self._file is not None:
+            self._file.flush()
+            fd = self._file.fileno()
+            if _link_into_place(fd, target) or _kernel_copy(fd, self._size, target):
+                return target
         with self.open() as src, target.open("wb") as dst:
             shutil.copyfileobj(src, dst, _READ_CHUNK)
         return target

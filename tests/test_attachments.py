@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,56 @@ def test_keep_false_keeps_size_and_digest_only() -> None:
         att.read()
     with pytest.raises(UsageError, match="not kept"):
         att.open()
+
+
+def _spooled(tmp_path: Path, data: bytes) -> Attachment:
+    att = Attachment(spool_threshold=10, spool_dir=tmp_path)
+    att.write(data)
+    att.finish()
+    assert not att.in_memory
+    return att
+
+
+def test_save_names_the_spooled_file_instead_of_copying(tmp_path: Path) -> None:
+    """Issue 13: the spool is given the target's name (linkat): the bytes hit the disk
+    once. The new file gets the mode a created file would get."""
+    data = bytes(range(256)) * 100
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old content")
+    with _spooled(tmp_path, data) as att:
+        assert att.save(target) == target
+        assert target.read_bytes() == data and att.read() == data
+        assert os.stat(target).st_ino == os.fstat(att._file.fileno()).st_ino  # type: ignore[union-attr]
+        umask = os.umask(0)
+        os.umask(umask)
+        assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask
+    assert target.read_bytes() == data  # the name outlives the attachment
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]  # no temporary name left
+
+
+def test_save_across_file_systems_copies_in_the_kernel(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def exdev(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "cross-device link")
+
+    monkeypatch.setattr(os, "link", exdev)
+    data = b"\r\n" + bytes(range(256)) * 50
+    with _spooled(tmp_path, data) as att:
+        att.save(tmp_path / "copy.bin")
+        assert (tmp_path / "copy.bin").read_bytes() == data
+        assert os.stat(tmp_path / "copy.bin").st_ino != os.fstat(att._file.fileno()).st_ino  # type: ignore[union-attr]
+    if hasattr(os, "copy_file_range"):
+        def unsupported(*args: object) -> int:
+            raise OSError(errno.ENOSYS, "no copy_file_range")
+
+        monkeypatch.setattr(os, "copy_file_range", unsupported)
+        with _spooled(tmp_path, data) as att:
+            att.save(tmp_path / "plain.bin")
+        assert (tmp_path / "plain.bin").read_bytes() == data
+
+
+def test_save_of_an_in_memory_attachment(tmp_path: Path) -> None:
+    att = Attachment.from_bytes(b"small")
+    assert att.save(tmp_path / "s.bin").read_bytes() == b"small"
