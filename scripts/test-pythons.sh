@@ -26,7 +26,7 @@ for v in ${MTOM_PYTHONS:-3.10 3.12 3.13}; do
   fi
   venv=.venv-py$v
   echo "== pytest on Python $v ($py, venv $venv; live peers deselected)"
-  PYTHON=$py VENV=$venv bash scripts/bootstrap.sh
+  PYTHON=$py VENV=$venv EXTRAS=zeep,spyne,dev bash scripts/bootstrap.sh
   MTOM_INTEROP_REQUIRE=0 "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not live" "$@" \
     || status=1
 done
