@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import serve_wsgi
@@ -22,7 +30,14 @@ from test_spyne_support import (
 )
 
 import mtom
-from spyne_mtom.demo_service import NAMESPACE, main, make_application, wsgi_app
+from spyne_mtom.demo_service import (
+    NAMESPACE,
+    SOAP_ENV,
+    STORE_ENV,
+    main,
+    make_application,
+    wsgi_app,
+)
 
 X = f'xmlns:x="{NAMESPACE}" xmlns:xmime="http://www.w3.org/2005/05/xmlmime"'
 XMIME_CT = "{http://www.w3.org/2005/05/xmlmime}contentType"
@@ -178,3 +193,116 @@ def test_wsdl_describes_the_w3c_shape(demo: tuple[str, str]) -> None:
     root = etree.fromstring(requests.get(url + "/?wsdl", timeout=30, headers=CLOSE).content)
     names = {el.get("name") for el in root.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
     assert {"EchoTest", "Upload", "Download"} <= names
+
+
+# -- deployment: one upload store for every process -------------------------------------
+
+PAYLOAD = pattern(300_000, 7)
+
+
+def _zeep_client(url: str) -> Any:
+    import zeep
+
+    from zeep_mtom import MtomTransport
+
+    return zeep.Client(url + "/?wsdl", transport=MtomTransport(mtom=True))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+    """A WSGI server process on 127.0.0.1:``port``; yields its URL, stops it after."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"{cmd[2]} exited: {err}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            assert time.monotonic() < deadline, f"{cmd} did not start"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def test_store_dir_from_the_environment_is_shared(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two applications (two processes' worth) with one store: upload on A, download on B."""
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    first, second = wsgi_app("1.1"), wsgi_app("1.1")
+    assert first.app.store_dir == second.app.store_dir == str(tmp_path / "store")
+    with serve_wsgi(first) as url_a, serve_wsgi(second) as url_b:
+        result = _zeep_client(url_a).service.Upload(name="x.bin", data=PAYLOAD)
+        assert _zeep_client(url_b).service.Download(id=result.id) == PAYLOAD
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [result.id]  # no .part
+
+
+def test_store_option_wins_over_the_environment(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "env"))
+    app = make_application("1.2", store_dir=str(tmp_path / "opt"))
+    assert app.store_dir == str(tmp_path / "opt") and (tmp_path / "opt").is_dir()
+
+
+@pytest.mark.slow
+def test_gunicorn_two_workers_share_the_store(tmp_path: Path) -> None:
+    """gunicorn, 2 sync workers: an Upload handled by one worker is downloaded from the other.
+
+    Sync workers close every connection, so each call is a new connection that either
+    worker may accept; the access log names the worker (pid) of each request. Calls go on
+    (at most 25 pairs) until some Upload and its Download were served by different workers.
+    """
+    port = _free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+           "--timeout", "300", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
+           "--access-logformat", "%(p)s %(m)s %(s)s", "spyne_mtom.demo_service:application()"]
+    crossed = 0
+    pids: set[str] = set()
+    with _server(cmd, port, env) as url:
+        client = _zeep_client(url)
+        deadline = time.monotonic() + 90
+        for _ in range(25):
+            result = client.service.Upload(name="x.bin", data=PAYLOAD)
+            assert client.service.Download(id=result.id) == PAYLOAD
+            posts = [line.split() for line in log.read_text().splitlines() if " POST " in line]
+            assert all(p[2] == "200" for p in posts), posts
+            pids = {p[0] for p in posts}
+            crossed = sum(posts[i][0] != posts[i + 1][0] for i in range(0, len(posts) - 1, 2))
+            if crossed or time.monotonic() > deadline:
+                break
+    assert len(pids) == 2, f"one worker served every call: {pids}"
+    assert crossed >= 1
+
+
+@pytest.mark.slow
+def test_waitress_serve_with_the_factory(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
+    cmd = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
+           f"--max-request-body-size={1 << 30}", "--call",
+           "spyne_mtom.demo_service:application"]
+    with _server(cmd, port, env) as url:
+        client = _zeep_client(url)
+        assert [type(b).__name__ for b in client.wsdl.bindings.values()] == ["Soap12Binding"]
+        result = client.service.Upload(name="x.bin", data=PAYLOAD)
+        assert client.service.Download(id=result.id) == PAYLOAD
+    assert (tmp_path / "store" / result.id).read_bytes() == PAYLOAD
