@@ -13,8 +13,9 @@ the names that importer knows and lets the importer build the module. It
 changes nothing else: it is installed only on Python 3.12+, it answers only
 for ``spyne.util.six.moves`` and its submodules, and it steps aside when the
 installed Spyne's importer has ``find_spec`` of its own (a fixed Spyne).
-Plain Spyne services in the same process work too, whether imported before
-or after.
+Once it is installed, plain Spyne services (no MTOM) in the same process work
+too. It must come before the first ``import spyne``: on Python 3.12+ import
+``spyne_mtom`` (or any of its modules) first.
 
 Python 3.13 removed the ``cgi`` module, which Spyne 2.14 imports; the
 ``spyne`` extra installs ``legacy-cgi`` there (``pip install
