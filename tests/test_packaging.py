@@ -15,20 +15,18 @@ import contextlib
 import email.parser
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tarfile
 import textwrap
-import time
 import venv
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zeep
+from _support import free_port, server_process
 
 import mtom
 from spyne_mtom import demo_service
@@ -67,34 +65,11 @@ def _venv_with(tmp: Path, requirement: str) -> Path:
     return python
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _demo_server(python: Path, soap: str, cwd: Path) -> Iterator[str]:
+def _demo_server(python: Path, soap: str, cwd: Path) -> contextlib.AbstractContextManager[str]:
     """``python -m spyne_mtom.demo_service`` (waitress) from another venv, on 127.0.0.1."""
-    port = _free_port()
-    proc = subprocess.Popen([str(python), "-m", "spyne_mtom.demo_service", "--port", str(port),
-                             "--soap", soap], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=cwd)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            assert time.monotonic() < deadline, "demo service did not start"
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
+    port = free_port()
+    return server_process([str(python), "-m", "spyne_mtom.demo_service", "--port", str(port),
+                           "--soap", soap], port, cwd=cwd)
 
 
 def _round_trip(url: str) -> None:
@@ -191,4 +166,4 @@ def test_spyne_extra_alone(dist: dict[str, Path], tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert 'pip install "soap-mtom[zeep]"' in proc.stderr
     with _demo_server(python, "1.2", tmp_path) as url:
-        _round_trip(url)
+        _round_trip(url + "/")

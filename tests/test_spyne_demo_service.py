@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import free_port, server_process
 from conftest import serve_wsgi
 from lxml import etree
 from test_spyne_support import (
@@ -208,40 +206,6 @@ def _zeep_client(url: str) -> Any:
     return zeep.Client(url + "/?wsdl", transport=MtomTransport(mtom=True))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def _server(cmd: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
-    """A WSGI server process on 127.0.0.1:``port``; yields its URL, stops it after."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read() if proc.stderr else ""
-                raise AssertionError(f"{cmd[2]} exited: {err}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            assert time.monotonic() < deadline, f"{cmd} did not start"
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if proc.stderr:
-            proc.stderr.close()
-
-
 def test_store_dir_from_the_environment_is_shared(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Two applications (two processes' worth) with one store: upload on A, download on B."""
@@ -266,41 +230,53 @@ def test_gunicorn_two_workers_share_the_store(tmp_path: Path) -> None:
     """gunicorn, 2 sync workers: an Upload handled by one worker is downloaded from the other.
 
     Sync workers close every connection, so each call is a new connection that either
-    worker may accept; the access log names the worker (pid) of each request. Calls go on
-    (at most 25 pairs) until some Upload and its Download were served by different workers.
+    worker may accept. Each call carries an ``X-Call`` header and the access log records
+    it with the worker's pid. Calls go on (at most 25 Upload/Download pairs, 90 s) until
+    some Upload and its Download were served by different workers.
     """
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "access.log"
     env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
     cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
            "--timeout", "300", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
-           "--access-logformat", "%(p)s %(m)s %(s)s", "spyne_mtom.demo_service:application()"]
-    crossed = 0
-    pids: set[str] = set()
-    with _server(cmd, port, env) as url:
+           "--access-logformat", "%({x-call}i)s %(p)s %(s)s",
+           "spyne_mtom.demo_service:application()"]
+
+    def served_by() -> dict[str, tuple[str, str]]:
+        """X-Call -> (worker pid, HTTP status), for the calls logged so far."""
+        entries = [line.split() for line in log.read_text().splitlines()]
+        return {e[0]: (e[1], e[2]) for e in entries if len(e) == 3 and e[0] != "-"}
+
+    pairs = 0
+    crossed: list[int] = []
+    with server_process(cmd, port, env=env) as url:
         client = _zeep_client(url)
+        headers = client.transport.session.headers
         deadline = time.monotonic() + 90
-        for _ in range(25):
+        while not crossed and pairs < 25 and time.monotonic() < deadline:
+            headers["X-Call"] = f"up{pairs}"
             result = client.service.Upload(name="x.bin", data=PAYLOAD)
+            headers["X-Call"] = f"down{pairs}"
             assert client.service.Download(id=result.id) == PAYLOAD
-            posts = [line.split() for line in log.read_text().splitlines() if " POST " in line]
-            assert all(p[2] == "200" for p in posts), posts
-            pids = {p[0] for p in posts}
-            crossed = sum(posts[i][0] != posts[i + 1][0] for i in range(0, len(posts) - 1, 2))
-            if crossed or time.monotonic() > deadline:
-                break
-    assert len(pids) == 2, f"one worker served every call: {pids}"
-    assert crossed >= 1
+            pairs += 1
+            time.sleep(0.05)  # a worker writes its log line just after its response
+            logged = served_by()
+            crossed = [i for i in range(pairs) if f"up{i}" in logged and f"down{i}" in logged
+                       and logged[f"up{i}"][0] != logged[f"down{i}"][0]]
+    logged = served_by()
+    assert all(status == "200" for _, status in logged.values()), logged
+    assert len({pid for pid, _ in logged.values()}) == 2, f"one worker served every call: {logged}"
+    assert crossed, logged
 
 
 @pytest.mark.slow
 def test_waitress_serve_with_the_factory(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
     cmd = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
            f"--max-request-body-size={1 << 30}", "--call",
            "spyne_mtom.demo_service:application"]
-    with _server(cmd, port, env) as url:
+    with server_process(cmd, port, env=env) as url:
         client = _zeep_client(url)
         assert [type(b).__name__ for b in client.wsdl.bindings.values()] == ["Soap12Binding"]
         result = client.service.Upload(name="x.bin", data=PAYLOAD)
