@@ -30,7 +30,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "optionref",
+    "apicheck",
 ]
+apicheck_packages = ["mtom", "zeep_mtom", "spyne_mtom"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "_generated", "examples", "_data"]
