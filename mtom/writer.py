@@ -143,6 +143,8 @@ class OutgoingPackage:
             for SwA (root ``text/xml``/``application/soap+xml``).
         boundary: a fixed boundary (default: random, 61 characters).
         root_content_id: the root's Content-ID (default: random).
+        charset: the root's character encoding, named in its Content-Type
+            (default ``"UTF-8"``); ``root`` must already be encoded in it.
 
     Iterate it for the body's chunks, or use :meth:`stream` for a file-like
     object with ``read(size)`` and ``len()``.

@@ -19,6 +19,7 @@ binding's HTTP status; the WSDL carries the MTOM policy assertion.
 :mod:`spyne_mtom.demo_service` is a ready-made example service.
 """
 
+from . import compat  # noqa: F401  first: checks the extra, lets Spyne 2.14 import on 3.12+
 from .context import (
     MtomProtocolContext,
     attachment_of,

@@ -15,11 +15,25 @@ Namespace ``http://example.org/mtom/data``. Operations:
 ``wsgi_app("1.1")`` / ``wsgi_app("1.2")`` give a WSGI application;
 ``python -m spyne_mtom.demo_service --port 8080`` serves one with waitress on
 127.0.0.1.
+
+Uploads are files in one directory: ``store_dir=``, else the environment variable
+``MTOM_DEMO_STORE_DIR``, else a new temporary directory. Give every process of a
+server the same directory (gunicorn workers, several waitress processes) and an
+``Upload`` handled by one can be downloaded from another; files are written under
+a temporary name and renamed when complete. :func:`application` builds the
+application from the environment alone (``MTOM_DEMO_SOAP``: ``1.1`` or ``1.2``),
+for servers that import a WSGI callable or call a factory::
+
+    MTOM_DEMO_STORE_DIR=/srv/uploads gunicorn -w 2 --timeout 300 \
+        'spyne_mtom.demo_service:application()'
+    MTOM_DEMO_STORE_DIR=/srv/uploads waitress-serve --listen=127.0.0.1:8080 \
+        --call spyne_mtom.demo_service:application
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -46,9 +60,14 @@ from mtom import XMIME_NS
 from .protocol import DEFAULT_THRESHOLD, Soap11Mtom, Soap12Mtom
 from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
 
-__all__ = ["NAMESPACE", "Data", "EchoTestType", "UploadResult", "make_application", "wsgi_app"]
+__all__ = ["NAMESPACE", "SOAP_ENV", "STORE_ENV", "Data", "EchoTestType", "UploadResult",
+           "application", "make_application", "wsgi_app"]
 
 NAMESPACE = "http://example.org/mtom/data"
+#: Environment variable naming the upload directory shared by all processes.
+STORE_ENV = "MTOM_DEMO_STORE_DIR"
+#: Environment variable with the SOAP version :func:`application` serves (default 1.1).
+SOAP_ENV = "MTOM_DEMO_SOAP"
 _ID_CHARS = frozenset("0123456789abcdef")
 
 
@@ -93,11 +112,19 @@ def _service(store: str) -> type[ServiceBase]:
             path = os.path.join(store, file_id)
             digest = hashlib.sha256()
             size = 0
-            with open(path, "wb") as out:
-                for chunk in _chunks(data):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+            # Written under a name Download never accepts, then renamed: another
+            # process sharing the store sees the file complete or not at all.
+            try:
+                with open(path + ".part", "wb") as out:
+                    for chunk in _chunks(data):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                os.replace(path + ".part", path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(path + ".part")
+                raise
             return UploadResult(id=file_id, size=size, sha256=digest.hexdigest())
 
         @rpc(Unicode(min_occurs=1, nillable=False),  # type: ignore[untyped-decorator]
@@ -134,11 +161,19 @@ def make_application(soap_version: str = "1.1", *, store_dir: str | None = None,
                      **protocol_options: Any) -> Application:
     """The demo ``spyne.Application`` for SOAP ``"1.1"`` or ``"1.2"``.
 
-    ``store_dir`` holds uploads (default: a new temporary directory, removed
-    at exit only if you remove it: see ``app.store_dir``).
+    Args:
+        soap_version: ``"1.1"`` (:class:`~spyne_mtom.Soap11Mtom`) or ``"1.2"``
+            (:class:`~spyne_mtom.Soap12Mtom`).
+        store_dir: directory of uploads, created if missing; share it between
+            processes. Default: ``$MTOM_DEMO_STORE_DIR``, else a new temporary
+            directory (not removed at exit: see ``app.store_dir``).
+        threshold: reply values of at least this many bytes are MIME parts.
+        validator: Spyne's request validator (``"lxml"`` or ``None``).
+        protocol_options: other keyword arguments of both protocol objects.
     """
     protocol = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}[str(soap_version)]
-    store = store_dir or tempfile.mkdtemp(prefix="spyne-mtom-demo-")
+    store = store_dir or os.environ.get(STORE_ENV) or tempfile.mkdtemp(prefix="spyne-mtom-demo-")
+    os.makedirs(store, exist_ok=True)
     app = Application([_service(store)], NAMESPACE, name="MtomDemo",
                       in_protocol=protocol(validator=validator, **protocol_options),
                       out_protocol=protocol(threshold=threshold, **protocol_options))
@@ -157,6 +192,17 @@ def wsgi_app(soap_version: str = "1.1", *, max_content_length: int = DEFAULT_MAX
                             max_content_length=max_content_length)
 
 
+def application() -> Any:
+    """The demo WSGI application configured by the environment, for WSGI servers.
+
+    ``MTOM_DEMO_SOAP`` (``1.1`` default, or ``1.2``) and ``MTOM_DEMO_STORE_DIR``
+    (the upload directory every worker shares). gunicorn:
+    ``'spyne_mtom.demo_service:application()'``; waitress-serve:
+    ``--call spyne_mtom.demo_service:application``.
+    """
+    return wsgi_app(os.environ.get(SOAP_ENV, "1.1"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve the demo with waitress on 127.0.0.1 until interrupted."""
     from waitress import serve
@@ -166,15 +212,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--soap", choices=("1.1", "1.2"), default="1.1")
     ap.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD)
+    ap.add_argument("--store", metavar="DIR",
+                    help=f"upload directory, kept at exit (default: ${STORE_ENV}, else a "
+                         "temporary directory removed at exit)")
     args = ap.parse_args(argv)
-    app = wsgi_app(args.soap, threshold=args.threshold)
+    keep = bool(args.store or os.environ.get(STORE_ENV))
+    app = wsgi_app(args.soap, threshold=args.threshold, store_dir=args.store)
     print(f"MTOM demo service (SOAP {args.soap}) on http://127.0.0.1:{args.port}/ "
           f"(WSDL: ?wsdl), uploads in {app.app.store_dir}", flush=True)
     try:
         serve(app, host="127.0.0.1", port=args.port,
               max_request_body_size=DEFAULT_MAX_CONTENT_LENGTH)
     finally:
-        shutil.rmtree(app.app.store_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(app.app.store_dir, ignore_errors=True)
     return 0
 
 

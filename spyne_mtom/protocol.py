@@ -99,7 +99,9 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 class MtomMixin:
     """MTOM/XOP behaviour shared by :class:`Soap11Mtom` and :class:`Soap12Mtom`.
 
-    Keyword arguments (all other arguments are Spyne's ``Soap11``/``Soap12`` ones):
+    All other arguments are Spyne's ``Soap11``/``Soap12`` ones.
+
+    Keyword Args:
         threshold: ``ByteArray``/``File`` values of at least this many bytes
             are sent as MIME parts (default 1024). Values whose size cannot be
             known without reading (a pipe) are always sent as parts.

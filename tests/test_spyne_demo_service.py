@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from _support import free_port, server_process
 from conftest import serve_wsgi
 from lxml import etree
 from test_spyne_support import (
@@ -22,7 +28,14 @@ from test_spyne_support import (
 )
 
 import mtom
-from spyne_mtom.demo_service import NAMESPACE, main, make_application, wsgi_app
+from spyne_mtom.demo_service import (
+    NAMESPACE,
+    SOAP_ENV,
+    STORE_ENV,
+    main,
+    make_application,
+    wsgi_app,
+)
 
 X = f'xmlns:x="{NAMESPACE}" xmlns:xmime="http://www.w3.org/2005/05/xmlmime"'
 XMIME_CT = "{http://www.w3.org/2005/05/xmlmime}contentType"
@@ -178,3 +191,94 @@ def test_wsdl_describes_the_w3c_shape(demo: tuple[str, str]) -> None:
     root = etree.fromstring(requests.get(url + "/?wsdl", timeout=30, headers=CLOSE).content)
     names = {el.get("name") for el in root.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
     assert {"EchoTest", "Upload", "Download"} <= names
+
+
+# -- deployment: one upload store for every process -------------------------------------
+
+PAYLOAD = pattern(300_000, 7)
+
+
+def _zeep_client(url: str) -> Any:
+    import zeep
+
+    from zeep_mtom import MtomTransport
+
+    return zeep.Client(url + "/?wsdl", transport=MtomTransport(mtom=True))
+
+
+def test_store_dir_from_the_environment_is_shared(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two applications (two processes' worth) with one store: upload on A, download on B."""
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    first, second = wsgi_app("1.1"), wsgi_app("1.1")
+    assert first.app.store_dir == second.app.store_dir == str(tmp_path / "store")
+    with serve_wsgi(first) as url_a, serve_wsgi(second) as url_b:
+        result = _zeep_client(url_a).service.Upload(name="x.bin", data=PAYLOAD)
+        assert _zeep_client(url_b).service.Download(id=result.id) == PAYLOAD
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [result.id]  # no .part
+
+
+def test_store_option_wins_over_the_environment(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "env"))
+    app = make_application("1.2", store_dir=str(tmp_path / "opt"))
+    assert app.store_dir == str(tmp_path / "opt") and (tmp_path / "opt").is_dir()
+
+
+@pytest.mark.slow
+def test_gunicorn_two_workers_share_the_store(tmp_path: Path) -> None:
+    """gunicorn, 2 sync workers: an Upload handled by one worker is downloaded from the other.
+
+    Sync workers close every connection, so each call is a new connection that either
+    worker may accept. Each call carries an ``X-Call`` header and the access log records
+    it with the worker's pid. Calls go on (at most 25 Upload/Download pairs, 90 s) until
+    some Upload and its Download were served by different workers.
+    """
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+           "--timeout", "300", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
+           "--access-logformat", "%({x-call}i)s %(p)s %(s)s",
+           "spyne_mtom.demo_service:application()"]
+
+    def served_by() -> dict[str, tuple[str, str]]:
+        """X-Call -> (worker pid, HTTP status), for the calls logged so far."""
+        entries = [line.split() for line in log.read_text().splitlines()]
+        return {e[0]: (e[1], e[2]) for e in entries if len(e) == 3 and e[0] != "-"}
+
+    pairs = 0
+    crossed: list[int] = []
+    with server_process(cmd, port, env=env) as url:
+        client = _zeep_client(url)
+        headers = client.transport.session.headers
+        deadline = time.monotonic() + 90
+        while not crossed and pairs < 25 and time.monotonic() < deadline:
+            headers["X-Call"] = f"up{pairs}"
+            result = client.service.Upload(name="x.bin", data=PAYLOAD)
+            headers["X-Call"] = f"down{pairs}"
+            assert client.service.Download(id=result.id) == PAYLOAD
+            pairs += 1
+            time.sleep(0.05)  # a worker writes its log line just after its response
+            logged = served_by()
+            crossed = [i for i in range(pairs) if f"up{i}" in logged and f"down{i}" in logged
+                       and logged[f"up{i}"][0] != logged[f"down{i}"][0]]
+    logged = served_by()
+    assert all(status == "200" for _, status in logged.values()), logged
+    assert len({pid for pid, _ in logged.values()}) == 2, f"one worker served every call: {logged}"
+    assert crossed, logged
+
+
+@pytest.mark.slow
+def test_waitress_serve_with_the_factory(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
+    cmd = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
+           f"--max-request-body-size={1 << 30}", "--call",
+           "spyne_mtom.demo_service:application"]
+    with server_process(cmd, port, env=env) as url:
+        client = _zeep_client(url)
+        assert [type(b).__name__ for b in client.wsdl.bindings.values()] == ["Soap12Binding"]
+        result = client.service.Upload(name="x.bin", data=PAYLOAD)
+        assert client.service.Download(id=result.id) == PAYLOAD
+    assert (tmp_path / "store" / result.id).read_bytes() == PAYLOAD

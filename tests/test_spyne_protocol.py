@@ -442,9 +442,9 @@ def test_binary_values_in_soap_headers() -> None:
 
 _MEMORY_SERVER = textwrap.dedent("""
     import hashlib, os, resource, sys, threading
+    from spyne_mtom import Soap11Mtom, wsgi_application  # first: Spyne 2.14 on 3.12+
     from spyne import Application, ServiceBase, rpc, File, Long, Unicode
     from waitress.server import create_server
-    from spyne_mtom import Soap11Mtom, wsgi_application
 
     BIG = sys.argv[1]
 

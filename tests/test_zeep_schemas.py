@@ -31,14 +31,28 @@ def test_schema_urls(url: str, namespace: str) -> None:
     assert types == {"base64Binary", "hexBinary"}
 
 
+@pytest.mark.parametrize("url", ["http://www.w3.org/2004/08/xop/include",
+                                 "https://www.w3.org/2004/08/xop/include/",
+                                 "http://www.w3.org/2004/08/xop/include.xsd"])
+def test_xop_include_schema(url: str) -> None:
+    data = schema_for(url)
+    assert data is not None
+    schema = etree.fromstring(data)
+    assert schema.get("targetNamespace") == "http://www.w3.org/2004/08/xop/include"
+    assert [e.get("name") for e in schema.iter(f"{XS}element")] == ["Include"]
+    href = [a for a in schema.iter(f"{XS}attribute") if a.get("name") == "href"]
+    assert len(href) == 1 and href[0].get("use") == "required"
+
+
 @pytest.mark.parametrize("url", ["http://www.w3.org/2005/05/xmlmimeX", "xmlmime",
                                  "file:///www.w3.org/2005/05/xmlmime",
-                                 "http://example.org/2005/05/xmlmime"])
+                                 "http://example.org/2005/05/xmlmime",
+                                 "http://www.w3.org/2004/08/xop/includeX"])
 def test_other_urls_are_not_served(url: str) -> None:
     assert schema_for(url) is None
 
 
-@pytest.mark.parametrize("wsdl", ["echo.wsdl", "xmime2004.wsdl"])
+@pytest.mark.parametrize("wsdl", ["echo.wsdl", "xmime2004.wsdl", "gsoap-xop.wsdl"])
 def test_wsdls_importing_xmlmime_load_offline(wsdl: str, monkeypatch: pytest.MonkeyPatch
                                               ) -> None:
     transport = zeep_mtom.MtomTransport()

@@ -64,6 +64,7 @@ Limits
 
 from mtom import Attachment, Limits, MtomError, OutgoingPart
 
+from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
 from .hooks import install
 from .options import DEFAULT_THRESHOLD, MtomOptions
 from .policy import MtomPolicy, PolicyIndex

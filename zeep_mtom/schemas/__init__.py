@@ -1,9 +1,11 @@
-"""The ``xmlmime`` schemas, served offline for the URLs WSDLs import them from.
+"""The ``xmlmime`` and XOP include schemas, served offline for the URLs WSDLs import them from.
 
 WSDLs with binary fields commonly ``xs:import`` the xmlmime namespace with
 ``schemaLocation`` set to the namespace URL itself (JAX-WS, WCF, Axis2);
 Zeep then fetches it over the network, which fails offline (python-zeep
-#1066). :func:`schema_for` maps those URLs to the copies shipped here.
+#1066). gSOAP-generated WSDLs also import the XOP include namespace
+(``http://www.w3.org/2004/08/xop/include``). :func:`schema_for` maps those
+URLs to the copies shipped here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = ["SCHEMA_FILES", "schema_for"]
 SCHEMA_FILES = {
     "www.w3.org/2005/05/xmlmime": "xmlmime-2005-05.xsd",
     "www.w3.org/2004/11/xmlmime": "xmlmime-2004-11.xsd",
+    "www.w3.org/2004/08/xop/include": "xop-include.xsd",
 }
 
 
@@ -36,7 +39,7 @@ def _key(url: str) -> str:
 
 
 def schema_for(url: str) -> bytes | None:
-    """The bundled schema for ``url``, or ``None`` if it is not an xmlmime URL."""
+    """The bundled schema for ``url``, or ``None`` if it is not an xmlmime or XOP include URL."""
     name = SCHEMA_FILES.get(_key(url))
     if name is None:
         return None
