@@ -181,7 +181,7 @@ def _describe_plain(body: bytes, ct: str, source: str) -> Inspection:
     other = len(body)
     for el in root.iter():
         text = el.text
-        if not isinstance(el.tag, str) or len(el) or not text or len(text) < 8:
+        if not isinstance(el.tag, str) or len(el) or not text or len(text) < 16:
             continue
         if not _B64_TEXT.fullmatch(text):
             continue
@@ -269,7 +269,6 @@ def _extension(content_type: str | None) -> str:
 
 def _extract(directory: Path) -> Any:
     def use(package: Package, result: Inspection) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         for i, (att, entry) in enumerate(zip(package.parts, [result.root, *result.parts],
                                              strict=True)):
             name = f"part-{i:03d}{'-root' if att is package.root else ''}"
@@ -320,6 +319,10 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args.json, "OSError", f"cannot read {args.file}: {exc.strerror}")
     use = None
     if args.extract:
+        try:
+            Path(args.extract).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return _fail(args.json, "OSError", f"cannot create {args.extract}: {exc.strerror}")
         use = _extract(Path(args.extract))
     elif args.part:
         use = _one_part(args.part, sys.stdout.buffer)

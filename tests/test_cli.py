@@ -184,3 +184,100 @@ def test_inspect_stores_no_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     result = mtom.cli.inspect_bytes(pkg.to_bytes(), pkg.content_type)
     assert result.parts[0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert result.parts[0]["size"] == len(data) and result.parts[0]["xop"]
+
+
+def test_extract_writes_every_part_under_generated_names(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    out_dir = tmp_path / "out"
+    assert main(["inspect", str(path), "--content-type", ct, "--extract", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "part-000-root.xml", "part-001.png", "part-002.txt"]
+    assert (out_dir / "part-001.png").read_bytes() == PAYLOAD
+    assert (out_dir / "part-002.txt").read_bytes() == b"extra"
+    assert f"saved as {out_dir / 'part-001.png'}" in capsys.readouterr().out
+    assert main(["inspect", str(path), "--content-type", ct, "--json", "--extract",
+                 str(out_dir)]) == 0
+    parts = json.loads(capsys.readouterr().out)["parts"]
+    assert [Path(p["file"]).name for p in parts] == ["part-001.png", "part-002.txt"]
+
+
+def test_extract_never_uses_a_header_as_a_path(tmp_path: Path) -> None:
+    env = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>'
+    pkg = mtom.OutgoingPackage(env, [mtom.OutgoingPart(
+        b"x" * 5000, content_id="../../evil@x", content_type="application/x-evil/../..",
+        headers=[("Content-Disposition", 'attachment; filename="../../../etc/passwd"')])])
+    path = tmp_path / "m.msg"
+    path.write_bytes(pkg.to_bytes())
+    out_dir = tmp_path / "deep" / "out"
+    assert main(["inspect", str(path), "--content-type", pkg.content_type,
+                 "--extract", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["part-000-root.xml", "part-001.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "m.msg"]
+
+
+def test_part_to_stdout(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    path, ct = _message(tmp_path)
+    assert main(["inspect", str(path), "--content-type", ct, "--part", "cid:one@x"]) == 0
+    assert capsysbinary.readouterr().out == PAYLOAD
+    assert main(["inspect", str(path), "--content-type", ct, "--part", "two@x"]) == 0
+    assert capsysbinary.readouterr().out == b"extra"
+    assert main(["inspect", str(path), "--content-type", ct, "--part", "nope@x"]) == 2
+    assert b"no part has Content-ID <nope@x>" in capsysbinary.readouterr().err
+
+
+def test_standard_input(tmp_path: Path) -> None:
+    path, ct = _message(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "mtom", "inspect", "-", "--content-type", ct,
+                          "--json"], input=path.read_bytes(), capture_output=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout)["xop_includes"] == 1
+
+
+def test_plain_soap_message_is_described(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import base64
+    value = bytes(range(256)) * 20  # 5,120 bytes
+    text = base64.encodebytes(value).decode()
+    env = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d>'
+           f"<img>{text}</img><small>QUJDREVGR0hJSktMTU5PUA==</small><name>plain words</name>"
+           "<n>12341234123412341234</n><flag>true</flag>"
+           "</d></s:Body></s:Envelope>").encode()
+    path = tmp_path / "plain.xml"
+    path.write_bytes(env)
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "plain SOAP (not multipart), SOAP 1.2" in out
+    assert "/Envelope/Body/d/img (line 1): 5,120 bytes" in out
+    assert f"/Envelope/Body/d/small (line {text.count(chr(10)) + 1}): 16 bytes" in out
+    assert "name" not in out and "/n " not in out and "flag" not in out
+    saved = len(text) - len(value) - 210
+    assert f"MTOM would save ~{saved:,} bytes" in out
+    assert main(["inspect", str(path), "--content-type", "application/soap+xml", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["soap_version"] == "1.2" and data["parts"] == []
+    assert [v["size"] for v in data["inline_base64"]] == [5120, 16]
+
+
+def test_mtom_message_shows_the_bytes_saved(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path, ct = _message(tmp_path)
+    assert main(["inspect", str(path), "--content-type", ct]) == 0
+    assert "MTOM saves ~" in capsys.readouterr().out
+
+
+def test_closed_output_ends_quietly(tmp_path: Path) -> None:
+    """``mtom inspect big.msg | head`` ended in a BrokenPipeError traceback."""
+    env = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>'
+    pkg = mtom.OutgoingPackage(env, [mtom.OutgoingPart(bytes([i % 256]) * 10, content_id=f"{i}@x")
+                                     for i in range(900)])
+    path = tmp_path / "many.msg"
+    path.write_bytes(pkg.to_bytes())
+    proc = subprocess.Popen([sys.executable, "-m", "mtom", "inspect", str(path),
+                             "--content-type", pkg.content_type],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like head after its first line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err
