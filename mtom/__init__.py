@@ -11,6 +11,7 @@ from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
 from .errors import (
     AmbiguousReference,
     DanglingInclude,
+    DimeNotSupported,
     InvalidInclude,
     LimitExceeded,
     MalformedMime,
@@ -73,6 +74,7 @@ __all__ = [
     "Attachment",
     "ContentType",
     "DanglingInclude",
+    "DimeNotSupported",
     "Headers",
     "InvalidInclude",
     "LimitExceeded",

@@ -23,6 +23,7 @@ FaultRole = Literal["Sender", "Receiver"]
 __all__ = [
     "AmbiguousReference",
     "DanglingInclude",
+    "DimeNotSupported",
     "FaultRole",
     "InvalidInclude",
     "LimitExceeded",
@@ -157,6 +158,17 @@ class MalformedMime(ProtocolError):
 
 class NotMultipart(MalformedMime):
     """The Content-Type is not ``multipart/related`` (nor another multipart type)."""
+
+
+class DimeNotSupported(NotMultipart):
+    """The peer sent DIME (``application/dime``, Microsoft WSE 1/2, Apache Axis 1).
+
+    DIME is a binary framing that MTOM replaced; a server answers it with
+    HTTP 415 Unsupported Media Type.
+    """
+
+    def http_status(self, soap_version: str = "1.1") -> int:
+        return 415
 
 
 class NoBoundary(MalformedMime):

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar, overload
 from urllib.parse import quote, unquote_to_bytes
 
-from .errors import MalformedMime, NoBoundary, NotMultipart, UsageError, quoted
+from .errors import (
+    DimeNotSupported,
+    MalformedMime,
+    NoBoundary,
+    NotMultipart,
+    UsageError,
+    quoted,
+)
 
 __all__ = [
     "ContentType",
@@ -357,6 +364,12 @@ def require_multipart(ct: ContentType) -> str:
         NotMultipart: the media type is not ``multipart/*``.
         NoBoundary: there is no boundary parameter.
     """
+    if ct.media_type == "application/dime":
+        raise DimeNotSupported(
+            "DIME (application/dime) is not supported; MTOM and SwA are: the peer should "
+            'send multipart/related; type="application/xop+xml" (MTOM) or SwA (Axis 1: '
+            "call.setProperty(Call.ATTACHMENT_ENCAPSULATION_FORMAT, "
+            "Call.ATTACHMENT_ENCAPSULATION_FORMAT_MIME)")
     if not ct.is_multipart:
         raise NotMultipart(
             f"Content-Type {quoted(ct.media_type or '(empty)')} is not multipart/related; "

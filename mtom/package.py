@@ -25,6 +25,7 @@ from .errors import (
     AmbiguousReference,
     LimitExceeded,
     MtomError,
+    NoBoundary,
     RootPartError,
     UsageError,
     quoted,
@@ -281,8 +282,12 @@ class PackageReader:
         self._warnings: list[str] = []
         self._done = False
         self._failed = False
+        # The first bytes, kept until a part starts (≤ max_preamble_bytes + 1): a body
+        # labelled multipart that holds no delimiter may be a plain XML document.
+        self._head: bytearray | None = bytearray()
 
     def _on_start(self, event: PartStart) -> None:
+        self._head = None
         headers = event.headers
         cid = event.content_id
         root = self._root is None and (event.index == 0 if self._start is None
@@ -317,6 +322,11 @@ class PackageReader:
         """Push the next chunk of the body (``b""`` ends the input, like :meth:`close`)."""
         if self._done:
             raise UsageError("PackageReader.feed() after close()")
+        head = self._head
+        if head is not None and data:
+            room = self.limits.max_preamble_bytes + 1 - len(head)
+            if room > 0:
+                head += memoryview(data)[:room]
         try:
             for event in self._reader.feed(data):
                 if isinstance(event, PartData):
@@ -342,6 +352,32 @@ class PackageReader:
             self._abort()
             raise
 
+    def _plain_document(self) -> Package | None:
+        """A package of one root part when the whole body is a plain XML document.
+
+        node-soap copies the request's Content-Type onto its replies, so a SOAP
+        Fault answering an MTOM request arrives labelled multipart/related with no
+        delimiter in it. Reading it as the document it is loses nothing and lets
+        the caller see the peer's fault.
+        """
+        head = self._head
+        if head is None or len(head) > self.limits.max_preamble_bytes:
+            return None
+        text = bytes(head).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not (text.startswith(b"<?xml") or (text[:1] == b"<" and text[1:2].isalpha())):
+            return None
+        info = self.content_type.get("start-info") or "text/xml"
+        root = Attachment.from_bytes(bytes(head), content_type=info)
+        root.index = 0
+        boundary = self.content_type.boundary or ""
+        self._warnings.append(
+            f"the body is labelled {self.content_type.media_type} but holds no "
+            f"'--{quoted(boundary, quotes=False)}' delimiter; it is a plain XML document "
+            f"({len(head)} bytes) and was read as one (node-soap, for one, copies the "
+            "request's Content-Type onto its replies)")
+        return Package(self.content_type, [root], root, self._warnings,
+                       huge_tree=self._huge_tree)
+
     def _abort(self) -> None:
         self._failed = True
         for p in self._parts:
@@ -356,7 +392,14 @@ class PackageReader:
         """
         if not self._done:
             if not self._reader.complete:
-                self.feed(b"")
+                try:
+                    self.feed(b"")
+                except NoBoundary:
+                    plain = self._plain_document()
+                    if plain is None:
+                        raise
+                    self._done = True
+                    return plain
             self._done = True
         try:
             return self._assemble()

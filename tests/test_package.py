@@ -393,3 +393,36 @@ def test_keep_attachments_false_keeps_the_root_only() -> None:
     # A start naming no part makes part 0 the root by fallback: it is kept.
     with read_package(body, f'{CT}; start="<nowhere>"', keep_attachments=False) as pkg:
         assert pkg.root.read() == ENV11
+
+
+def test_plain_envelope_labelled_multipart_is_read_as_plain() -> None:
+    """node-soap copies the request's Content-Type onto its reply: a plain SOAP Fault
+    arrives labelled multipart/related with no delimiter (issue 11)."""
+    fault = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/'
+             b'envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>'
+             b"Invalid XML</faultstring></s:Fault></s:Body></s:Envelope>")
+    ct = f'{CT}; start="<root@x>"; start-info="text/xml"'
+    for chunks in ([fault], [fault[i:i + 7] for i in range(0, len(fault), 7)]):
+        reader = PackageReader(ct)
+        for c in chunks:
+            reader.feed(c)
+        with reader.close() as pkg:
+            assert pkg.root.read() == fault and len(pkg) == 1
+            assert pkg.soap_version is SoapVersion.SOAP11
+            assert any("holds no '--b' delimiter" in w for w in pkg.warnings)
+
+
+@pytest.mark.parametrize("body", [b"not xml at all", b"", b"--other\r\n\r\nx\r\n--other--"])
+def test_a_body_without_delimiter_that_is_no_document_is_still_no_boundary(body: bytes) -> None:
+    with pytest.raises(NoBoundary):
+        read_package(body, CT)
+
+
+def test_dime_is_refused_with_415() -> None:
+    """Axis 1 and WSE 2 can send DIME; it is named, and a server answers 415 (issue 11)."""
+    from mtom import DimeNotSupported
+    with pytest.raises(DimeNotSupported) as info:
+        PackageReader("application/dime")
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in str(info.value)
+    assert info.value.http_status("1.1") == info.value.http_status("1.2") == 415
+    assert info.value.fault_role == "Sender" and isinstance(info.value, NotMultipart)
