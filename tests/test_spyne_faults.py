@@ -94,8 +94,12 @@ MALFORMED = {
     "bad-base64-part": (lambda v: _package(v, _DIGEST_A).replace(
         b"\r\n--B--", b"\r\n--B\r\nContent-ID: <a>\r\nContent-Transfer-Encoding: base64"
         b"\r\n\r\nQUJD\r\nR\r\n--B--"), lambda v: _xop_ct(v), "MalformedMime"),
-    "no-opening-delimiter": (lambda v: _root_part(v, _root(v)) + b"\r\n--B--\r\n",
+    # A headerless first part within max_preamble_bytes (300 here): a longer one is
+    # refused by that limit first, so that every chunking gives the same error.
+    "no-opening-delimiter": (lambda v: _root_part(v, b"<e:Envelope/>") + b"\r\n--B--\r\n",
                              lambda v: _xop_ct(v), "MalformedMime"),
+    "no-opening-delimiter-long": (lambda v: _root_part(v, _root(v)) + b"\r\n--B--\r\n",
+                                  lambda v: _xop_ct(v), "LimitExceeded"),
     "root-not-xml": (lambda v: b"--B\r\nContent-Type: application/xop+xml\r\n\r\nnot xml\r\n"
                      b"--B--\r\n", lambda v: _xop_ct(v), "RootPartError"),
     "root-empty": (lambda v: b"--B\r\nContent-Type: application/xop+xml\r\n\r\n\r\n--B--\r\n",
