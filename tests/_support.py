@@ -11,6 +11,9 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def fds_under(directory: Path) -> list[str]:
@@ -31,12 +34,12 @@ def fds_under(directory: Path) -> list[str]:
     return out
 
 
-def calls_during(fn: Callable[[], object]) -> int:
-    """How many Python and C function calls running ``fn()`` makes.
+def run_counting_calls(fn: Callable[[], T]) -> tuple[T, int]:
+    """Run ``fn()``; return its result and how many Python and C function calls it made.
 
-    A deterministic measure of work for tests (never a timing): a loop that
-    re-walks earlier input, or a lookup that scans a list, shows up as calls
-    growing faster than the input.
+    A deterministic measure of work for tests and the fuzz harness (never a
+    timing): a loop that re-walks earlier input, or a lookup that scans a list,
+    shows up as calls growing faster than the input.
     """
     count = 0
 
@@ -47,10 +50,15 @@ def calls_during(fn: Callable[[], object]) -> int:
 
     sys.setprofile(profile)
     try:
-        fn()
+        result = fn()
     finally:
         sys.setprofile(None)
-    return count
+    return result, count
+
+
+def calls_during(fn: Callable[[], object]) -> int:
+    """How many function calls running ``fn()`` makes (see :func:`run_counting_calls`)."""
+    return run_counting_calls(fn)[1]
 
 
 def peak_traced_bytes(fn: Callable[[], object]) -> int:

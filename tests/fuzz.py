@@ -34,8 +34,10 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+from tests._support import run_counting_calls
 
 CALLS_PER_BYTE = 150
 CALLS_CONSTANT = 20_000
@@ -105,29 +107,13 @@ def decode(content_type: str, chunks: list[bytes]) -> Outcome:
         return ("error", type(exc).__name__, exc.part)
 
 
-def count_calls(fn: Callable[[], object]) -> tuple[object, int]:
-    calls = 0
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal calls
-        if event in ("call", "c_call"):
-            calls += 1
-
-    sys.setprofile(profile)
-    try:
-        result = fn()
-    finally:
-        sys.setprofile(None)
-    return result, calls
-
-
 def check(data: bytes, *, budget: bool = True) -> None:
     """The invariants for one input (raises :class:`FuzzFailure`)."""
     content_type, body = split_input(data)
     first: Outcome | None = None
     for name, chunks in chunkings(body):
         if budget and name == "smallest":
-            result, calls = count_calls(lambda c=chunks: decode(content_type, c))  # type: ignore[misc]
+            result, calls = run_counting_calls(lambda c=chunks: decode(content_type, c))  # type: ignore[misc]
             limit = CALLS_CONSTANT + CALLS_PER_BYTE * len(data)
             if calls > limit:
                 raise FuzzFailure(f"{calls} calls for {len(data)} bytes (budget {limit})")
