@@ -249,7 +249,6 @@ class MultipartReader:
         if pos < old and taken < len(data):
             # The window was not enough (a state change inside it): take the rest too.
             tail += memoryview(data)[taken:]
-            taken = len(data)
             pos = self._parse_tail(events, pos)
         if pos >= old or self._state == _EPILOGUE:
             self._tail = bytearray()
