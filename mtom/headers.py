@@ -13,10 +13,12 @@ by dropping the scheme case-insensitively and %-decoding.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TypeVar, overload
 from urllib.parse import quote, unquote_to_bytes
 
@@ -109,8 +111,12 @@ def format_content_type(media_type: str, params: Mapping[str, str] | Iterable[tu
     return "; ".join(out)
 
 
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
 def parse_content_type(value: str | bytes) -> ContentType:
-    """Parse a Content-Type header value.
+    """Parse a Content-Type header value (the same value is parsed once: cached).
 
     Quoted strings follow RFC 2045/822 (backslash escapes, ``;`` inside
     quotes). Leniently accepted: unquoted values containing tspecials such as
@@ -122,6 +128,11 @@ def parse_content_type(value: str | bytes) -> ContentType:
     """
     if isinstance(value, bytes):
         value = value.decode("latin-1")
+    return _parse_content_type(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_content_type(value: str) -> ContentType:
     text = _unfold(value).strip(_WS)
     i, n = 0, len(text)
     semi = text.find(";")
@@ -133,9 +144,11 @@ def parse_content_type(value: str | bytes) -> ContentType:
             i += 1
         if i >= n:
             break
-        eq = text.find("=", i)
+        # Both searches end at this parameter's ';': a run of parameters without '='
+        # costs linear time, never a scan to the far end per parameter.
         semi = text.find(";", i)
-        if eq < 0 or (0 <= semi < eq):
+        eq = text.find("=", i, semi if semi >= 0 else n)
+        if eq < 0:
             # A parameter without a value: skip it, as browsers and mail
             # readers do; it carries nothing we could use.
             i = n if semi < 0 else semi + 1
@@ -145,25 +158,14 @@ def parse_content_type(value: str | bytes) -> ContentType:
         while i < n and text[i] in " \t":
             i += 1
         if i < n and text[i] == '"':
-            i += 1
-            chars: list[str] = []
-            while True:
-                if i >= n:
-                    raise MalformedMime(
-                        f"unterminated quoted string in Content-Type parameter {quoted(name)}: "
-                        f"{quoted(value)}"
-                    )
-                c = text[i]
-                if c == "\\" and i + 1 < n:
-                    chars.append(text[i + 1])
-                    i += 2
-                    continue
-                if c == '"':
-                    i += 1
-                    break
-                chars.append(c)
-                i += 1
-            pvalue = "".join(chars)
+            m = _QUOTED.match(text, i)
+            if m is None:
+                raise MalformedMime(
+                    f"unterminated quoted string in Content-Type parameter {quoted(name)}: "
+                    f"{quoted(value)}"
+                )
+            i = m.end()
+            pvalue = _QUOTED_PAIR.sub(r"\1", m.group(1))
             # Skip anything up to the next ';' (garbage after a closing quote).
             semi = text.find(";", i)
             i = n if semi < 0 else semi + 1
@@ -174,7 +176,7 @@ def parse_content_type(value: str | bytes) -> ContentType:
             i = end + 1
         if name and name not in params:
             params[name] = pvalue
-    return ContentType(media_type, params)
+    return ContentType(media_type, MappingProxyType(params))  # read-only: it is shared
 
 
 class Headers(Mapping[str, str]):

@@ -290,3 +290,19 @@ def test_validate_boundary_rejects(boundary: str) -> None:
 def test_content_type_dataclass() -> None:
     ct = ContentType("text/xml", {"charset": "utf-8"})
     assert not ct.is_multipart and ct.charset == "utf-8" and str(ct) == "text/xml; charset=utf-8"
+
+
+def test_content_type_with_many_parameters_without_value() -> None:
+    """Each parameter's searches end at its own ';' (a scan to the end per parameter
+    made a hostile 16 KiB part header quadratic)."""
+    ct = parse_content_type("text/xml" + "; a" * 8000 + '; charset="utf\\-8"; b=2')
+    assert ct.media_type == "text/xml" and dict(ct.params) == {"charset": "utf-8", "b": "2"}
+
+
+def test_content_type_parse_is_cached_and_read_only() -> None:
+    value = 'multipart/related; boundary="cache-test"; type="application/xop+xml"'
+    first = parse_content_type(value)
+    assert parse_content_type(value) is first
+    assert parse_content_type(value.encode("latin-1")) is first
+    with pytest.raises(TypeError):
+        first.params["boundary"] = "changed"  # type: ignore[index]
