@@ -37,6 +37,7 @@ from .headers import (
 )
 from .limits import DEFAULT_LIMITS, Limits
 from .package import Package, PackageReader, parse_xml, read_package
+from .progress import Progress, ProgressMeter
 from .reader import MultipartReader
 from .soap import (
     SOAP11_ENV_NS,
@@ -94,6 +95,8 @@ __all__ = [
     "PartData",
     "PartEnd",
     "PartStart",
+    "Progress",
+    "ProgressMeter",
     "ProtocolError",
     "RootPartError",
     "SoapVersion",

@@ -39,6 +39,7 @@ from .headers import (
     require_multipart,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .progress import ProgressMeter
 from .reader import MultipartReader
 from .soap import (
     XOP_MEDIA_TYPE,
@@ -251,6 +252,8 @@ class PackageReader:
         keep_attachments: ``False`` keeps only the size and SHA-256 of the
             parts other than the root (for tools that describe a message
             without storing it); reading their content then raises.
+        progress: a :class:`~mtom.ProgressMeter` told about every chunk fed and
+            the part it is in; it reports at a bounded rate (none: no cost).
 
     Use ``feed(chunk)`` for each chunk, then ``close()`` to get the package.
 
@@ -263,7 +266,8 @@ class PackageReader:
                  limits: Limits = DEFAULT_LIMITS,
                  spool_threshold: int | Callable[[PartStart], int] = DEFAULT_SPOOL_THRESHOLD,
                  spool_dir: str | os.PathLike[str] | None = None,
-                 huge_tree: bool = False, keep_attachments: bool = True):
+                 huge_tree: bool = False, keep_attachments: bool = True,
+                 progress: ProgressMeter | None = None):
         ct = content_type if isinstance(content_type, ContentType) else parse_content_type(
             content_type)
         self.content_type = ct
@@ -275,6 +279,7 @@ class PackageReader:
         self._spool_dir = spool_dir
         self._huge_tree = huge_tree
         self._keep = keep_attachments
+        self._progress = progress
         self._parts: list[Attachment] = []
         self._root: Attachment | None = None
         self._current: Attachment | None = None
@@ -313,6 +318,8 @@ class PackageReader:
             keep=root or self._keep or (self._start is not None and event.index == 0),
         )
         self._parts.append(att)
+        if self._progress is not None:
+            self._progress.part(cid)
         if root:
             self._root = att
         self._current = att
@@ -345,6 +352,11 @@ class PackageReader:
                     self._current = None
                 elif isinstance(event, MessageEnd):
                     pass
+            if self._progress is not None:
+                if data:
+                    self._progress.advance(len(data))
+                else:
+                    self._progress.finish()
         except MtomError:
             self._abort()
             raise
@@ -402,10 +414,13 @@ class PackageReader:
                     return plain
             self._done = True
         try:
-            return self._assemble()
+            package = self._assemble()
         except MtomError:
             self._abort()
             raise
+        if self._progress is not None:
+            self._progress.finish()
+        return package
 
     def _assemble(self) -> Package:
         if not self._parts:
