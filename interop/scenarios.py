@@ -48,7 +48,6 @@ import platform
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -67,6 +66,7 @@ from lxml import etree
 import mtom
 from interop import peerctl
 from interop.capture import HttpExchange, HttpMessage, RecordingProxy
+from interop.servers import serve_wsgi
 from mtom.writer import PartSource
 
 __all__ = [
@@ -541,39 +541,6 @@ def spyne_echo_wsgi(response_mtom: bool, store_dir: str | os.PathLike[str],
         return app(environ, start_response)
 
     return router
-
-
-@contextlib.contextmanager
-def serve_wsgi(app: Callable[..., Any], *, threads: int = 4) -> Iterator[str]:
-    """Run ``app`` under waitress on a free 127.0.0.1 port; yield its base URL; always stop."""
-    from waitress.server import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads,
-                           max_request_body_size=1 << 31, clear_untrusted_proxy_headers=True,
-                           ident="mtom-interop")
-    port = server.effective_port
-    closing = threading.Event()
-
-    def run() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):
-            # close() from this thread's owner can pull a socket out from under select().
-            if not closing.is_set():
-                raise
-
-    thread = threading.Thread(target=run, name="waitress-interop", daemon=True)
-    thread.start()
-    try:
-        for _ in range(50):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        closing.set()
-        server.close()
-        thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,5 +9,5 @@ if [ "${MTOM_INTEROP_REQUIRE:-0}" = "1" ] && [ -f interop/peers/install.sh ]; th
   bash interop/peers/install.sh
 fi
 echo "== ruff"; .venv/bin/python -m ruff check .
-echo "== mypy --strict mtom"; .venv/bin/python -m mypy --strict mtom
+echo "== mypy --strict mtom zeep_mtom spyne_mtom"; .venv/bin/python -m mypy --strict mtom zeep_mtom spyne_mtom
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,9 +1,54 @@
-"""Helpers shared by test modules (importable: pytest puts ``tests/`` on ``sys.path``)."""
+"""Helpers shared by the test modules, and only here (pytest puts ``tests/`` on ``sys.path``).
+
+* feeding: :func:`split_feeds` (every way to cut a body into chunks);
+* servers: :func:`serve_wsgi` (waitress on 127.0.0.1, from :mod:`interop.servers`);
+* file descriptors: :func:`fds_under`;
+* the Spyne adapter tests: a test service, request builders (requests built with
+  :class:`mtom.OutgoingPackage`, sent with ``requests`` or ``http.client``),
+  response checks (decoded with :func:`mtom.read_package`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from lxml import etree
+from spyne import (
+    Application,
+    Boolean,
+    ByteArray,
+    ComplexModel,
+    File,
+    Integer,
+    Long,
+    ServiceBase,
+    Unicode,
+    rpc,
+)
+from spyne.model.fault import Fault
+
+import mtom
+from interop.servers import serve_wsgi
+from spyne_mtom import Soap11Mtom, Soap12Mtom, request_package, request_references
+from spyne_mtom import wsgi_application as _wsgi_application
+
+__all__ = ["fds_under", "serve_wsgi", "split_feeds"]
+
+
+def split_feeds(body: bytes) -> Iterator[list[bytes]]:
+    """Every way to feed ``body``: whole, every two-way split, and byte by byte."""
+    yield [body]
+    for i in range(1, len(body)):
+        yield [body[:i], body[i:]]
+    yield [body[i:i + 1] for i in range(len(body))]
 
 
 def fds_under(directory: Path) -> list[str]:
@@ -22,3 +67,299 @@ def fds_under(directory: Path) -> list[str]:
         if target.startswith(str(directory)):
             out.append(target)
     return out
+
+TNS = "urn:spyne-mtom:test"
+XMIME = "http://www.w3.org/2005/05/xmlmime"
+VERSIONS = ("1.1", "1.2")
+PROTOCOLS = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}
+ENV_NS = {"1.1": mtom.SOAP11_ENV_NS, "1.2": mtom.SOAP12_ENV_NS}
+PLAIN_CT = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
+#: Sent with every request: ``serve_wsgi`` waits (up to 5 s) for open
+#: keep-alive connections when it stops the server.
+CLOSE = {"Connection": "close"}
+
+
+# -- data --------------------------------------------------------------------------
+
+
+def pattern(size: int, seed: int = 0) -> bytes:
+    """Deterministic bytes that start and end with CR/LF and hold delimiter look-alikes."""
+    head = b"\r\n--MIMEBoundary\r\n\n--uuid:x\r\n"
+    block = hashlib.sha256(str(seed).encode()).digest() * 64 + b"\r\n--" + head
+    body = (head + block * (size // len(block) + 2))[:size]
+    if size >= 2:
+        body = body[:-2] + b"\r\n"
+    return body
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+class BlobInfo(ComplexModel):  # type: ignore[misc]
+    __namespace__ = TNS
+    _type_info = [
+        ("size", Long),
+        ("sha256", Unicode),
+        ("content_type", Unicode),
+        ("name", Unicode),
+        ("has_path", Boolean),
+        ("spooled", Boolean),
+    ]
+
+
+def _file_info(f: Any) -> BlobInfo:
+    h = hashlib.sha256()
+    size = 0
+    if f.handle is not None:
+        while chunk := f.handle.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    else:
+        for chunk in f.data:
+            h.update(chunk)
+            size += len(chunk)
+    att = getattr(f, "attachment", None)
+    return BlobInfo(size=size, sha256=h.hexdigest(), content_type=f.type, name=f.name,
+                    has_path=f.path is not None,
+                    spooled=None if att is None else not att.in_memory)
+
+
+class TestService(ServiceBase):  # type: ignore[misc]
+    __test__ = False  # not a pytest class
+
+    @rpc(ByteArray, _returns=ByteArray)
+    def echo(ctx: Any, data: Any) -> Any:
+        return data
+
+    @rpc(ByteArray(max_occurs="unbounded"), _returns=ByteArray(max_occurs="unbounded"))
+    def echo_many(ctx: Any, item: Any) -> Any:
+        return item
+
+    @rpc(ByteArray, _returns=BlobInfo)
+    def digest(ctx: Any, data: Any) -> BlobInfo:
+        raw = b"".join(data or ())
+        return BlobInfo(size=len(raw), sha256=sha(raw))
+
+    @rpc(ByteArray(max_occurs="unbounded"), _returns=Unicode(max_occurs="unbounded"))
+    def digest_many(ctx: Any, item: Any) -> list[str]:
+        return [f"{len(b''.join(i))}:{sha(b''.join(i))}" for i in item or ()]
+
+    @rpc(File, _returns=BlobInfo)
+    def upload(ctx: Any, f: Any) -> BlobInfo | None:
+        return None if f is None else _file_info(f)
+
+    @rpc(File, _returns=File)
+    def echo_file(ctx: Any, f: Any) -> Any:
+        return f
+
+    @rpc(Long, Integer, Unicode, _returns=File)
+    def download(ctx: Any, size: int, seed: int, content_type: str | None) -> Any:
+        path = os.path.join(STORE, f"{size}-{seed}.bin")
+        if not os.path.exists(path):
+            with open(path, "wb") as out:
+                out.write(pattern(size, seed))
+        return File.Value(path=path, type=content_type or "application/octet-stream")
+
+    @rpc(Long, Integer, _returns=File)
+    def download_handle(ctx: Any, size: int, seed: int) -> Any:
+        f = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the response
+        f.write(pattern(size, seed))
+        return File.Value(handle=f, type="application/x-handle")
+
+    @rpc(Long, Integer, _returns=ByteArray)
+    def make_bytes(ctx: Any, size: int, seed: int) -> bytes:
+        return pattern(size, seed)
+
+    @rpc(Unicode, _returns=Unicode)
+    def text(ctx: Any, s: str) -> str:
+        return s
+
+    @rpc(ByteArray(expected_content_types="image/png"),
+         _returns=ByteArray(expected_content_types="image/png"))
+    def png(ctx: Any, img: Any) -> Any:
+        return img
+
+    @rpc(ByteArray, _returns=Unicode(max_occurs="unbounded"))
+    def references(ctx: Any, data: Any) -> list[str]:
+        pkg = request_package(ctx)
+        out = [f"package:{'none' if pkg is None else len(pkg.attachments)}"]
+        for ref in request_references(ctx):
+            out.append(f"{ref.kind}:{etree.QName(ref.element).localname}:"
+                       f"{ref.content_type}:{ref.attachment.size}")
+        return out
+
+    @rpc(Long, _returns=ByteArray)
+    def fail(ctx: Any, size: int) -> Any:
+        raise Fault("Client.Rejected", "rejected on purpose",
+                    detail={"blob": pattern(size, 7), "reason": "test"})
+
+
+STORE = tempfile.mkdtemp(prefix="spyne-mtom-tests-")
+
+
+def make_application(version: str = "1.1", *, validator: str | None = "lxml",
+                     in_options: dict[str, Any] | None = None,
+                     out_options: dict[str, Any] | None = None,
+                     services: Sequence[type] = (TestService,),
+                     in_protocol: Any = None, out_protocol: Any = None) -> Application:
+    proto = PROTOCOLS[version]
+    return Application(
+        list(services), TNS,
+        in_protocol=in_protocol or proto(validator=validator, **(in_options or {})),
+        out_protocol=out_protocol or proto(**(out_options or {})))
+
+
+def make_wsgi(version: str = "1.1", **kwargs: Any) -> Any:
+    """The test service behind Spyne's WsgiApplication (cap raised for MTOM)."""
+    max_len = kwargs.pop("max_content_length", 2 * 1024**3)
+    return _wsgi_application(make_application(version, **kwargs), max_content_length=max_len)
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+def envelope(version: str, body: str, header: str = "", declaration: bool = True,
+             encoding: str = "utf-8") -> bytes:
+    decl = f'<?xml version="1.0" encoding="{encoding}"?>' if declaration else ""
+    head = f"<e:Header>{header}</e:Header>" if header else ""
+    text = (f'{decl}<e:Envelope xmlns:e="{ENV_NS[version]}" xmlns:t="{TNS}" '
+            f'xmlns:xop="{mtom.XOP_NS}" xmlns:xmime="{XMIME}">{head}<e:Body>{body}'
+            "</e:Body></e:Envelope>")
+    return text.encode(encoding)
+
+
+def xop(part: mtom.OutgoingPart | str) -> str:
+    cid = part if isinstance(part, str) else part.content_id
+    return f'<xop:Include href="{mtom.cid_href(cid)}"/>'
+
+
+def post_mtom(url: str, version: str, root: bytes, parts: Sequence[mtom.OutgoingPart],
+              *, xop_package: bool = True, **kwargs: Any) -> requests.Response:
+    pkg = mtom.OutgoingPackage(root, parts, soap_version=version, xop=xop_package)
+    return requests.post(url, data=pkg.to_bytes(), headers={**pkg.headers, **CLOSE}, timeout=60,
+                         **kwargs)
+
+
+def post_plain(url: str, version: str, root: bytes, **kwargs: Any) -> requests.Response:
+    return requests.post(url, data=root, headers={"Content-Type": PLAIN_CT[version], **CLOSE},
+                         timeout=60, **kwargs)
+
+
+def post_raw(url: str, body: bytes, content_type: str, **kwargs: Any) -> requests.Response:
+    return requests.post(url, data=body, headers={"Content-Type": content_type, **CLOSE},
+                         timeout=60, **kwargs)
+
+
+def stream_post(url: str, chunks: Iterable[bytes], content_type: str, length: int,
+                timeout: float = 300) -> tuple[int, dict[str, str], bytes]:
+    """POST an iterable body with a Content-Length (no chunked encoding), via http.client."""
+    import http.client
+
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.request("POST", u.path or "/", body=iter(chunks),
+                     headers={"Content-Type": content_type, "Content-Length": str(length),
+                              **CLOSE},
+                     encode_chunked=False)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """A decoded response: the envelope, attachments by element, the package (or None)."""
+
+    status: int
+    content_type: str
+    root: etree._Element
+    values: dict[etree._Element, mtom.Attachment]
+    package: mtom.Package | None
+
+    def body_child(self) -> etree._Element:
+        body = self.root.find(f"{{{etree.QName(self.root).namespace}}}Body")
+        assert body is not None
+        return body[0]
+
+    def find_all(self, local: str) -> list[etree._Element]:
+        return [el for el in self.root.iter() if isinstance(el.tag, str)
+                and etree.QName(el).localname == local]
+
+    def text(self, local: str) -> str | None:
+        found = self.find_all(local)
+        return found[0].text if found else None
+
+    def binary(self, el: etree._Element) -> bytes:
+        """The value of a base64Binary element, optimised or inline."""
+        if el in self.values:
+            return self.values[el].read()
+        import base64
+
+        return base64.b64decode(el.text or "")
+
+
+def decode(resp: requests.Response) -> Reply:
+    ct = resp.headers.get("Content-Type", "")
+    parsed = mtom.parse_content_type(ct)
+    if parsed.is_multipart:
+        pkg = mtom.read_package(resp.content, ct)
+        root = pkg.root_element()
+        res = mtom.reconstitute(root, pkg)
+        values = {r.element: r.attachment for r in res.references}
+        return Reply(resp.status_code, ct, root, values, pkg)
+    root = etree.fromstring(resp.content)
+    return Reply(resp.status_code, ct, root, {}, None)
+
+
+@dataclass
+class FaultInfo:
+    status: int
+    code: str  # local name: Client/Server or Sender/Receiver
+    subcode: str | None
+    string: str
+
+
+def fault_of(resp: requests.Response, version: str) -> FaultInfo:
+    """The SOAP Fault in ``resp``; asserts it is a well-formed SOAP fault response."""
+    ct = resp.headers.get("Content-Type", "")
+    assert not ct.startswith("text/plain"), resp.text[:500]
+    reply = decode(resp)
+    ns = ENV_NS[version]
+    assert reply.root.tag == f"{{{ns}}}Envelope", resp.text[:500]
+    fault = reply.root.find(f"{{{ns}}}Body/{{{ns}}}Fault")
+    assert fault is not None, resp.text[:500]
+    if version == "1.1":
+        raw = fault.findtext("faultcode") or ""
+        local = raw.split(":", 1)[-1]
+        code, _, sub = local.partition(".")
+        return FaultInfo(resp.status_code, code, sub or None, fault.findtext("faultstring") or "")
+    value = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""
+    sub = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    reason = fault.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or ""
+    return FaultInfo(resp.status_code, value.split(":", 1)[-1], sub, reason)
+
+
+def assert_client_fault(resp: requests.Response, version: str,
+                        subcode: str | None = None) -> FaultInfo:
+    """A Sender fault with the SOAP binding's status (1.1: 500, 1.2: 400)."""
+    info = fault_of(resp, version)
+    assert info.code == ("Client" if version == "1.1" else "Sender"), info
+    assert info.status == (500 if version == "1.1" else 400), info
+    if subcode is not None:
+        assert info.subcode == subcode, info
+    assert "Traceback" not in info.string
+    return info
+
+
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i:i + size]

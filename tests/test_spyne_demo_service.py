@@ -7,9 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from conftest import serve_wsgi
-from lxml import etree
-from test_spyne_support import (
+from _support import (
     ENV_NS,
     VERSIONS,
     assert_client_fault,
@@ -17,9 +15,11 @@ from test_spyne_support import (
     pattern,
     post_mtom,
     post_plain,
+    serve_wsgi,
     sha,
     xop,
 )
+from lxml import etree
 
 import mtom
 from spyne_mtom.demo_service import NAMESPACE, main, make_application, wsgi_app
@@ -172,7 +172,7 @@ def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_wsdl_describes_the_w3c_shape(demo: tuple[str, str]) -> None:
     import requests
-    from test_spyne_support import CLOSE
+    from _support import CLOSE
 
     url, _ = demo
     root = etree.fromstring(requests.get(url + "/?wsdl", timeout=30, headers=CLOSE).content)

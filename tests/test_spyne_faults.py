@@ -12,9 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import serve_wsgi
-from spyne.model.fault import Fault
-from test_spyne_support import (
+from _support import (
     CLOSE,
     ENV_NS,
     PLAIN_CT,
@@ -28,8 +26,10 @@ from test_spyne_support import (
     post_mtom,
     post_plain,
     post_raw,
+    serve_wsgi,
     xop,
 )
+from spyne.model.fault import Fault
 
 import mtom
 from spyne_mtom import MtomFault

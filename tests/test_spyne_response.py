@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import serve_wsgi
+from _support import PLAIN_CT, decode, envelope, post_plain, serve_wsgi
 from spyne import Application, File, ServiceBase, rpc
-from test_spyne_support import PLAIN_CT, decode, envelope, post_plain
 
 import mtom
 from spyne_mtom import Soap11Mtom, wsgi_application

@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import serve_wsgi
-from spyne.server.wsgi import WsgiApplication
-from test_spyne_support import (
+from _support import (
     VERSIONS,
     decode,
     envelope,
@@ -17,9 +15,11 @@ from test_spyne_support import (
     make_application,
     pattern,
     post_mtom,
+    serve_wsgi,
     sha,
     xop,
 )
+from spyne.server.wsgi import WsgiApplication
 
 import mtom
 import spyne_mtom

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import serve_wsgi
+from _support import serve_wsgi
 from lxml import etree
 
 import mtom
