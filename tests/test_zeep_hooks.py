@@ -8,8 +8,8 @@ import io
 from pathlib import Path
 
 import zeep
+from _support import DATA, ECHO11, NS
 from lxml import etree
-from test_zeep_server import DATA, ECHO11, NS
 from zeep.cache import InMemoryCache
 from zeep.wsdl.bindings.soap import SoapBinding
 from zeep.xsd.types.builtins import Base64Binary

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests_mock
 import zeep
+from _support import DATA, ECHO11, ECHO12, NS, pattern
 from _support import fds_under as _spool_fds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from test_zeep_server import DATA, ECHO11, ECHO12, NS, pattern
 
 import mtom
 import zeep_mtom

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 import zeep
-from _support import fds_under as _open_spool_files
-from lxml import etree
-from test_zeep_server import (
+from _support import (
     ACTION,
     DATA,
     ECHO11,
@@ -30,6 +28,8 @@ from test_zeep_server import (
     echo_service,
     pattern,
 )
+from _support import fds_under as _open_spool_files
+from lxml import etree
 from zeep.plugins import HistoryPlugin
 from zeep.proxy import AsyncServiceProxy
 
