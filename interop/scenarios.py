@@ -690,34 +690,6 @@ def _zeep_client(url: str, version: SoapVersion, scenario: Scenario, specs: Sequ
         transport.session.close()
 
 
-class _SizedBody:
-    """A body requests streams with Content-Length: ``read(size)`` and ``len()`` only."""
-
-    def __init__(self, package: mtom.OutgoingPackage):
-        length = package.content_length
-        if length is None:
-            raise ValueError("package of unknown length")
-        self._length = length
-        self._iter = package.iter_bytes()
-        self._buf = b""
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            rest = self._buf + b"".join(self._iter)
-            self._buf = b""
-            return rest
-        while len(self._buf) < size:
-            nxt = next(self._iter, None)
-            if nxt is None:
-                break
-            self._buf += nxt
-        out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
-
 def build_request(version: SoapVersion, scenario: Scenario, specs: Sequence[ValueSpec],
                   work: Path) -> tuple[dict[str, str], bytes | mtom.OutgoingPackage]:
     """The raw client's request: headers and a plain body or an MTOM package.
@@ -770,7 +742,7 @@ def _raw_client(url: str, version: SoapVersion, scenario: Scenario, specs: Seque
 
     try:
         headers, body = build_request(version, scenario, specs, work)
-        data = _SizedBody(body) if isinstance(body, mtom.OutgoingPackage) else body
+        data = body.stream() if isinstance(body, mtom.OutgoingPackage) else body
         with requests.post(url, data=data, headers=headers, stream=True,
                            timeout=(10, REQUEST_TIMEOUT)) as resp:
             ct = resp.headers.get("Content-Type", "")

@@ -14,7 +14,8 @@ def test_defaults() -> None:
     assert (options.mtom, options.threshold, options.spool_threshold) == (
         None, 1024, mtom.DEFAULT_SPOOL_THRESHOLD)
     assert options.limits is mtom.DEFAULT_LIMITS
-    assert not options.stream_attachments and options.render_placeholders
+    assert options.stream_attachments  # memory bounded by default: big values stay spooled
+    assert MtomTransport().render_placeholders
 
 
 @pytest.mark.parametrize("kwargs", [{"threshold": -1}, {"threshold": 1.5},

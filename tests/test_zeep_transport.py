@@ -297,7 +297,7 @@ def test_stream_attachments_returns_file_backed_attachments(served: SharedServer
 def test_spooled_parts_are_released_after_the_call(served: SharedServer, tmp_path: Path) -> None:
     value = pattern(300_000)
     app = EchoApp()
-    with echo_service(served, app, mtom=True, spool_threshold=1024,
+    with echo_service(served, app, mtom=True, spool_threshold=1024, stream_attachments=False,
                       spool_dir=tmp_path) as (svc, transport):
         assert svc.Echo(data=[value, value]).data == [value, value]
         assert _open_spool_files(tmp_path) == []
@@ -370,7 +370,7 @@ def test_client_service_and_raw_response(served: SharedServer, tmp_path: Path) -
 def test_settings_xml_huge_tree_not_needed_for_large_parts(served: SharedServer) -> None:
     value = pattern(12 * 1024 * 1024)  # inline base64 of this needs xml_huge_tree in Zeep
     app = EchoApp(keep=0)
-    with echo_service(served, app, mtom=True,
+    with echo_service(served, app, mtom=True, stream_attachments=False,
                       settings=zeep.Settings(strict=True, xml_huge_tree=False)) as (svc, _):
         assert svc.Echo(data=[value]).data[0] == value
 

@@ -62,20 +62,19 @@ Limits
     transport reads file parts with blocking 1 MiB reads.
 """
 
-from mtom import Attachment, Limits, MtomError, OutgoingPart
+from mtom import DEFAULT_THRESHOLD, Attachment, Limits, MtomError, MtomOptions, OutgoingPart
+from mtom.policy import MtomPolicy, PolicyIndex
 
-from .hooks import install
-from .options import DEFAULT_THRESHOLD, MtomOptions
-from .policy import MtomPolicy, PolicyIndex
+from .hooks import ValueDeliveryError, install, read_attachment
 from .response import MtomReply, MtomResponse
 from .schemas import schema_for
-from .transport import AsyncMtomTransport, MtomTransport
-from .values import ValueDeliveryError, read_attachment
+from .transport import AsyncMtomTransport, CallTimeout, MtomTransport
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "AsyncMtomTransport",
     "Attachment",
+    "CallTimeout",
     "Limits",
     "MtomError",
     "MtomOptions",
