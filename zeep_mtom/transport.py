@@ -205,8 +205,7 @@ class _Watchdog:
 
     def __init__(self, response: requests.Response, remaining: float):
         self.fired = False
-        conn = getattr(response.raw, "_connection", None)
-        self._sock: socket.socket | None = getattr(conn, "sock", None)
+        self._sock: socket.socket | None = getattr(response.raw.connection, "sock", None)
         self._timer = threading.Timer(max(remaining, 0.0), self._fire)
         self._timer.daemon = True
         self._timer.start()
@@ -317,6 +316,7 @@ class MtomTransport(_MtomMixin, Transport):
         response = self.session.post(address, data=body, headers=headers, timeout=timeout,
                                      stream=True)
         watchdog = _Watchdog(response, end - time.monotonic()) if end is not None else None
+        connection = response.raw.connection  # urllib3 returns it to the pool at the body's end
         with response:
             reader = self._reply_reader(response.status_code,
                                         response.headers.get("Content-Type"), ctx)
@@ -328,9 +328,11 @@ class MtomTransport(_MtomMixin, Transport):
                 result = reader.close()
             except BaseException as exc:
                 reader.abort()
-                # Close the connection (never back to the pool), and now: the traceback
-                # keeps this frame (and with it the socket) alive while the caller holds it.
+                # Close the connection (never reused), and now: the traceback keeps
+                # this frame (and with it the socket) alive while the caller holds it.
                 response.raw.close()
+                if connection is not None:
+                    connection.close()
                 if watchdog is not None and watchdog.fired and not isinstance(exc, CallTimeout):
                     raise self._timeout(address) from exc
                 _where(exc, address, response.status_code)
