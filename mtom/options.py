@@ -10,6 +10,7 @@ lxml uses for ``element.tag``, so a membership test on a tag is a set lookup.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -122,6 +123,19 @@ class MtomOptions:
                            element_names("optimize_elements", self.optimize_elements))
         object.__setattr__(self, "inline_elements",
                            element_names("inline_elements", self.inline_elements))
+
+    @classmethod
+    def merge(cls, options: MtomOptions | None = None, **given: Any) -> MtomOptions:
+        """``options`` (or the defaults) with every keyword that is not ``None`` replaced.
+
+        What an adapter does with its keyword arguments: one object, validated once.
+        """
+        if options is not None and not isinstance(options, MtomOptions):
+            raise TypeError(f"options must be an mtom.MtomOptions, got {type(options).__name__}")
+        fields = {k: v for k, v in given.items() if v is not None}
+        if options is None:
+            return cls(**fields)
+        return dataclasses.replace(options, **fields) if fields else options
 
     def wants_part(self, tag: object, size: int | None) -> bool:
         """Whether a binary value of ``size`` bytes in element ``tag`` becomes a part.

@@ -19,6 +19,8 @@ binding's HTTP status; the WSDL carries the MTOM policy assertion.
 :mod:`spyne_mtom.demo_service` is a ready-made example service.
 """
 
+from mtom import DEFAULT_THRESHOLD, MtomOptions
+
 from .context import (
     MtomProtocolContext,
     attachment_of,
@@ -26,7 +28,7 @@ from .context import (
     request_references,
 )
 from .faults import MtomFault
-from .protocol import DEFAULT_THRESHOLD, MtomMixin, Soap11Mtom, Soap12Mtom
+from .protocol import MtomMixin, Soap11Mtom, Soap12Mtom
 from .server import (
     DEFAULT_MAX_CONTENT_LENGTH,
     SPYNE_MAX_CONTENT_LENGTH,
@@ -44,6 +46,7 @@ __all__ = [
     "WSP_NS",
     "MtomFault",
     "MtomMixin",
+    "MtomOptions",
     "MtomProtocolContext",
     "MtomWsgiApplication",
     "Soap11Mtom",

@@ -41,9 +41,9 @@ from spyne import (
 )
 from spyne.model.fault import Fault
 
-from mtom import XMIME_NS
+from mtom import DEFAULT_THRESHOLD, XMIME_NS
 
-from .protocol import DEFAULT_THRESHOLD, Soap11Mtom, Soap12Mtom
+from .protocol import Soap11Mtom, Soap12Mtom
 from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
 
 __all__ = ["NAMESPACE", "Data", "EchoTestType", "UploadResult", "make_application", "wsgi_app"]

@@ -8,12 +8,15 @@ name as ``env:Subcode`` (SOAP 1.2). The HTTP status comes from the error
 (``MtomError.http_status``): 500 for every SOAP 1.1 fault, 400 for a SOAP 1.2
 Sender fault. The fault string is the error's message — which says what the
 peer should have sent — never the envelope or a traceback, and nothing is
-logged above DEBUG.
+logged above DEBUG. Every fault's strings are made writable as XML first
+(:func:`xml_safe_fault`), so a peer's bytes in a message can never stop the
+fault from being written.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from spyne.const import http as http_status
@@ -22,9 +25,13 @@ from spyne.model.fault import Fault
 
 from mtom import MtomError
 
-__all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_status"]
+__all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_status",
+           "xml_safe_fault"]
 
 logger = logging.getLogger(__name__)
+
+#: What XML 1.0 may hold (section 2.2): anything else cannot be written into a fault.
+_XML_SAFE = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 
 _STATUS: dict[int, str] = {
     400: http_status.HTTP_400,
@@ -76,3 +83,24 @@ def soap12_http_status(fault: Any) -> str:
             code == "Client" or code.startswith("Client.")):
         return http_status_line(400)
     return http_status_line(500)
+
+
+def _xml_safe(text: Any) -> Any:
+    """``text`` with every character XML 1.0 cannot carry written as ``\\xNN`` / ``\\uNNNN``."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if not isinstance(text, str) or _XML_SAFE.fullmatch(text):
+        return text
+    return "".join(c if _XML_SAFE.fullmatch(c) else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def xml_safe_fault(fault: Any) -> Any:
+    """``fault`` with its strings made writable as XML (a peer's text may hold any byte)."""
+    for name in ("faultcode", "faultstring", "faultactor", "lang"):
+        value = getattr(fault, name, None)
+        if value is not None:
+            setattr(fault, name, _xml_safe(value))
+    if isinstance(getattr(fault, "detail", None), (str, bytes)):
+        fault.detail = _xml_safe(fault.detail)
+    return fault

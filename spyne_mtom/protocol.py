@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from lxml import etree
 from spyne.const.http import HTTP_405
@@ -56,64 +55,58 @@ from spyne.server.http import HttpTransportContext
 from spyne.util.etreeconv import root_dict_to_etree
 
 from mtom import (
-    DEFAULT_LIMITS,
-    DEFAULT_SPOOL_THRESHOLD,
     XOP_INCLUDE,
     Attachment,
+    ElementName,
     Limits,
     MalformedXop,
     MtomError,
-    OutgoingPackage,
+    MtomOptions,
     OutgoingPart,
-    PackageReader,
     RootPartError,
     XopReference,
+    base64_text,
+    build_package,
     content_type_hint,
-    include,
     inline_base64,
     parse_content_type,
-    reconstitute,
+    unpack,
 )
+from mtom.soap import XMIME_CONTENT_TYPE
 
 from . import values
-from .context import MtomProtocolContext, PendingPart, in_state, out_state
-from .faults import fault_for_error, soap12_http_status
-from .response import BODY_ENVIRON_KEY, PackageBody, set_package_headers
+from .context import MtomProtocolContext, in_state, out_state
+from .faults import fault_for_error, soap12_http_status, xml_safe_fault
+from .server import BODY_ENVIRON_KEY, set_package_headers
 from .wsdl import install_wsdl_hooks
 
-__all__ = ["DEFAULT_THRESHOLD", "MtomMixin", "Soap11Mtom", "Soap12Mtom"]
+__all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
 
 logger = logging.getLogger(__name__)
 
-#: Values smaller than this (bytes) stay inline base64: below ~1 KiB the MIME
-#: part headers cost more than the 33% base64 overhead saves (JAX-WS uses 1 KiB).
-DEFAULT_THRESHOLD = 1024
-
-_XMIME_ATTRS = ("{http://www.w3.org/2005/05/xmlmime}contentType",
-                "{http://www.w3.org/2004/11/xmlmime}contentType")
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.ASCII)
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 class MtomMixin:
     """MTOM/XOP behaviour shared by :class:`Soap11Mtom` and :class:`Soap12Mtom`.
 
     Keyword arguments (all other arguments are Spyne's ``Soap11``/``Soap12`` ones):
-        threshold: ``ByteArray``/``File`` values of at least this many bytes
-            are sent as MIME parts (default 1024). Values whose size cannot be
-            known without reading (a pipe) are always sent as parts.
-        optimize: the Spyne types whose values may be optimised (default
+        options: an :class:`mtom.MtomOptions`; the keywords below, when given,
+            override its fields (same names, same validation as Zeep's transports).
+        mtom, threshold, optimize_elements, inline_elements, spool_dir, limits:
+            see :class:`mtom.MtomOptions` (``threshold`` default 1024; values
+            whose size cannot be known without reading, a pipe, are parts).
+        optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
         spool_threshold: received parts above this many bytes go to an
             unlinked temporary file. Default (``None``): 4 MiB
             (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some operation takes a
             ``File``; otherwise parts are not spooled at all, since every
-            binary value ends up in memory as ``bytes`` anyway and a disk round
-            trip would only add time (memory stays bounded by the request
-            size cap).
-        spool_dir: directory for those files (default: the system's).
-        limits: :class:`mtom.Limits` for received packages.
+            binary value ends up in memory as ``bytes`` anyway (memory stays
+            bounded by the request size cap).
+
+    Spyne's ``parser_kwargs`` (``huge_tree``, ``remove_comments``…) apply to
+    every root part, MTOM or plain, with the core's safety options on top.
     """
 
     soap_version: ClassVar[str] = "1.1"
@@ -132,22 +125,39 @@ class MtomMixin:
     SOFT_VALIDATION: Any
     ns_soap_env: str
 
-    def __init__(self, *args: Any, threshold: int = DEFAULT_THRESHOLD,
-                 optimize: Iterable[type] = (ByteArray, File),
+    def __init__(self, *args: Any, options: MtomOptions | None = None,
+                 mtom: bool | None = None, threshold: int | None = None,
+                 optimize_types: Iterable[type] | None = None,
+                 optimize_elements: Iterable[ElementName] | None = None,
+                 inline_elements: Iterable[ElementName] | None = None,
                  spool_threshold: int | None = None,
                  spool_dir: str | os.PathLike[str] | None = None,
-                 limits: Limits = DEFAULT_LIMITS, **kwargs: Any):
-        if threshold < 0:
-            raise ValueError("threshold must be >= 0")
-        self.threshold = threshold
-        self.optimize = tuple(optimize)
-        self.spool_threshold = spool_threshold
-        self._auto_spool = DEFAULT_SPOOL_THRESHOLD
-        self.spool_dir = spool_dir
-        self.limits = limits
+                 limits: Limits | None = None, optimize: Iterable[type] | None = None,
+                 **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.mtom_options = MtomOptions.merge(
+            options, mtom=mtom, threshold=threshold, optimize_elements=optimize_elements,
+            inline_elements=inline_elements, spool_threshold=spool_threshold,
+            spool_dir=spool_dir, limits=limits,
+            huge_tree=True if self.parser_kwargs.get("huge_tree") else None)
+        types = optimize_types if optimize_types is not None else optimize  # old name
+        types = (ByteArray, File) if types is None else types
+        if isinstance(types, type) or not all(isinstance(t, type) for t in types):
+            raise ValueError(f"optimize_types must be an iterable of Spyne types, got {types!r}")
+        self.optimize = tuple(types)
+        self.spool_threshold = spool_threshold if options is None else (
+            spool_threshold or options.spool_threshold)
+        self._auto_spool = self.mtom_options.spool_threshold
         self.serialization_handlers[File] = self.file_to_parent
         self.deserialization_handlers[File] = self.file_from_element
+
+    @property
+    def threshold(self) -> int:
+        return self.mtom_options.threshold
+
+    @property
+    def limits(self) -> Limits:
+        return self.mtom_options.limits
 
     # -- Spyne plumbing ------------------------------------------------------
 
@@ -179,7 +189,7 @@ class MtomMixin:
                 root = self._read_package(ctx, ct, state)
                 xmlids: dict[str, Any] = {}
             else:
-                root = self._parse(b"".join(ctx.in_string), charset, what="request")
+                root = self._parse_plain(b"".join(ctx.in_string), charset)
                 if next(root.iter(XOP_INCLUDE), None) is not None:
                     raise MalformedXop(
                         "the request contains an xop:Include but is not a multipart/related "
@@ -199,55 +209,23 @@ class MtomMixin:
 
     def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
         spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
-        reader = PackageReader(ct, limits=self.limits, spool_threshold=spool,
-                               spool_dir=self.spool_dir,
-                               huge_tree=bool(self.parser_kwargs.get("huge_tree")))
-        with reader:
+        with self.mtom_options.reader(ct, spool_threshold=spool) as reader:
             for chunk in ctx.in_string:
                 if chunk:
                     reader.feed(chunk)
             package = reader.close()
         state.package = package
-        root_ct = package.root.parsed_content_type
-        if root_ct.is_multipart:
-            raise RootPartError("the root part is multipart, not a SOAP envelope")
-        root = self._parse(package.root.read(), root_ct.charset, what="root part",
-                           mtom_error=True)
-        result = reconstitute(root, package, limits=self.limits)
+        root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
         state.set_package(package, result.references + result.swa)
         return root
 
-    def _parse(self, data: bytes, charset: str | None, *, what: str,
-               mtom_error: bool = False) -> etree._Element:
-        """Parse with Spyne's parser options; no DTD; errors as Faults, nothing logged.
-
-        # CORE: mtom.parse_xml has fixed parser options; Spyne's (comments and
-        # PIs removed, huge_tree, ...) are honoured here with the same
-        # charset and DTD rules.
-        """
-
-        def fail(msg: str) -> Exception:
-            if mtom_error:
-                return RootPartError(f"the {what} {msg}")
-            fault: Exception = Fault("Client.XMLSyntaxError", f"the {what} {msg}")
-            return fault
-
-        if not data.strip():
-            raise fail("is empty; expected a SOAP envelope")
-        kwargs = dict(self.parser_kwargs)
-        kwargs["encoding"] = None
-        if charset and not _XML_DECL.match(data[:200]) and not data.startswith(_BOMS):
-            kwargs["encoding"] = charset
+    def _parse_plain(self, data: bytes, charset: str | None) -> etree._Element:
+        """A plain SOAP request, parsed as a root part is (Spyne's parser options, no DTD)."""
         try:
-            root = etree.fromstring(data, etree.XMLParser(**kwargs))
-        except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
-            raise fail(f"is not well-formed XML: {exc}") from None
-        if root is None:
-            raise fail("holds no XML element")
-        docinfo: Any = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None:
-            raise fail("contains a DTD, which SOAP forbids")
-        return root
+            return self.mtom_options.parse(data, charset=charset, what="request",
+                                           parser_options=self.parser_kwargs)
+        except RootPartError as exc:
+            raise Fault("Client.XMLSyntaxError", exc.message) from None
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope = ctx.in_document[0]
@@ -371,35 +349,27 @@ class MtomMixin:
             encoding = self.binary_encoding
         return encoding is BINARY_ENCODING_BASE64
 
-    def _wants_part(self, size: int | None) -> bool:
-        return size is None or size >= self.threshold
-
-    def _include(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
-                 content_type: str | None) -> None:
-        part = OutgoingPart(source, size=size)
-        include(elt, part)
+    def _bind(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
+              content_type: str | None) -> None:
+        """``elt``'s value: a part or base64 text, decided when the envelope is complete."""
         declared = _declared_type(cls) or "application/octet-stream"
-        out_state(ctx).parts.append(PendingPart(elt, part, content_type, declared))
+        out_state(ctx).values[elt] = OutgoingPart(source, size=size,
+                                                  content_type=content_type or declared)
 
     def serialize(self, ctx: Any, message: Any) -> Any:
-        out_state(ctx).reset_parts()
+        out_state(ctx).values = {}
         return super().serialize(ctx, message)  # type: ignore[misc]
 
     def byte_array_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                              name: str = "retval", **kwargs: Any) -> Any:
-        if isinstance(parent, etree._Element) and self._optimisable(cls):
-            found = values.byte_array_source(inst)
-            if found is not None:
-                source, size = found
-                if self._wants_part(size):
-                    elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-                    parent.append(elt)
-                    self._include(ctx, cls, elt, source, size, None)
-                    return None
-                inst = source if isinstance(source, (bytes, memoryview)) else (
-                    b"".join(source) if isinstance(source, list) else source)
-        return super().byte_array_to_parent(  # type: ignore[misc]
-            ctx, cls, inst, parent, ns, name, **kwargs)
+        found = values.byte_array_source(inst)
+        if found is None or not isinstance(parent, etree._Element) or not self._optimisable(cls):
+            return super().byte_array_to_parent(  # type: ignore[misc]
+                ctx, cls, inst, parent, ns, name, **kwargs)
+        elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
+        parent.append(elt)
+        self._bind(ctx, cls, elt, found[0], found[1], None)
+        return None
 
     def file_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                        name: str = "retval", **kwargs: Any) -> None:
@@ -408,38 +378,35 @@ class MtomMixin:
             raise ValueError(f"{type(inst).__name__} is not a File value (data, handle or path)")
         source, size, ctype = found
         elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
+        if isinstance(parent, etree._Element) and self._optimisable(cls):
+            parent.append(elt)
+            self._bind(ctx, cls, elt, source, size, ctype)
+            return
+        elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
         if hasattr(parent, "append"):
             parent.append(elt)
-        if (isinstance(parent, etree._Element) and self._optimisable(cls)
-                and self._wants_part(size)):
-            self._include(ctx, cls, elt, source, size, ctype)
-            return
-        elt.text = values.inline_base64_text(source)
-        if not hasattr(parent, "append"):
+        else:
             parent.write(elt)
 
     def xmldata_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: Any,
                           add_type: bool = False, **kwargs: Any) -> Any:
         t = cls.type
+        found = None
         if (inst is not None and isinstance(parent, etree._Element) and len(parent) == 0
                 and issubclass(t, (ByteArray, File))):
-            if issubclass(t, File):
-                found3 = values.file_source(inst)
-                found = None if found3 is None else (found3[0], found3[1])
-                ctype = None if found3 is None else found3[2]
-            else:
-                found, ctype = values.byte_array_source(inst), None
-            if found is not None:
-                if add_type:
-                    parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
-                               cls.get_type_name_ns(self.app.interface))
-                if self._optimisable(t) and self._wants_part(found[1]):
-                    self._include(ctx, t, parent, found[0], found[1], ctype)
-                else:
-                    parent.text = values.inline_base64_text(found[0])
-                return None
-        return super().xmldata_to_parent(  # type: ignore[misc]
-            ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
+            found = values.file_source(inst) if issubclass(t, File) else (
+                None if (b := values.byte_array_source(inst)) is None else (*b, None))
+        if found is None:
+            return super().xmldata_to_parent(  # type: ignore[misc]
+                ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
+        if add_type:
+            parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
+                       cls.get_type_name_ns(self.app.interface))
+        if self._optimisable(t):
+            self._bind(ctx, t, parent, *found)
+        else:
+            parent.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
+        return None
 
     # -- faults with attachments ------------------------------------------------
 
@@ -457,11 +424,10 @@ class MtomMixin:
                 found = values.file_source(value)
                 if found is None:
                     continue
-                source, size, ctype = found
-                if self._wants_part(size) and self.optimize:
-                    self._include(ctx, File, child, source, size, ctype)
+                if self.optimize:
+                    self._bind(ctx, File, child, *found)
                 else:
-                    child.text = values.inline_base64_text(source)
+                    child.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
             else:
                 detail_elt.append(root_dict_to_etree({key: value}))
         subelts = [*subelts, detail_elt]
@@ -474,24 +440,28 @@ class MtomMixin:
 
     # -- writing -----------------------------------------------------------------
 
+    def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
+                        *args: Any, **kwargs: Any) -> Any:
+        """Spyne's fault writer, on strings made safe for XML first (a peer's text may not be)."""
+        return super().fault_to_parent(  # type: ignore[misc]
+            ctx, cls, xml_safe_fault(inst), parent, ns, *args, **kwargs)
+
+    # -- writing -----------------------------------------------------------------
+
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
-        if not state.parts or ctx.out_document is None:
-            state.reset_parts()
+        bound, state.values = state.values, {}
+        package = None
+        if bound and ctx.out_document is not None:
+            package = build_package(ctx.out_document, bound, self.mtom_options,
+                                    soap_version=self.soap_version,
+                                    charset=charset or self.encoding)
+        if package is None:  # no value became a part: the values are base64 text now
             return super().create_out_string(ctx, charset)  # type: ignore[misc,no-any-return]
-        charset = charset or self.encoding
-        for pending in state.parts:
-            pending.part.content_type = (content_type_hint(pending.element)
-                                         or pending.content_type or pending.fallback_type)
-        root = cast(bytes, etree.tostring(ctx.out_document, encoding=charset,
-                                          xml_declaration=self.xml_declaration))
-        package = OutgoingPackage(root, [p.part for p in state.parts],
-                                  soap_version=self.soap_version, charset=charset)
-        state.reset_parts()
         request = in_state(ctx)
         request.streaming = True
-        body = PackageBody(package, on_done=request.close)
-        ctx.out_string = body
+        body = package.stream(on_close=request.close)
+        ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         set_package_headers(ctx.transport, package)
         environ = getattr(ctx.transport, "req_env", None)
         if isinstance(environ, dict):  # for MtomWsgiApplication's file_wrapper path
@@ -554,7 +524,7 @@ def _detach_hints(body: etree._Element, state: MtomProtocolContext) -> _Detached
     """
     out: _Detached = []
     for el in body.iter(tag=etree.Element):
-        for name in _XMIME_ATTRS:
+        for name in XMIME_CONTENT_TYPE:
             value = el.get(name)
             if value is not None:
                 out.append((el, name, value, False))

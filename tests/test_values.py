@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,14 @@ def test_build_package_inlines_small_values_and_unpack_reads_them_back() -> None
     assert el.text == base64.b64encode(RAW).decode()
 
 
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 100, 786_433])
+def test_base64_text_all_sources(size: int, tmp_path: Path) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "d"
+    path.write_bytes(data)
+    expected = base64.b64encode(data)
+    for source in (data, memoryview(data), path, mtom.OutgoingPart(str(path)), io.BytesIO(data),
+                   mtom.Attachment.from_bytes(data), [data[:7], data[7:]]):
+        assert inline_base64_text(source) == expected

@@ -25,7 +25,6 @@ request included): past it the call raises :class:`CallTimeout`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
@@ -51,6 +50,7 @@ from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_re
 __all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport"]
 
 _CHUNK = 1024 * 1024
+_merge = mtom.MtomOptions.merge  # the transports' ``mtom`` argument hides the module
 
 
 class CallTimeout(TimeoutError):
@@ -73,13 +73,6 @@ def _context_key() -> tuple[int, int]:
     except RuntimeError:
         task = None
     return threading.get_ident(), id(task) if task is not None else 0
-
-
-def _options(options: mtom.MtomOptions | None, **given: Any) -> mtom.MtomOptions:
-    base = options if options is not None else mtom.MtomOptions()
-    if not isinstance(base, mtom.MtomOptions):
-        raise TypeError(f"options must be an mtom.MtomOptions, got {type(base).__name__}")
-    return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
 def _check_deadline(deadline: float | None) -> float | None:
@@ -279,10 +272,10 @@ class MtomTransport(_MtomMixin, Transport):
                  stream_attachments: bool | None = None, deadline: float | None = None,
                  render_placeholders: bool = True):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
-        opts = _options(options, mtom=mtom, threshold=threshold,
-                        optimize_elements=optimize_elements, inline_elements=inline_elements,
-                        spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
-                        huge_tree=huge_tree, stream_attachments=stream_attachments)
+        opts = _merge(options, mtom=mtom, threshold=threshold,
+                      optimize_elements=optimize_elements, inline_elements=inline_elements,
+                      spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
+                      huge_tree=huge_tree, stream_attachments=stream_attachments)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
         self._init_mtom(opts, _check_deadline(deadline), render_placeholders)
@@ -370,10 +363,10 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                  stream_attachments: bool | None = None, deadline: float | None = None,
                  render_placeholders: bool = True):
         self._close_session = False
-        opts = _options(options, mtom=mtom, threshold=threshold,
-                        optimize_elements=optimize_elements, inline_elements=inline_elements,
-                        spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
-                        huge_tree=huge_tree, stream_attachments=stream_attachments)
+        opts = _merge(options, mtom=mtom, threshold=threshold,
+                      optimize_elements=optimize_elements, inline_elements=inline_elements,
+                      spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
+                      huge_tree=huge_tree, stream_attachments=stream_attachments)
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
