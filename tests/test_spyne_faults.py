@@ -298,3 +298,13 @@ def test_mtom_fault_codes() -> None:
     assert http_status_line(400) == "400 Bad Request"
     assert soap12_http_status(Fault("Client.X", "y")).startswith("400")
     assert soap12_http_status(Fault("Server", "y")).startswith("500")
+
+
+def test_peer_bytes_in_a_message_still_give_a_well_formed_fault(server: tuple[str, str]) -> None:
+    # The peer controls the Content-IDs a DanglingInclude message lists; control
+    # characters there must not stop the fault from being written (issue 9).
+    url, version = server
+    body = _package(version, _DIGEST_A, [("b\x01\x1b[2J\x7f", b"x")])
+    resp = post_raw(url, body, _xop_ct(version))
+    info = assert_client_fault(resp, version, "DanglingInclude")
+    assert "cid:a" in info.string and "\x01" not in info.string
