@@ -48,7 +48,15 @@ from .soap import (
     multipart_content_type,
     root_content_type,
 )
-from .values import as_part, base64_text, build_package, is_binary_value, unpack
+from .values import (
+    Detached,
+    as_part,
+    base64_text,
+    build_package,
+    detach_hints,
+    is_binary_value,
+    unpack,
+)
 from .writer import OutgoingPackage, OutgoingPart, PackageStream, source_size
 from .xop import (
     XOP_INCLUDE,
@@ -76,6 +84,7 @@ __all__ = [
     "Attachment",
     "ContentType",
     "DanglingInclude",
+    "Detached",
     "ElementName",
     "Headers",
     "InvalidInclude",
@@ -111,6 +120,7 @@ __all__ = [
     "check_size",
     "cid_href",
     "content_type_hint",
+    "detach_hints",
     "element_names",
     "find_swa_references",
     "href_to_content_id",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from lxml import etree
@@ -30,11 +30,12 @@ from lxml import etree
 from .attachments import Attachment
 from .options import MtomOptions
 from .package import Package
-from .soap import SoapVersion
+from .soap import XMIME_CONTENT_TYPE, SoapVersion
 from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
-from .xop import XopResult, optimize, reconstitute
+from .xop import XopReference, XopResult, optimize, reconstitute
 
-__all__ = ["as_part", "base64_text", "build_package", "is_binary_value", "source_size", "unpack"]
+__all__ = ["Detached", "as_part", "base64_text", "build_package", "detach_hints", "is_binary_value",
+           "source_size", "unpack"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -146,3 +147,45 @@ def unpack(package: Package, options: MtomOptions, *,
     root = options.parse(package.root.read(), charset=package.root.parsed_content_type.charset,
                          parser_options=parser_options)
     return root, reconstitute(root, package, limits=options.limits)
+
+
+class Detached:
+    """What :func:`detach_hints` took out of a tree; :meth:`restore` puts it back (idempotent)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[etree._Element, str | None, str | None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def restore(self) -> None:
+        for element, attribute, value in self.items:
+            if attribute is None:
+                element.text = value
+            elif value is not None:
+                element.set(attribute, value)
+        self.items.clear()
+
+
+def detach_hints(root: etree._Element, references: Iterable[XopReference] = ()) -> Detached:
+    """Take out what a schema of the values may not declare, for a validation.
+
+    ``xmime:contentType`` attributes anywhere under ``root``, the ``href`` of
+    SwA references and the ``cid:`` text of swaRef values: the received
+    infoset a schema sees is then the values' own.
+    """
+    out = Detached()
+    for el in root.iter(tag=etree.Element):
+        for name in XMIME_CONTENT_TYPE:
+            value = el.get(name)
+            if value is not None:
+                out.items.append((el, name, value))
+                del el.attrib[name]
+    for ref in references:
+        if ref.kind == "swa-href" and ref.element.get("href") is not None:
+            out.items.append((ref.element, "href", ref.element.get("href")))
+            del ref.element.attrib["href"]
+        elif ref.kind == "swa-ref":
+            out.items.append((ref.element, None, ref.element.text))
+            ref.element.text = None
+    return out

@@ -68,11 +68,11 @@ from mtom import (
     base64_text,
     build_package,
     content_type_hint,
+    detach_hints,
     inline_base64,
     parse_content_type,
     unpack,
 )
-from mtom.soap import XMIME_CONTENT_TYPE
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
@@ -245,22 +245,20 @@ class MtomMixin:
     def validate_body(self, ctx: Any, message: Any) -> None:
         if self.validator is not self.SCHEMA_VALIDATION or ctx.in_body_doc is None:
             return super().validate_body(ctx, message)  # type: ignore[misc,no-any-return]
-        detached = _detach_hints(ctx.in_body_doc, in_state(ctx))
+        detached = detach_hints(ctx.in_body_doc, in_state(ctx).references.values())
         try:
+            super().validate_body(ctx, message)  # type: ignore[misc]
+        except SchemaValidationError as first:
+            if not detached:
+                raise _schema_fault(first) from None
+            # The model may declare (and require) what was detached: retry as received.
+            detached.restore()
             try:
                 super().validate_body(ctx, message)  # type: ignore[misc]
-            except SchemaValidationError as first:
-                if not detached:
-                    raise _schema_fault(first) from None
-                # The model may declare (and require) what was detached: retry as received.
-                _restore(detached)
-                detached = []
-                try:
-                    super().validate_body(ctx, message)  # type: ignore[misc]
-                except SchemaValidationError:
-                    raise _schema_fault(first) from None
+            except SchemaValidationError:
+                raise _schema_fault(first) from None
         finally:
-            _restore(detached)
+            detached.restore()
 
     def deserialize(self, ctx: Any, message: Any) -> None:
         try:
@@ -278,6 +276,14 @@ class MtomMixin:
     def _reference(self, ctx: Any, element: Any) -> XopReference | None:
         return in_state(ctx).reference(element)
 
+    def _part_value(self, ctx: Any, t: Any, ref: XopReference) -> Any:
+        """The native value of a received part: ``File.Value`` (a handle) or ``(bytes,)``."""
+        if issubclass(t, File):
+            value = values.file_value(ref.attachment, ref.content_type)
+            in_state(ctx).handles.append(value.handle)
+            return value
+        return values.byte_array_value(ref.attachment)
+
     def from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
         if ref is not None and not issubclass(cls, (ByteArray, File, ComplexModelBase)):
@@ -294,7 +300,7 @@ class MtomMixin:
             except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
                 raise Fault("Client.ValidationError",
                             f"invalid base64Binary value: {exc}") from None
-        retval = values.byte_array_value(ref.attachment)
+        retval = self._part_value(ctx, cls, ref)
         if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
             raise Fault("Client.ValidationError", "an attachment value does not respect the "
                         "constraints of its type")
@@ -302,14 +308,12 @@ class MtomMixin:
 
     def file_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
-        hint = content_type_hint(element)
         if ref is not None:
-            value = values.file_value(ref.attachment, hint or ref.attachment.content_type)
-            in_state(ctx).handles.append(value.handle)
-            return value
+            return self._part_value(ctx, cls, ref)
         if element.text is None:
             return None
-        return values.inline_file_value(element.text, hint or "application/octet-stream")
+        return values.inline_file_value(
+            element.text, content_type_hint(element) or "application/octet-stream")
 
     def complex_from_element(self, ctx: Any, cls: Any, elt: Any) -> Any:
         inst = super().complex_from_element(ctx, cls, elt)  # type: ignore[misc]
@@ -318,15 +322,9 @@ class MtomMixin:
         if ref is not None and attrs._xml_tag_body_as is not None:
             for key, modifier in attrs._xml_tag_body_as:
                 t = modifier.type
-                if issubclass(t, File):
-                    value = values.file_value(
-                        ref.attachment, content_type_hint(elt) or ref.attachment.content_type)
-                    in_state(ctx).handles.append(value.handle)
-                elif issubclass(t, ByteArray):
-                    value = values.byte_array_value(ref.attachment)
-                else:
-                    continue
-                inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
+                if issubclass(t, (File, ByteArray)):
+                    value = self._part_value(ctx, t, ref)
+                    inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
         # Spyne matches attributes by local name only; namespaced ones
         # (xmime:contentType on the W3C Data type) are read here.
         for key, member in cls.get_flat_type_info(cls).items():
@@ -511,43 +509,6 @@ def _schema_fault(error: Any) -> Fault:
 
 def _is_binary(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray, memoryview, Attachment, File.Value))
-
-
-_Detached = list[tuple[etree._Element, str, "str | None", bool]]
-
-
-def _detach_hints(body: etree._Element, state: MtomProtocolContext) -> _Detached:
-    """Remove what a schema may not allow, to put back after validation.
-
-    ``xmime:contentType`` attributes anywhere in the body, ``href`` of SwA
-    references and the ``cid:`` text of swaRef values.
-    """
-    out: _Detached = []
-    for el in body.iter(tag=etree.Element):
-        for name in XMIME_CONTENT_TYPE:
-            value = el.get(name)
-            if value is not None:
-                out.append((el, name, value, False))
-                del el.attrib[name]
-    for ref in state.references.values():
-        if ref.kind == "swa-href":
-            value = ref.element.get("href")
-            if value is not None:
-                out.append((ref.element, "href", value, False))
-                del ref.element.attrib["href"]
-        elif ref.kind == "swa-ref":
-            out.append((ref.element, "", ref.element.text, True))
-            ref.element.text = None
-    return out
-
-
-def _restore(detached: _Detached) -> None:
-    for el, name, value, is_text in detached:
-        if is_text:
-            el.text = value
-        elif value is not None:
-            el.set(name, value)
-    detached.clear()
 
 
 def _takes_files(app: Any) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 import mtom
+from mtom.soap import soap_version_of_content_type, soap_version_of_namespace
 
 from .hooks import CallContext
 
@@ -31,12 +32,10 @@ ACCEPT = "application/xop+xml, multipart/related, text/xml, application/soap+xml
 
 
 def soap_version_of(envelope: etree._Element, content_type: str | None) -> mtom.SoapVersion:
-    """SOAP 1.2 when the envelope (or, failing that, the Content-Type) says so."""
-    ns = etree.QName(envelope).namespace
-    if ns in (mtom.SOAP11_ENV_NS, mtom.SOAP12_ENV_NS):
-        return mtom.SoapVersion.SOAP12 if ns == mtom.SOAP12_ENV_NS else mtom.SoapVersion.SOAP11
-    media = mtom.parse_content_type(content_type or "").media_type
-    return mtom.SoapVersion.SOAP12 if media == "application/soap+xml" else mtom.SoapVersion.SOAP11
+    """The envelope's SOAP version, else the Content-Type's, else SOAP 1.1."""
+    return (soap_version_of_namespace(etree.QName(envelope).namespace)
+            or soap_version_of_content_type(mtom.parse_content_type(content_type or ""))
+            or mtom.SoapVersion.SOAP11)
 
 
 @dataclass
