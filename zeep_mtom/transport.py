@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import anyio
@@ -50,7 +49,6 @@ from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_re
 __all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport"]
 
 _CHUNK = 1024 * 1024
-_merge = mtom.MtomOptions.merge  # the transports' ``mtom`` argument hides the module
 
 
 class CallTimeout(TimeoutError):
@@ -233,12 +231,13 @@ class MtomTransport(_MtomMixin, Transport):
         cache, timeout, operation_timeout, session: as for
             :class:`zeep.transports.Transport` (``operation_timeout`` bounds
             each socket read; ``deadline`` the whole call).
-        options: an :class:`mtom.MtomOptions` (the keyword arguments below,
-            when given, override its fields).
-        mtom, threshold, optimize_elements, inline_elements, spool_threshold,
-            spool_dir, limits, huge_tree, stream_attachments: see
-            :class:`mtom.MtomOptions`. By default a reply value over
-            ``spool_threshold`` (4 MiB) comes back as a file-backed
+        options: an :class:`mtom.MtomOptions`.
+        mtom_options: its fields as keyword arguments (they override
+            ``options``): ``mtom``, ``threshold``, ``optimize_elements``,
+            ``inline_elements``, ``spool_threshold``, ``spool_dir``, ``limits``,
+            ``huge_tree``, ``stream_attachments``; see :class:`mtom.MtomOptions`.
+            By default a reply value over ``spool_threshold`` (4 MiB) comes back
+            as a file-backed
             :class:`mtom.Attachment`, so a call holds at most
             ``spool_threshold`` bytes per value plus ``max_root_size`` of
             envelope; ``stream_attachments=False`` returns ``bytes`` always.
@@ -262,20 +261,10 @@ class MtomTransport(_MtomMixin, Transport):
     def __init__(self, cache: Any = None, timeout: float = 300,
                  operation_timeout: float | None = None,
                  session: requests.Session | None = None, *,
-                 options: mtom.MtomOptions | None = None, mtom: bool | None = None,
-                 threshold: int | None = None,
-                 optimize_elements: Iterable[mtom.ElementName] | None = None,
-                 inline_elements: Iterable[mtom.ElementName] | None = None,
-                 spool_threshold: int | None = None,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: mtom.Limits | None = None, huge_tree: bool | None = None,
-                 stream_attachments: bool | None = None, deadline: float | None = None,
-                 render_placeholders: bool = True):
+                 options: mtom.MtomOptions | None = None, deadline: float | None = None,
+                 render_placeholders: bool = True, **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
-        opts = _merge(options, mtom=mtom, threshold=threshold,
-                      optimize_elements=optimize_elements, inline_elements=inline_elements,
-                      spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
-                      huge_tree=huge_tree, stream_attachments=stream_attachments)
+        opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
         self._init_mtom(opts, _check_deadline(deadline), render_placeholders)
@@ -353,20 +342,10 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
     def __init__(self, client: Any = None, wsdl_client: Any = None, cache: Any = None,
                  timeout: float = 300, operation_timeout: float | None = None,
                  verify_ssl: bool = True, proxy: Any = None, *,
-                 options: mtom.MtomOptions | None = None, mtom: bool | None = None,
-                 threshold: int | None = None,
-                 optimize_elements: Iterable[mtom.ElementName] | None = None,
-                 inline_elements: Iterable[mtom.ElementName] | None = None,
-                 spool_threshold: int | None = None,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: mtom.Limits | None = None, huge_tree: bool | None = None,
-                 stream_attachments: bool | None = None, deadline: float | None = None,
-                 render_placeholders: bool = True):
+                 options: mtom.MtomOptions | None = None, deadline: float | None = None,
+                 render_placeholders: bool = True, **mtom_options: Any):
         self._close_session = False
-        opts = _merge(options, mtom=mtom, threshold=threshold,
-                      optimize_elements=optimize_elements, inline_elements=inline_elements,
-                      spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
-                      huge_tree=huge_tree, stream_attachments=stream_attachments)
+        opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
