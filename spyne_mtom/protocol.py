@@ -33,8 +33,8 @@ response carries large binaries (W3C MTOM scenarios 1a/2a/3a).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -57,7 +57,6 @@ from spyne.util.etreeconv import root_dict_to_etree
 from mtom import (
     XOP_INCLUDE,
     Attachment,
-    ElementName,
     Limits,
     MalformedXop,
     MtomError,
@@ -91,10 +90,10 @@ class MtomMixin:
     """MTOM/XOP behaviour shared by :class:`Soap11Mtom` and :class:`Soap12Mtom`.
 
     Keyword arguments (all other arguments are Spyne's ``Soap11``/``Soap12`` ones):
-        options: an :class:`mtom.MtomOptions`; the keywords below, when given,
-            override its fields (same names, same validation as Zeep's transports).
-        mtom, threshold, optimize_elements, inline_elements, spool_dir, limits:
-            see :class:`mtom.MtomOptions` (``threshold`` default 1024; values
+        options: an :class:`mtom.MtomOptions`; its fields given as keywords
+            (``mtom``, ``threshold``, ``optimize_elements``, ``inline_elements``,
+            ``spool_dir``, ``limits``…) override it: the same names and the same
+            validation as Zeep's transports (``threshold`` default 1024; values
             whose size cannot be known without reading, a pipe, are parts).
         optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
@@ -126,20 +125,15 @@ class MtomMixin:
     ns_soap_env: str
 
     def __init__(self, *args: Any, options: MtomOptions | None = None,
-                 mtom: bool | None = None, threshold: int | None = None,
                  optimize_types: Iterable[type] | None = None,
-                 optimize_elements: Iterable[ElementName] | None = None,
-                 inline_elements: Iterable[ElementName] | None = None,
-                 spool_threshold: int | None = None,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: Limits | None = None, optimize: Iterable[type] | None = None,
-                 **kwargs: Any):
+                 optimize: Iterable[type] | None = None, **kwargs: Any):
+        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
+                 if f.name in kwargs}
         super().__init__(*args, **kwargs)
+        spool_threshold = given.get("spool_threshold")
         self.mtom_options = MtomOptions.merge(
-            options, mtom=mtom, threshold=threshold, optimize_elements=optimize_elements,
-            inline_elements=inline_elements, spool_threshold=spool_threshold,
-            spool_dir=spool_dir, limits=limits,
-            huge_tree=True if self.parser_kwargs.get("huge_tree") else None)
+            options, **{"huge_tree": True if self.parser_kwargs.get("huge_tree") else None,
+                        **given})
         types = optimize_types if optimize_types is not None else optimize  # old name
         types = (ByteArray, File) if types is None else types
         if isinstance(types, type) or not all(isinstance(t, type) for t in types):
