@@ -335,6 +335,13 @@ class PackageStream(io.RawIOBase):
             self._release_before(self._pos)
         start = self._pos - self._floor
         stop = None if want is None else start + want
+        first = self._held[0] if self._held else None
+        if first is not None and stop is not None and stop <= len(first):  # the common case
+            whole = (start == 0 and stop == len(first) and isinstance(first.obj, bytes)
+                     and first.nbytes == len(first.obj))
+            data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
+            self._pos += len(data)
+            return data
         pieces, offset = [], 0
         for view in self._held:
             lo, hi = max(start - offset, 0), len(view) if stop is None else min(
