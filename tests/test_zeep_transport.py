@@ -709,3 +709,25 @@ def test_plain_zeep_client_in_the_same_process_is_unaffected(served: SharedServe
     assert without["path"] == "TypeError"
     bodies = [r.body for r in app.received]
     assert len(bodies) == 2 and bodies[0] == bodies[1]  # the wire is the same too
+
+
+def test_last_reply_is_per_thread_and_goes_with_the_thread(served: SharedServer,
+                                                          tmp_path: Path) -> None:
+    import threading
+
+    extra = mtom.OutgoingPart(pattern(300_000), content_id="extra@test")
+    with echo_service(served, EchoApp(reply_parts=[extra]), mtom=True, spool_threshold=1024,
+                      spool_dir=tmp_path) as (svc, transport):
+        seen: list[object] = []
+
+        def call() -> None:
+            svc.Echo(data=[b"x"])
+            seen.append(transport.last_reply)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join(60)
+        assert seen and seen[0] is not None and transport.last_reply is None
+        del seen[:], worker
+        gc.collect()
+        assert _open_spool_files(tmp_path) == []  # the thread is gone, and its reply

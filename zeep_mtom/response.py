@@ -31,6 +31,7 @@ from lxml import etree
 from requests.structures import CaseInsensitiveDict
 
 import mtom
+from mtom.soap import soap_version_of_namespace
 
 __all__ = ["MtomReply", "MtomResponse", "ReplyReader", "ReplyResult", "make_response"]
 
@@ -159,14 +160,10 @@ class ReplyReader:
         self._chunks: list[bytes] = []
         self._size = 0
         self._done = False
-        self._reader: mtom.PackageReader | None = None
-        if self.content_type.is_multipart:
-            spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
-            self._reader = options.reader(self.content_type, spool_threshold=spool)
+        spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
+        self._reader = (options.reader(self.content_type, spool_threshold=spool)
+                        if self.content_type.is_multipart else None)
 
-    @property
-    def multipart(self) -> bool:
-        return self._reader is not None
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
@@ -179,9 +176,9 @@ class ReplyReader:
             return
         self._size += len(chunk)
         limits = self._options.limits
-        name, value = min(("max_root_size", limits.max_root_size),
-                          ("max_total_size", limits.max_total_size), key=lambda nv: nv[1])
+        value = min(limits.max_root_size, limits.max_total_size)
         if self._size > value:
+            name = "max_root_size" if value == limits.max_root_size else "max_total_size"
             self.abort()
             raise mtom.LimitExceeded(
                 f"the {self.content_type.media_type or 'plain'} reply exceeds {name}={value} "
@@ -228,7 +225,7 @@ class ReplyReader:
         for ref in xop.swa:
             if ref.kind == "swa-ref" and ref.element.text:
                 values[ref.element.text] = ref.attachment
-        version = package.soap_version or mtom.SoapVersion.SOAP11
+        version = soap_version_of_namespace(etree.QName(root).namespace) or mtom.SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
         content = etree.tostring(root, xml_declaration=True, encoding="utf-8")
@@ -245,8 +242,7 @@ class MtomResponse(requests.Response):
 
 
 def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str, str],
-                  url: str | None = None, reason: str | None = None,
-                  extra: Mapping[str, Any] | None = None) -> MtomResponse:
+                  **attributes: Any) -> MtomResponse:
     """Build the response object ``post_xml`` returns to Zeep."""
     resp = MtomResponse()
     resp.status_code = status_code
@@ -256,9 +252,7 @@ def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str
     resp._content = result.content
     resp._content_consumed = True  # type: ignore[attr-defined]
     resp.encoding = "utf-8" if result.reply.package is not None else None
-    resp.url = url or ""
-    resp.reason = reason or ""
-    for name, value in (extra or {}).items():
+    for name, value in attributes.items():  # url, reason, cookies, encoding…
         setattr(resp, name, value)
     resp.mtom_reply = result.reply
     return resp

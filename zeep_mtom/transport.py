@@ -24,11 +24,13 @@ request included): past it the call raises :class:`CallTimeout`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -63,21 +65,40 @@ def _signs(wsse: Any) -> bool:
     return any(not isinstance(w, UsernameToken) for w in items)
 
 
-def _context_key() -> tuple[int, int]:
-    """This thread and asyncio task: where ``last_reply`` is kept apart."""
-    try:
-        import asyncio
-        task = asyncio.current_task()
-    except RuntimeError:
-        task = None
-    return threading.get_ident(), id(task) if task is not None else 0
+class _Replies:
+    """``last_reply`` per thread and asyncio task, held by the transport only.
 
+    A thread's replies go with the thread (``threading.local``), a task's with
+    the task (weak keys), all of them with the transport; ``close`` closes them.
+    """
 
-def _check_deadline(deadline: float | None) -> float | None:
-    if deadline is not None and (isinstance(deadline, bool) or not isinstance(
-            deadline, (int, float)) or not deadline > 0):
-        raise ValueError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
-    return deadline
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: weakref.WeakValueDictionary[int, MtomReply] = weakref.WeakValueDictionary()
+
+    def _slots(self) -> tuple[weakref.WeakKeyDictionary[Any, MtomReply], Any]:
+        if not hasattr(self._local, "slots"):
+            self._local.slots = weakref.WeakKeyDictionary()
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        return self._local.slots, task if task is not None else _Replies
+
+    def get(self) -> MtomReply | None:
+        slots, key = self._slots()
+        return slots.get(key)
+
+    def set(self, reply: MtomReply) -> None:
+        slots, key = self._slots()
+        slots[key] = reply
+        self._all[id(reply)] = reply
+
+    def close(self) -> None:
+        for reply in list(self._all.values()):
+            reply.close()
+        self._all.clear()
+        self._local = threading.local()
 
 
 class _MtomMixin:
@@ -85,17 +106,21 @@ class _MtomMixin:
 
     mtom_options: mtom.MtomOptions
     policies: PolicyIndex
+    logger: logging.Logger  # Zeep's transports set it
     deadline: float | None
     render_placeholders: bool
 
     def _init_mtom(self, options: mtom.MtomOptions, deadline: float | None,
                    render_placeholders: bool) -> None:
         hooks.install()
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(
+                deadline, (int, float)) or not deadline > 0):
+            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
         self.mtom_options = options
         self.deadline = deadline
         self.render_placeholders = bool(render_placeholders)
         self.policies = PolicyIndex()
-        self._replies: dict[tuple[int, int], MtomReply] = {}
+        self._replies = _Replies()
 
     # -- WSDL loading ----------------------------------------------------
 
@@ -140,27 +165,19 @@ class _MtomMixin:
         ``.unreferenced``, ``.get("cid:…")``. Held by the transport only:
         released by :meth:`close` or when the transport is collected.
         """
-        return self._replies.get(_context_key())
+        return self._replies.get()
 
     def _release_replies(self) -> None:
-        replies, self._replies = self._replies, {}
-        for reply in replies.values():
-            reply.close()
-
-    @property
-    def _log(self) -> logging.Logger:
-        logger: logging.Logger = getattr(self, "logger", None) or logging.getLogger(
-            "zeep.transports")
-        return logger
+        self._replies.close()
 
     def _prepare(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> tuple[PreparedRequest, CallContext | None]:
         ctx = hooks.current_call()
         prepared = prepare(envelope, headers, ctx, self.mtom_options)
-        if self._log.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
+        if self.logger.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
             kind = (f"MTOM, {len(prepared.package.parts)} part(s), "
                     f"{prepared.package.content_length} bytes" if prepared.package else "plain")
-            self._log.debug("HTTP Post to %s (%s):\n%s", address, kind,
+            self.logger.debug("HTTP Post to %s (%s):\n%s", address, kind,
                             prepared.envelope.decode("utf-8", "replace"))
         return prepared, ctx
 
@@ -171,11 +188,11 @@ class _MtomMixin:
                            inline_values=ctx.inline_replies if ctx is not None else False)
 
     def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
-        self._replies[_context_key()] = result.reply
+        self._replies.set(result.reply)
         if ctx is not None:
             ctx.accept_reply(result.reply, result.values)
-        if self._log.isEnabledFor(logging.DEBUG):
-            self._log.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
                             result.reply.status_code, result.reply.content_type.media_type,
                             len(result.reply.attachments),
                             result.content.decode("utf-8", "replace"))
@@ -267,7 +284,7 @@ class MtomTransport(_MtomMixin, Transport):
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
-        self._init_mtom(opts, _check_deadline(deadline), render_placeholders)
+        self._init_mtom(opts, deadline, render_placeholders)
 
     def close(self) -> None:
         """Release ``last_reply`` (its temporary files) and the session this transport made."""
@@ -325,10 +342,9 @@ class MtomTransport(_MtomMixin, Transport):
         self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
-            url=response.url, reason=response.reason,
-            extra={"cookies": response.cookies, "elapsed": response.elapsed,
-                   "history": response.history, "request": response.request,
-                   **({} if result.reply.is_multipart else {"encoding": response.encoding})})
+            url=response.url, reason=response.reason, cookies=response.cookies,
+            elapsed=response.elapsed, history=response.history, request=response.request,
+            **({} if result.reply.is_multipart else {"encoding": response.encoding}))
 
 
 class AsyncMtomTransport(_MtomMixin, AsyncTransport):
@@ -349,7 +365,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
-        self._init_mtom(opts, _check_deadline(deadline), render_placeholders)
+        self._init_mtom(opts, deadline, render_placeholders)
 
     async def aclose(self) -> None:
         """Release ``last_reply`` and close the httpx clients."""
@@ -397,6 +413,5 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
         self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
-            url=str(response.url), reason=response.reason_phrase,
-            extra={"cookies": response.cookies,
-                   **({} if result.reply.is_multipart else {"encoding": response.encoding})})
+            url=str(response.url), reason=response.reason_phrase, cookies=response.cookies,
+            **({} if result.reply.is_multipart else {"encoding": response.encoding}))
