@@ -36,7 +36,7 @@ from .errors import DanglingInclude, InvalidInclude, LimitExceeded
 from .headers import cid_href, href_to_content_id, make_content_id
 from .limits import DEFAULT_LIMITS, Limits
 from .package import Package
-from .soap import XMIME_NS, XMIME_NS_2004, XOP_NS
+from .soap import XMIME_CONTENT_TYPE, XOP_NS
 from .writer import OutgoingPart, PartSource
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 XOP_INCLUDE = f"{{{XOP_NS}}}Include"
-_XMIME_CT = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
+_XMIME_CT = XMIME_CONTENT_TYPE
 
 
 @dataclass
