@@ -14,8 +14,13 @@ Use :class:`Soap11Mtom` / :class:`Soap12Mtom` in place of Spyne's ``Soap11`` /
 round trip; ``File`` values read a spooled temporary file through
 ``.handle``, valid until the request ends) and values of ``threshold`` bytes
 or more leave as parts (``File`` paths and handles streamed from disk).
+The options are :class:`MtomOptions` fields, shared with zeep_mtom (same
+names, same validation): ``threshold``, ``optimize_elements``,
+``inline_elements``, ``spool_threshold``, ``spool_dir``, ``limits``, ``mtom``,
+or ``options=MtomOptions(...)``; ``optimize_types`` picks the Spyne types.
 Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
-binding's HTTP status; the WSDL carries the MTOM policy assertion.
+binding's HTTP status, always well-formed; the WSDL carries the MTOM policy
+assertion.
 :mod:`spyne_mtom.demo_service` is a ready-made example service.
 """
 

@@ -3,32 +3,39 @@
 Strategy
 --------
 *In* (``create_in_document``): a ``multipart/*`` request is pushed chunk by
-chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into an
-:class:`mtom.PackageReader`; large parts spool to temporary files as they
-arrive. The root part is parsed (its charset honoured, an XML declaration
-welcome) and :func:`mtom.reconstitute` removes every ``xop:Include``,
-leaving its parent empty and recording parent → attachment (SwA ``cid:``
-references too). The deserialisation handlers for ``ByteArray`` and ``File``
-look an element up in that map first and build the value straight from the
-attachment: no base64 text is ever made, so a 100 MiB upload never becomes
-a 130 MiB text node. Plain SOAP requests take the usual path on the same
-endpoint (an ``xop:Include`` in them is a Sender fault).
+chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into the
+:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`;
+large parts spool to temporary files as they arrive. :func:`mtom.unpack`
+parses the root once (its charset honoured, Spyne's ``parser_kwargs`` and
+the core's safety options) and removes every ``xop:Include``, leaving its
+parent empty and recording parent → attachment (SwA ``cid:`` references
+too). A plain request is parsed by the same core function. The
+deserialisation handlers for ``ByteArray`` and ``File`` look an element up
+in that map first and build the value straight from the attachment: no
+base64 text is ever made, so a 100 MiB upload never becomes a 130 MiB text
+node. Plain SOAP requests take the usual path on the same endpoint (an
+``xop:Include`` in them is a Sender fault).
 
 *Validation* (``validator='lxml'``) sees the envelope with every Include
 removed: an empty ``base64Binary`` element is valid. ``xmime:contentType``
-attributes (and SwA ``href``/``cid:`` text) are detached while the schema
-checks the body and put back afterwards, so a model that does not declare
-them is not rejected; a model that declares one (``XmlAttribute``) gets it.
+attributes (and SwA ``href``/``cid:`` text) are detached
+(:func:`mtom.detach_hints`) while the schema checks the body and put back
+afterwards, so a model that does not declare them is not rejected; a model
+that declares one (``XmlAttribute``) gets it.
 
-*Out*: the serialisation handlers replace ``ByteArray``/``File`` values of
-``threshold`` bytes or more with an ``xop:Include`` and record the value as a
-part (files by path or handle, never read here). ``create_out_string`` then
-writes an :class:`mtom.OutgoingPackage` — or plain SOAP when nothing was
-moved out. An MTOM endpoint thus answers a plain request with MTOM when the
-response carries large binaries (W3C MTOM scenarios 1a/2a/3a).
+*Out*: the serialisation handlers bind each ``ByteArray``/``File`` value to
+its element as an :class:`mtom.OutgoingPart` (files by path or handle, never
+read here). ``create_out_string`` hands (envelope, values) to
+:func:`mtom.build_package`, which puts an ``xop:Include`` where a value
+qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
+base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
+— or writes plain SOAP when no value became a part. An MTOM endpoint thus
+answers a plain request with MTOM when the response carries large binaries
+(W3C MTOM scenarios 1a/2a/3a).
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
-(``Client.<Error>``) with the SOAP binding's HTTP status; see :mod:`.faults`.
+(``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
+written on XML-safe strings; see :mod:`.faults`.
 """
 
 from __future__ import annotations
