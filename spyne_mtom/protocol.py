@@ -135,7 +135,7 @@ class MtomMixin:
                  optimize_types: Iterable[type] | None = None,
                  optimize: Iterable[type] | None = None, **kwargs: Any):
         given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
-                 if f.name in kwargs}
+                 if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
         spool_threshold = given.get("spool_threshold")
         self.mtom_options = MtomOptions.merge(
