@@ -731,3 +731,39 @@ def test_last_reply_is_per_thread_and_goes_with_the_thread(served: SharedServer,
         del seen[:], worker
         gc.collect()
         assert _open_spool_files(tmp_path) == []  # the thread is gone, and its reply
+
+
+def test_deadline_bounds_sending_the_request(tmp_path: Path) -> None:
+    # A peer that reads the headers and then never the body: the upload blocks on a
+    # full socket buffer; the deadline still ends the call, as CallTimeout.
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+    stop = threading.Event()
+
+    def peer() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(4096)
+            stop.wait(30)  # bounded: never reads the rest
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(64 << 20)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    try:
+        with zeep_mtom.MtomTransport(mtom=True, deadline=1.0) as transport:
+            client = zeep.Client(str(DATA / "echo.wsdl"), transport=transport)
+            with pytest.raises(zeep_mtom.CallTimeout):
+                client.create_service(ECHO11, url).Echo(data=[big])
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(30)

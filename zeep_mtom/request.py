@@ -75,14 +75,10 @@ def _set_header(headers: MutableMapping[str, str], name: str, value: str | None)
 
 
 def _values(envelope: etree._Element, ctx: CallContext) -> dict[etree._Element, mtom.OutgoingPart]:
-    values: dict[etree._Element, mtom.OutgoingPart] = {}
-    for el in envelope.iter():
-        text = el.text
-        if ctx.pending and isinstance(el.tag, str) and text and text[:4] == "cid:" and not len(el):
-            part = ctx.pending.pop(text, None)
-            if part is not None:
-                values[el] = part
-    return values
+    """Each placeholder element and the value it stands for (each taken once)."""
+    return {el: part for el in envelope.iter()
+            if isinstance(el.tag, str) and not len(el) and (el.text or "")[:4] == "cid:"
+            and (part := ctx.pending.pop(el.text or "", None)) is not None}
 
 
 def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
@@ -108,7 +104,7 @@ def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
             action = mtom.parse_content_type(zeep_ct).get("action")
         typed = set(ctx.typed) if ctx is not None else set()
         package = mtom.build_package(
-            envelope, _values(envelope, ctx) if ctx is not None else {}, options,
+            envelope, _values(envelope, ctx) if ctx is not None and ctx.pending else {}, options,
             soap_version=version, action=action,
             select=lambda el: (el in typed or el.tag in options.optimize_elements
                                or mtom.content_type_hint(el) is not None))

@@ -312,8 +312,13 @@ class MtomTransport(_MtomMixin, Transport):
                     body = iter(body.read, b"")
             read = self.deadline if timeout is None else min(timeout, self.deadline)
             timeout = (self.deadline, read)
-        response = self.session.post(address, data=body, headers=headers, timeout=timeout,
-                                     stream=True)
+        try:
+            response = self.session.post(address, data=body, headers=headers, timeout=timeout,
+                                         stream=True)
+        except requests.RequestException as exc:
+            if end is not None and time.monotonic() >= end:
+                raise self._timeout(address) from exc
+            raise
         watchdog = _Watchdog(response, end - time.monotonic()) if end is not None else None
         connection = response.raw.connection  # urllib3 returns it to the pool at the body's end
         with response:
@@ -321,17 +326,15 @@ class MtomTransport(_MtomMixin, Transport):
                                         response.headers.get("Content-Type"), ctx)
             try:
                 for chunk in response.iter_content(_CHUNK):
-                    reader.feed(chunk)
-                    if end is not None and time.monotonic() > end:
-                        raise self._timeout(address)
+                    reader.feed(chunk)  # past the deadline the watchdog ends the reads
+                if watchdog is not None and watchdog.fired:  # the body may look complete
+                    raise self._timeout(address)
                 result = reader.close()
             except BaseException as exc:
                 reader.abort()
                 # Close the connection (never reused), and now: the traceback keeps
                 # this frame (and with it the socket) alive while the caller holds it.
-                response.raw.close()
-                if connection is not None:
-                    connection.close()
+                (connection or response.raw).close()
                 if watchdog is not None and watchdog.fired and not isinstance(exc, CallTimeout):
                     raise self._timeout(address) from exc
                 _where(exc, address, response.status_code)
