@@ -1,4 +1,4 @@
-"""Record raw HTTP between a client and a server, and the capture command.
+"""Record raw HTTP between a client and a server (imports nothing of the scenarios).
 
 :class:`RecordingProxy` is a tiny TCP proxy on 127.0.0.1: point a client at
 ``proxy.url(path)`` and every byte it sends to the real server, and every byte
@@ -9,7 +9,7 @@ connection; beyond that only counted, so a 64 MiB exchange costs no memory).
 The scenario runner (:mod:`interop.scenarios`) puts this proxy between every
 client and server, so its checks look at what really crossed the wire.
 
-``python -m interop.capture`` runs the scenarios against the live peers with
+``python -m interop.record`` (:mod:`interop.record`) runs the scenarios against the live peers with
 small payloads and writes what the *peers* sent — JAX-WS RI and gSOAP server
 replies (to the raw Python client) and JAX-WS RI and gSOAP client requests (to
 the Spyne echo service) — into ``interop/captures/``: one ``.http`` file per
@@ -23,16 +23,12 @@ and :meth:`RecordingProxy.close` stops every thread it started.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import selectors
 import socket
-import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +39,6 @@ __all__ = [
     "HttpMessage",
     "RecordedConnection",
     "RecordingProxy",
-    "main",
     "split_http_stream",
 ]
 
@@ -412,103 +407,3 @@ class RecordingProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# --------------------------------------------------------------------------------------------
-# The capture command
-
-
-def _write_capture(out_dir: Path, stem: str, message: HttpMessage, sidecar: dict[str, Any]) -> None:
-    (out_dir / f"{stem}.http").write_bytes(message.raw)
-    text = json.dumps(sidecar, indent=2, sort_keys=True) + "\n"
-    (out_dir / f"{stem}.json").write_text(text, encoding="utf-8")
-
-
-def capture(out_dir: Path = CAPTURES_DIR, *, peers: Sequence[str] = ("jaxws", "gsoap"),
-            verbose: bool = True) -> tuple[list[Path], list[str]]:
-    """Run the capture scenarios against the live peers and write the files.
-
-    Returns the sidecars written and the names of exchanges whose checks failed (they are
-    written anyway, with the problems in the sidecar's ``checks``). Old ``.http``/``.json``
-    files of the captured peers are removed first, so the folder holds exactly one run.
-    """
-    from interop import peerctl, scenarios
-
-    for name in peers:
-        reason = peerctl.peer_available(name)
-        if reason is not None:
-            raise peerctl.PeerError(f"cannot capture {name}: {reason}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in peers:
-        for old in list(out_dir.glob(f"{name}-*.http")) + list(out_dir.glob(f"{name}-*.json")):
-            old.unlink()
-    versions = scenarios.peer_versions()
-    written: list[Path] = []
-    failed: list[str] = []
-    with scenarios.Endpoints() as endpoints, scenarios.workdir() as work:
-        for plan in scenarios.capture_plan(peers):
-            direction, version, scenario = plan.direction, plan.version, plan.scenario
-            outcome = scenarios.run_exchange(direction, version, scenario, endpoints, work,
-                                             small=True)
-            problems = scenarios.check_outcome(direction, version, scenario, outcome,
-                                               small=True)
-            wire = outcome.wire
-            if wire is None or wire.response is None:
-                raise RuntimeError(f"{plan.stem}: no HTTP exchange was recorded")
-            message = wire.response if plan.role == "server" else wire.request
-            if not message.complete:
-                raise RuntimeError(f"{plan.stem}: the {plan.role} message was not recorded whole")
-            peer = direction.server if plan.role == "server" else direction.client
-            sidecar: dict[str, Any] = {
-                "peer": peer,
-                "peer_version": versions.get(peer, "?"),
-                "role": plan.role,
-                "direction": "response" if plan.role == "server" else "request",
-                "exchange": f"{direction.client} -> {direction.server}",
-                "soap_version": version,
-                "scenario": scenario.id,
-                "scenario_title": scenario.title,
-                "path": urllib.parse.urlsplit(message.start_line.split(" ")[1]).path
-                if message.is_request else None,
-                "http_status": message.status,
-                "content_type": message.content_type,
-                "mtom": scenarios.is_mtom_content_type(message.content_type),
-                "values": [v.as_json() for v in scenario.value_specs(small=True)],
-                "fault": None,
-                "checks": problems or "ok",
-            }
-            if scenario.failure is not None:
-                fault = outcome.client.fault
-                sidecar["fault"] = None if fault is None else {
-                    "code": fault.code, "reason": fault.reason}
-                sidecar["values"] = []
-            _write_capture(out_dir, plan.stem, message, sidecar)
-            written.append(out_dir / f"{plan.stem}.json")
-            if problems:
-                failed.append(plan.stem)
-            if verbose:
-                state = "ok" if not problems else "CHECKS FAILED: " + "; ".join(problems)
-                print(f"{plan.stem}: {len(message.raw)} bytes ({state})", flush=True)
-    return written, failed
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m interop.capture",
-        description="Record what the live JAX-WS RI and gSOAP peers send and answer into "
-                    "interop/captures/ (raw HTTP plus a JSON sidecar per message).")
-    parser.add_argument("--out", type=Path, default=CAPTURES_DIR)
-    parser.add_argument("--peer", action="append", choices=("jaxws", "gsoap"),
-                        help="capture only this peer (repeatable; default: both)")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    files, failed = capture(args.out, peers=tuple(args.peer or ("jaxws", "gsoap")))
-    print(f"{len(files)} captures written to {args.out} in {time.monotonic() - started:.1f} s")
-    if failed:
-        print(f"{len(failed)} exchanges failed their checks: {', '.join(failed)}")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

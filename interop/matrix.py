@@ -167,7 +167,7 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
 
 ## Captures
 
-`python -m interop.capture` re-records `interop/captures/`: the JAX-WS RI and gSOAP server
+`python -m interop.record` re-records `interop/captures/`: the JAX-WS RI and gSOAP server
 replies (to the raw client) for every scenario including the failure cases, and the JAX-WS RI
 and gSOAP client requests (to the Spyne echo) for 1a-3b, SOAP 1.1 and 1.2, values cut to 600
 bytes. Each `.http` file is the exact bytes (chunked framing kept) with a `.json` sidecar (peer,
@@ -191,7 +191,7 @@ of `interop/styles.py` and the captured corpus instead.
 
 ```
 python -m interop.peerctl check    # which peers are usable (install: sh interop/peers/install.sh)
-python -m interop.capture          # re-record interop/captures/ (needs both peers)
+python -m interop.record          # re-record interop/captures/ (needs both peers)
 python -m interop.matrix           # run the suite and rewrite this page
 ```
 """

@@ -1,6 +1,6 @@
 """Replay what the live peers really sent (``interop/captures/``), with no Java or gSOAP.
 
-The captures are written by ``python -m interop.capture``: raw HTTP messages of JAX-WS RI
+The captures are written by ``python -m interop.record``: raw HTTP messages of JAX-WS RI
 and gSOAP, each with a JSON sidecar holding the sha256 of every value. Here:
 
 * every capture goes through the core reader (``mtom.capture.read_saved_message`` for the

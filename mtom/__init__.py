@@ -3,8 +3,10 @@
 Reading: :class:`PackageReader` (push bytes) or :func:`read_package` gives a
 :class:`Package`; :func:`reconstitute` resolves its ``xop:Include`` elements.
 Writing: :func:`optimize` turns values into :class:`OutgoingPart` objects,
-:class:`OutgoingPackage` streams the multipart body. Every error is an
-:class:`MtomError`.
+:class:`OutgoingPackage` streams the multipart body. The value contract the
+adapters share: :class:`MtomOptions` (validated once) and :mod:`mtom.values`
+(:func:`build_package`: envelope and values → package; :func:`unpack`:
+package → envelope and values). Every error is an :class:`MtomError`.
 """
 
 from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
@@ -36,6 +38,7 @@ from .headers import (
     parse_content_type,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .options import DEFAULT_THRESHOLD, ElementName, MtomOptions, check_size, element_names
 from .package import Package, PackageReader, parse_xml, read_package
 from .progress import Progress, ProgressMeter
 from .reader import MultipartReader
@@ -48,7 +51,16 @@ from .soap import (
     multipart_content_type,
     root_content_type,
 )
-from .writer import OutgoingPackage, OutgoingPart, PackageStream
+from .values import (
+    Detached,
+    as_part,
+    base64_text,
+    build_package,
+    detach_hints,
+    is_binary_value,
+    unpack,
+)
+from .writer import OutgoingPackage, OutgoingPart, PackageStream, source_size
 from .xop import (
     XOP_INCLUDE,
     XopReference,
@@ -66,6 +78,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_SPOOL_THRESHOLD",
+    "DEFAULT_THRESHOLD",
     "SOAP11_ENV_NS",
     "SOAP12_ENV_NS",
     "XMIME_NS",
@@ -75,7 +88,9 @@ __all__ = [
     "Attachment",
     "ContentType",
     "DanglingInclude",
+    "Detached",
     "DimeNotSupported",
+    "ElementName",
     "Headers",
     "InvalidInclude",
     "LimitExceeded",
@@ -84,6 +99,7 @@ __all__ = [
     "MalformedXop",
     "MessageEnd",
     "MtomError",
+    "MtomOptions",
     "MultipartReader",
     "NoBoundary",
     "NotMultipart",
@@ -105,12 +121,19 @@ __all__ = [
     "XopReference",
     "XopResult",
     "__version__",
+    "as_part",
+    "base64_text",
+    "build_package",
+    "check_size",
     "cid_href",
     "content_type_hint",
+    "detach_hints",
+    "element_names",
     "find_swa_references",
     "href_to_content_id",
     "include",
     "inline_base64",
+    "is_binary_value",
     "make_boundary",
     "make_content_id",
     "multipart_content_type",
@@ -121,4 +144,6 @@ __all__ = [
     "read_package",
     "reconstitute",
     "root_content_type",
+    "source_size",
+    "unpack",
 ]

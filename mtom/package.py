@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from lxml import etree
@@ -54,11 +54,14 @@ _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.ASCII)
 
 
 def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = False,
-              what: str = "root part") -> etree._Element:
+              what: str = "root part",
+              parser_options: Mapping[str, Any] | None = None) -> etree._Element:
     """Parse a SOAP/XOP document safely: no DTD, no entities, no network.
 
     ``charset`` (from the part's Content-Type) is used only when the document
     has neither a BOM nor an XML declaration naming its encoding.
+    ``parser_options`` are further :class:`lxml.etree.XMLParser` arguments
+    (e.g. Spyne's ``remove_comments``); the safety options always win.
 
     Raises:
         RootPartError: empty, not well-formed, or carries a DTD (SOAP forbids
@@ -71,8 +74,10 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
             and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))):
         encoding = charset
     try:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 dtd_validation=False, huge_tree=huge_tree, encoding=encoding)
+        options = {**(parser_options or {}), "resolve_entities": False, "no_network": True,
+                   "load_dtd": False, "dtd_validation": False, "huge_tree": huge_tree,
+                   "encoding": encoding}
+        parser = etree.XMLParser(**options)
     except (LookupError, ValueError) as exc:
         raise RootPartError(f"the {what} declares charset={quoted(charset or '')}, which is "
                             "not a known "
@@ -81,6 +86,8 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
         raise RootPartError(f"the {what} is not well-formed XML: {exc}") from exc
+    if root is None:  # e.g. a document of one processing instruction, removed by the parser
+        raise RootPartError(f"the {what} holds no XML element")
     for entry in parser.error_log:
         # libxml2 only warns about an undeclared prefix; SOAP needs namespace-
         # well-formed XML, and such an element has no usable qualified name.

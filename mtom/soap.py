@@ -15,6 +15,7 @@ from .headers import ContentType, format_content_type, quote_param
 __all__ = [
     "SOAP11_ENV_NS",
     "SOAP12_ENV_NS",
+    "XMIME_CONTENT_TYPE",
     "XMIME_NS",
     "XMIME_NS_2004",
     "XOP_NS",
@@ -30,6 +31,8 @@ XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XMIME_NS = "http://www.w3.org/2005/05/xmlmime"
 XMIME_NS_2004 = "http://www.w3.org/2004/11/xmlmime"
 XOP_MEDIA_TYPE = "application/xop+xml"
+#: The ``xmime:contentType`` attribute, in the 2005/05 and the 2004/11 namespace.
+XMIME_CONTENT_TYPE = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
 
 
 @dataclass(frozen=True)

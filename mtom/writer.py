@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Union, cast
 
@@ -27,7 +28,7 @@ from .errors import UsageError
 from .headers import make_boundary, make_content_id, normalize_content_id, validate_boundary
 from .soap import SoapVersion, multipart_content_type, root_content_type
 
-__all__ = ["OutgoingPackage", "OutgoingPart", "PackageStream", "PartSource"]
+__all__ = ["OutgoingPackage", "OutgoingPart", "PackageStream", "PartSource", "source_size"]
 
 PartSource = Union[
     bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes], Attachment, Iterable[bytes]
@@ -36,7 +37,12 @@ _CHUNK = 1024 * 1024
 _CRLF = b"\r\n"
 
 
-def _source_size(source: Any) -> int | None:
+def source_size(source: Any) -> int | None:
+    """The size in bytes of a part source, when it can be known without reading it.
+
+    ``bytes``-likes, attachments and paths know it; a seekable file object
+    counts from its current position to its end; anything else is ``None``.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return memoryview(source).nbytes
     if isinstance(source, Attachment):
@@ -78,7 +84,7 @@ class OutgoingPart:
         self.content_id = normalize_content_id(content_id) if content_id else make_content_id()
         self.content_type = content_type
         self.headers = list(headers)
-        known = _source_size(source)
+        known = source_size(source)
         self.size: int | None = known if known is not None else size
         self._start: int | None = None
         if hasattr(source, "read") and not isinstance(source, Attachment):
@@ -243,74 +249,159 @@ class OutgoingPackage:
         """The whole body in memory (for small messages and tests)."""
         return b"".join(self)
 
-    def stream(self) -> PackageStream:
-        """A read-only binary file object over the body, with ``len()`` when known."""
-        return PackageStream(self)
+    def stream(self, on_close: Callable[[], None] | None = None) -> PackageStream:
+        """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration)."""
+        return PackageStream(self, on_close)
 
 
 class PackageStream(io.RawIOBase):
-    """File-like view of an :class:`OutgoingPackage` (``read(size)``, ``len()``)."""
+    """The one file-like view of an :class:`OutgoingPackage`, for every HTTP stack.
 
-    def __init__(self, package: OutgoingPackage):
+    * ``read(size)`` / ``readinto`` / ``len()`` / ``tell()``: what requests and
+      urllib3 need to stream a body with Content-Length (``len()`` is what is
+      left to read; unknown length → ``TypeError``, so requests goes chunked).
+    * iteration yields the body's chunks as ``bytes`` (a whole ``bytes`` part
+      without a copy): what a WSGI server wants from a response body.
+    * a look-back ``seek``: back to the start of the latest read, or to the
+      end and back (to learn the length) — the peek-then-consume pattern of
+      waitress's ``wsgi.file_wrapper``. Data before the latest read is released.
+    * ``close()`` stops reading the sources and runs ``on_close`` once (also
+      when an iteration ends or is abandoned).
+    """
+
+    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None):
         super().__init__()
-        self._iter = iter(package)
-        self._pending: memoryview = memoryview(b"")
+        self._iter: Iterator[bytes | memoryview] = iter(package)
         self._length = package.content_length
+        self._held: deque[memoryview] = deque()
+        self._floor = 0  # absolute offset of the first byte held
+        self._end = 0  # absolute offset just after the last byte pulled
         self._pos = 0
+        self._on_close = on_close
 
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
-        return False
+        return self._length is not None
 
     def tell(self) -> int:
         """Bytes read so far (requests' ``super_len`` computes ``len - tell``)."""
         return self._pos
 
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END and self._length is None:
+            raise io.UnsupportedOperation("the package length is unknown")
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos,
+                io.SEEK_END: self._length or 0}[whence]
+        target = base + offset
+        if target < self._floor:
+            raise io.UnsupportedOperation("cannot seek before the start of the latest read")
+        self._pos = target
+        return target
+
     def __len__(self) -> int:
         if self._length is None:
             raise TypeError("the package length is unknown (a part has no known size)")
-        return self._length - self._pos
+        return max(0, self._length - self._pos)
 
     @property
     def len(self) -> int:  # requests' super_len() looks for this attribute
         return len(self)
 
-    def _fill(self) -> bool:
-        """Make ``_pending`` non-empty; False at the end of the body (empty chunks skipped)."""
-        while not self._pending:
-            try:
-                self._pending = memoryview(next(self._iter)).cast("B")
-            except StopIteration:
-                return False
-        return True
+    def _pull(self) -> bool:
+        """Append the next non-empty chunk to the held data; False at the end of the body."""
+        for chunk in self._iter:
+            view = memoryview(chunk).cast("B")
+            if view.nbytes:
+                self._held.append(view)
+                self._end += view.nbytes
+                return True
+        return False
+
+    def _release_before(self, pos: int) -> None:
+        while self._held and self._floor + len(self._held[0]) <= pos:
+            self._floor += len(self._held.popleft())
+        if self._held and self._floor < pos:
+            self._held[0] = self._held[0][pos - self._floor:]
+            self._floor = pos
+        if not self._held:
+            self._floor = self._end
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed package stream")
+        self._release_before(self._pos)
+        want = None if size is None or size < 0 else size
+        while (want is None or self._end < self._pos + want) and self._pull():
+            self._release_before(self._pos)
+        start = self._pos - self._floor
+        stop = None if want is None else start + want
+        first = self._held[0] if self._held else None
+        if first is not None and stop is not None and stop <= len(first):  # the common case
+            whole = (start == 0 and stop == len(first) and isinstance(first.obj, bytes)
+                     and first.nbytes == len(first.obj))
+            data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
+            self._pos += len(data)
+            return data
+        pieces, offset = [], 0
+        for view in self._held:
+            lo, hi = max(start - offset, 0), len(view) if stop is None else min(
+                stop - offset, len(view))
+            if lo < hi:
+                pieces.append(view[lo:hi])
+            offset += len(view)
+            if stop is not None and offset >= stop:
+                break
+        if len(pieces) == 1 and isinstance(pieces[0].obj, bytes) and (
+                pieces[0].nbytes == len(pieces[0].obj)):
+            data = pieces[0].obj  # a whole bytes chunk: no copy
+        else:
+            data = b"".join(pieces)
+        self._pos += len(data)
+        return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
-        if not out or not self._fill():
-            return 0
-        n = min(len(out), len(self._pending))
-        out[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        self._pos += n
-        return n
+        data = self.read(len(out))
+        out[:len(data)] = data
+        return len(data)
 
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            rest = [bytes(self._pending), *map(bytes, self._iter)]
-            self._pending = memoryview(b"")
-            data = b"".join(rest)
-            self._pos += len(data)
-            return data
-        if size == 0 or not self._fill():
-            return b""
-        if len(self._pending) <= size:
-            chunk, self._pending = self._pending, memoryview(b"")
-        else:
-            chunk, self._pending = self._pending[:size], self._pending[size:]
-        self._pos += len(chunk)
-        return bytes(chunk)
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The rest of the body as ``bytes`` chunks (no copy for whole ``bytes`` parts)."""
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        try:
+            if self._end > self._pos:
+                yield self.read(self._end - self._pos)
+            for chunk in self._iter:
+                view = memoryview(chunk).cast("B")
+                if not view.nbytes:
+                    continue
+                self._pos = self._end = self._floor = self._end + view.nbytes
+                self._held.clear()
+                whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
+                yield view.obj if whole else bytes(view)  # type: ignore[misc]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._held.clear()
+        close_iter = getattr(self._iter, "close", None)
+        if close_iter is not None:
+            close_iter()  # stops the package generator: open files are closed now
+        done, self._on_close = self._on_close, None
+        try:
+            if done is not None:
+                done()
+        finally:
+            super().close()
 
 
 def part_from_path(path: str | os.PathLike[str], *, content_type: str = "application/octet-stream",

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -35,8 +36,11 @@ from .errors import DanglingInclude, InvalidInclude, LimitExceeded, quoted
 from .headers import cid_href, href_to_content_id, make_content_id
 from .limits import DEFAULT_LIMITS, Limits
 from .package import Package
-from .soap import XMIME_NS, XMIME_NS_2004, XOP_NS
+from .soap import XMIME_CONTENT_TYPE, XOP_NS
 from .writer import OutgoingPart, PartSource
+
+if TYPE_CHECKING:
+    from .options import MtomOptions
 
 __all__ = [
     "XOP_INCLUDE",
@@ -51,7 +55,7 @@ __all__ = [
 ]
 
 XOP_INCLUDE = f"{{{XOP_NS}}}Include"
-_XMIME_CT = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
+_XMIME_CT = XMIME_CONTENT_TYPE
 
 
 @dataclass
@@ -252,8 +256,9 @@ def include(element: etree._Element, part: OutgoingPart) -> None:
 
 def optimize(root: etree._Element, *, threshold: int = 1024,
              select: Callable[[etree._Element], bool] | None = None,
-             values: dict[etree._Element, PartSource] | None = None,
-             content_id: Callable[[], str] = make_content_id) -> list[OutgoingPart]:
+             values: Mapping[etree._Element, PartSource | OutgoingPart] | None = None,
+             content_id: Callable[[], str] = make_content_id,
+             options: MtomOptions | None = None) -> list[OutgoingPart]:
     """Move base64Binary values of ``root`` into parts, in document order.
 
     Args:
@@ -262,10 +267,16 @@ def optimize(root: etree._Element, *, threshold: int = 1024,
             (default: elements carrying ``xmime:contentType``). Their text is
             decoded once; nothing is re-encoded.
         values: elements whose value the caller already has as raw bytes, a
-            file, a path or an iterable (e.g. a placeholder it rendered); they
-            are optimised regardless of ``select`` and without any base64 step
-            (the size threshold applies when the size is known).
+            file, a path, an iterable or a ready :class:`OutgoingPart` (e.g. a
+            placeholder it rendered); they are optimised regardless of
+            ``select`` and without any base64 step (the size threshold applies
+            when the size is known; a value that stays inline is written as
+            base64 text). ``xmime:contentType`` on the element wins over a
+            part's own Content-Type.
         content_id: factory for new Content-IDs.
+        options: an :class:`~mtom.MtomOptions` whose ``threshold``,
+            ``optimize_elements`` and ``inline_elements`` decide instead of
+            ``threshold`` (:meth:`~mtom.MtomOptions.wants_part`).
 
     Returns the parts to send after the root, in the order of their Includes.
 
@@ -274,24 +285,42 @@ def optimize(root: etree._Element, *, threshold: int = 1024,
     """
     chooser = select or (lambda el: content_type_hint(el) is not None)
     given = values or {}
+    if options is not None:
+        threshold = options.threshold
+        forced, never = options.optimize_elements, options.inline_elements
+    else:
+        forced = never = frozenset()
+
+    def wants(el: etree._Element, size: int | None) -> bool:
+        if options is not None:
+            return options.wants_part(el.tag, size)
+        return size is None or size >= threshold
+
     parts: list[OutgoingPart] = []
     for el in list(root.iter()):
         if not isinstance(el.tag, str) or el.tag == XOP_INCLUDE:
             continue
         if el in given:
-            part = OutgoingPart(given[el], content_id=content_id(),
-                                content_type=content_type_hint(el) or "application/octet-stream")
-            if part.size is not None and part.size < threshold:
+            value = given[el]
+            hint = content_type_hint(el)
+            if isinstance(value, OutgoingPart):
+                part = value
+                if hint:
+                    part.content_type = hint
+            else:
+                part = OutgoingPart(value, content_id=content_id(),
+                                    content_type=hint or "application/octet-stream")
+            if not wants(el, part.size):
                 # Too small to optimise: the value goes inline as base64 text.
                 small = b"".join(bytes(c) for c in part.iter_content())
                 for child in list(el):
                     el.remove(child)
                 el.text = base64.b64encode(small).decode("ascii")
                 continue
-        elif len(el) == 0 and el.text and chooser(el):
+        elif len(el) == 0 and el.text and el.tag not in never and chooser(el):
             text = el.text
             # Decoded size is about 3/4 of the text: skip small values cheaply.
-            if len(text) * 3 // 4 < threshold - 3:
+            if el.tag not in forced and len(text) * 3 // 4 < threshold - 3:
                 continue
             try:
                 compact = text.encode("ascii").translate(None, b" \t\r\n")
@@ -300,7 +329,7 @@ def optimize(root: etree._Element, *, threshold: int = 1024,
                 raise InvalidInclude(
                     f"element <{_local(el)}> chosen for optimisation does not "
                     f"hold base64 text: {exc}") from exc
-            if len(raw) < threshold:
+            if not wants(el, len(raw)):
                 continue
             part = OutgoingPart(raw, content_id=content_id(),
                                 content_type=content_type_hint(el) or "application/octet-stream")

@@ -14,10 +14,17 @@ Use :class:`Soap11Mtom` / :class:`Soap12Mtom` in place of Spyne's ``Soap11`` /
 round trip; ``File`` values read a spooled temporary file through
 ``.handle``, valid until the request ends) and values of ``threshold`` bytes
 or more leave as parts (``File`` paths and handles streamed from disk).
+The options are :class:`MtomOptions` fields, shared with zeep_mtom (same
+names, same validation): ``threshold``, ``optimize_elements``,
+``inline_elements``, ``spool_threshold``, ``spool_dir``, ``limits``, ``mtom``,
+or ``options=MtomOptions(...)``; ``optimize_types`` picks the Spyne types.
 Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
-binding's HTTP status; the WSDL carries the MTOM policy assertion.
+binding's HTTP status, always well-formed; the WSDL carries the MTOM policy
+assertion.
 :mod:`spyne_mtom.demo_service` is a ready-made example service.
 """
+
+from mtom import DEFAULT_THRESHOLD, MtomOptions
 
 from . import compat  # noqa: F401  first: checks the extra, lets Spyne 2.14 import on 3.12+
 from .context import (
@@ -27,7 +34,7 @@ from .context import (
     request_references,
 )
 from .faults import MtomFault
-from .protocol import DEFAULT_THRESHOLD, MtomMixin, Soap11Mtom, Soap12Mtom
+from .protocol import MtomMixin, Soap11Mtom, Soap12Mtom
 from .server import (
     DEFAULT_MAX_CONTENT_LENGTH,
     SPYNE_MAX_CONTENT_LENGTH,
@@ -45,6 +52,7 @@ __all__ = [
     "WSP_NS",
     "MtomFault",
     "MtomMixin",
+    "MtomOptions",
     "MtomProtocolContext",
     "MtomWsgiApplication",
     "Soap11Mtom",

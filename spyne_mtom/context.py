@@ -4,8 +4,10 @@ Strategy: Spyne gives every request a ``ctx.inprot_ctx`` and a
 ``ctx.outprot_ctx`` made by the protocols' ``get_context``; our protocols
 return an :class:`MtomProtocolContext`. The input side records the received
 :class:`mtom.Package` and, per element of the envelope, the attachment that
-is its value; the output side records the parts the serialisation handlers
-moved out of the envelope. When the input and output protocols are not ours
+is its value; the output side records, per element of the response, the
+binary value the serialisation handlers bound to it (as an
+:class:`mtom.OutgoingPart`; :func:`mtom.build_package` decides part or
+text). When the input and output protocols are not ours
 (a plain ``Soap11`` on one side), the state lives on ``ctx`` itself.
 
 The request package owns temporary files. It is closed when the request is
@@ -17,7 +19,6 @@ attachment, as an echo does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -27,7 +28,6 @@ from mtom import Attachment, OutgoingPart, Package, XopReference
 
 __all__ = [
     "MtomProtocolContext",
-    "PendingPart",
     "attachment_of",
     "in_state",
     "out_state",
@@ -39,24 +39,6 @@ _FALLBACK_IN = "_spyne_mtom_in"
 _FALLBACK_OUT = "_spyne_mtom_out"
 
 
-@dataclass
-class PendingPart:
-    """A value the serialiser replaced by an ``xop:Include``.
-
-    Attributes:
-        element: the element holding the Include.
-        part: the part to send.
-        content_type: the value's own media type (``File.Value.type``) or
-            ``None``; ``xmime:contentType`` on the element wins over it.
-        fallback_type: the model's declared type, else ``application/octet-stream``.
-    """
-
-    element: etree._Element
-    part: OutgoingPart
-    content_type: str | None
-    fallback_type: str
-
-
 class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
     """Spyne protocol context carrying the MTOM state of one request."""
 
@@ -64,7 +46,7 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         super().__init__(parent, transport, type)
         self.package: Package | None = None
         self.references: dict[etree._Element, XopReference] = {}
-        self.parts: list[PendingPart] = []
+        self.values: dict[etree._Element, OutgoingPart] = {}
         self.streaming = False
         self.handles: list[Any] = []
         self._closed = False
@@ -91,11 +73,6 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.handles = []
         if self.package is not None:
             self.package.close()
-
-    # -- output ------------------------------------------------------------
-
-    def reset_parts(self) -> None:
-        self.parts = []
 
 
 def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:

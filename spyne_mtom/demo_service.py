@@ -55,9 +55,9 @@ from spyne import (
 )
 from spyne.model.fault import Fault
 
-from mtom import XMIME_NS
+from mtom import DEFAULT_THRESHOLD, XMIME_NS
 
-from .protocol import DEFAULT_THRESHOLD, Soap11Mtom, Soap12Mtom
+from .protocol import Soap11Mtom, Soap12Mtom
 from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
 
 __all__ = ["NAMESPACE", "SOAP_ENV", "STORE_ENV", "Data", "EchoTestType", "UploadResult",

@@ -8,7 +8,9 @@ name as ``env:Subcode`` (SOAP 1.2). The HTTP status comes from the error
 (``MtomError.http_status``): 500 for every SOAP 1.1 fault, 400 for a SOAP 1.2
 Sender fault. The fault string is the error's message — which says what the
 peer should have sent — never the envelope or a traceback, and nothing is
-logged above DEBUG.
+logged above DEBUG. Every fault's strings are made writable as XML first
+(:func:`xml_safe_fault`), so a peer's bytes in a message can never stop the
+fault from being written.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from spyne.error import RequestNotAllowed, RequestTooLongError, ResourceNotFound
 from spyne.model.fault import Fault
 
 from mtom import MtomError
+from mtom.errors import printable
 
-__all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_status"]
+__all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_status",
+           "xml_safe_fault"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +80,21 @@ def soap12_http_status(fault: Any) -> str:
             code == "Client" or code.startswith("Client.")):
         return http_status_line(400)
     return http_status_line(500)
+
+
+def _xml_safe(text: Any) -> Any:
+    """``text`` with every character XML 1.0 cannot carry escaped (the core's rule)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return printable(text) if isinstance(text, str) else text
+
+
+def xml_safe_fault(fault: Any) -> Any:
+    """``fault`` with its strings made writable as XML (a peer's text may hold any byte)."""
+    for name in ("faultcode", "faultstring", "faultactor", "lang"):
+        value = getattr(fault, name, None)
+        if value is not None:
+            setattr(fault, name, _xml_safe(value))
+    if isinstance(getattr(fault, "detail", None), (str, bytes)):
+        fault.detail = _xml_safe(fault.detail)
+    return fault

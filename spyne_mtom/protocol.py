@@ -3,41 +3,47 @@
 Strategy
 --------
 *In* (``create_in_document``): a ``multipart/*`` request is pushed chunk by
-chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into an
-:class:`mtom.PackageReader`; large parts spool to temporary files as they
-arrive. The root part is parsed (its charset honoured, an XML declaration
-welcome) and :func:`mtom.reconstitute` removes every ``xop:Include``,
-leaving its parent empty and recording parent → attachment (SwA ``cid:``
-references too). The deserialisation handlers for ``ByteArray`` and ``File``
-look an element up in that map first and build the value straight from the
-attachment: no base64 text is ever made, so a 100 MiB upload never becomes
-a 130 MiB text node. Plain SOAP requests take the usual path on the same
-endpoint (an ``xop:Include`` in them is a Sender fault).
+chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into the
+:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`;
+large parts spool to temporary files as they arrive. :func:`mtom.unpack`
+parses the root once (its charset honoured, Spyne's ``parser_kwargs`` and
+the core's safety options) and removes every ``xop:Include``, leaving its
+parent empty and recording parent → attachment (SwA ``cid:`` references
+too). A plain request is parsed by the same core function. The
+deserialisation handlers for ``ByteArray`` and ``File`` look an element up
+in that map first and build the value straight from the attachment: no
+base64 text is ever made, so a 100 MiB upload never becomes a 130 MiB text
+node. Plain SOAP requests take the usual path on the same endpoint (an
+``xop:Include`` in them is a Sender fault).
 
 *Validation* (``validator='lxml'``) sees the envelope with every Include
 removed: an empty ``base64Binary`` element is valid. ``xmime:contentType``
-attributes (and SwA ``href``/``cid:`` text) are detached while the schema
-checks the body and put back afterwards, so a model that does not declare
-them is not rejected; a model that declares one (``XmlAttribute``) gets it.
+attributes (and SwA ``href``/``cid:`` text) are detached
+(:func:`mtom.detach_hints`) while the schema checks the body and put back
+afterwards, so a model that does not declare them is not rejected; a model
+that declares one (``XmlAttribute``) gets it.
 
-*Out*: the serialisation handlers replace ``ByteArray``/``File`` values of
-``threshold`` bytes or more with an ``xop:Include`` and record the value as a
-part (files by path or handle, never read here). ``create_out_string`` then
-writes an :class:`mtom.OutgoingPackage` — or plain SOAP when nothing was
-moved out. An MTOM endpoint thus answers a plain request with MTOM when the
-response carries large binaries (W3C MTOM scenarios 1a/2a/3a).
+*Out*: the serialisation handlers bind each ``ByteArray``/``File`` value to
+its element as an :class:`mtom.OutgoingPart` (files by path or handle, never
+read here). ``create_out_string`` hands (envelope, values) to
+:func:`mtom.build_package`, which puts an ``xop:Include`` where a value
+qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
+base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
+— or writes plain SOAP when no value became a part. An MTOM endpoint thus
+answers a plain request with MTOM when the response carries large binaries
+(W3C MTOM scenarios 1a/2a/3a).
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
-(``Client.<Error>``) with the SOAP binding's HTTP status; see :mod:`.faults`.
+(``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
+written on XML-safe strings; see :mod:`.faults`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
-import re
 from collections.abc import Iterable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from lxml import etree
 from spyne.const.http import HTTP_405
@@ -56,44 +62,35 @@ from spyne.server.http import HttpTransportContext
 from spyne.util.etreeconv import root_dict_to_etree
 
 from mtom import (
-    DEFAULT_LIMITS,
-    DEFAULT_SPOOL_THRESHOLD,
     XOP_INCLUDE,
     Attachment,
     Limits,
     MalformedXop,
     MtomError,
-    OutgoingPackage,
+    MtomOptions,
     OutgoingPart,
-    PackageReader,
     RootPartError,
     XopReference,
+    base64_text,
+    build_package,
     content_type_hint,
-    include,
+    detach_hints,
     inline_base64,
     parse_content_type,
-    reconstitute,
+    unpack,
 )
 
 from . import values
-from .context import MtomProtocolContext, PendingPart, in_state, out_state
-from .faults import fault_for_error, soap12_http_status
-from .response import BODY_ENVIRON_KEY, PackageBody, set_package_headers
+from .context import MtomProtocolContext, in_state, out_state
+from .faults import fault_for_error, soap12_http_status, xml_safe_fault
+from .server import BODY_ENVIRON_KEY, set_package_headers
 from .wsdl import install_wsdl_hooks
 
-__all__ = ["DEFAULT_THRESHOLD", "MtomMixin", "Soap11Mtom", "Soap12Mtom"]
+__all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
 
 logger = logging.getLogger(__name__)
 
-#: Values smaller than this (bytes) stay inline base64: below ~1 KiB the MIME
-#: part headers cost more than the 33% base64 overhead saves (JAX-WS uses 1 KiB).
-DEFAULT_THRESHOLD = 1024
-
-_XMIME_ATTRS = ("{http://www.w3.org/2005/05/xmlmime}contentType",
-                "{http://www.w3.org/2004/11/xmlmime}contentType")
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.ASCII)
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 class MtomMixin:
@@ -102,20 +99,22 @@ class MtomMixin:
     All other arguments are Spyne's ``Soap11``/``Soap12`` ones.
 
     Keyword Args:
-        threshold: ``ByteArray``/``File`` values of at least this many bytes
-            are sent as MIME parts (default 1024). Values whose size cannot be
-            known without reading (a pipe) are always sent as parts.
-        optimize: the Spyne types whose values may be optimised (default
+        options: an :class:`mtom.MtomOptions`; its fields given as keywords
+            (``mtom``, ``threshold``, ``optimize_elements``, ``inline_elements``,
+            ``spool_dir``, ``limits``…) override it: the same names and the same
+            validation as Zeep's transports (``threshold`` default 1024; values
+            whose size cannot be known without reading, a pipe, are parts).
+        optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
         spool_threshold: received parts above this many bytes go to an
             unlinked temporary file. Default (``None``): 4 MiB
             (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some operation takes a
             ``File``; otherwise parts are not spooled at all, since every
-            binary value ends up in memory as ``bytes`` anyway and a disk round
-            trip would only add time (memory stays bounded by the request
-            size cap).
-        spool_dir: directory for those files (default: the system's).
-        limits: :class:`mtom.Limits` for received packages.
+            binary value ends up in memory as ``bytes`` anyway (memory stays
+            bounded by the request size cap).
+
+    Spyne's ``parser_kwargs`` (``huge_tree``, ``remove_comments``…) apply to
+    every root part, MTOM or plain, with the core's safety options on top.
     """
 
     soap_version: ClassVar[str] = "1.1"
@@ -134,22 +133,34 @@ class MtomMixin:
     SOFT_VALIDATION: Any
     ns_soap_env: str
 
-    def __init__(self, *args: Any, threshold: int = DEFAULT_THRESHOLD,
-                 optimize: Iterable[type] = (ByteArray, File),
-                 spool_threshold: int | None = None,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: Limits = DEFAULT_LIMITS, **kwargs: Any):
-        if threshold < 0:
-            raise ValueError("threshold must be >= 0")
-        self.threshold = threshold
-        self.optimize = tuple(optimize)
-        self.spool_threshold = spool_threshold
-        self._auto_spool = DEFAULT_SPOOL_THRESHOLD
-        self.spool_dir = spool_dir
-        self.limits = limits
+    def __init__(self, *args: Any, options: MtomOptions | None = None,
+                 optimize_types: Iterable[type] | None = None,
+                 optimize: Iterable[type] | None = None, **kwargs: Any):
+        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
+                 if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
+        spool_threshold = given.get("spool_threshold")
+        self.mtom_options = MtomOptions.merge(
+            options, **{"huge_tree": True if self.parser_kwargs.get("huge_tree") else None,
+                        **given})
+        types = optimize_types if optimize_types is not None else optimize  # old name
+        types = (ByteArray, File) if types is None else types
+        if isinstance(types, type) or not all(isinstance(t, type) for t in types):
+            raise ValueError(f"optimize_types must be an iterable of Spyne types, got {types!r}")
+        self.optimize = tuple(types)
+        self.spool_threshold = spool_threshold if options is None else (
+            spool_threshold or options.spool_threshold)
+        self._auto_spool = self.mtom_options.spool_threshold
         self.serialization_handlers[File] = self.file_to_parent
         self.deserialization_handlers[File] = self.file_from_element
+
+    @property
+    def threshold(self) -> int:
+        return self.mtom_options.threshold
+
+    @property
+    def limits(self) -> Limits:
+        return self.mtom_options.limits
 
     # -- Spyne plumbing ------------------------------------------------------
 
@@ -181,7 +192,7 @@ class MtomMixin:
                 root = self._read_package(ctx, ct, state)
                 xmlids: dict[str, Any] = {}
             else:
-                root = self._parse(b"".join(ctx.in_string), charset, what="request")
+                root = self._parse_plain(b"".join(ctx.in_string), charset)
                 if next(root.iter(XOP_INCLUDE), None) is not None:
                     raise MalformedXop(
                         "the request contains an xop:Include but is not a multipart/related "
@@ -201,55 +212,23 @@ class MtomMixin:
 
     def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
         spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
-        reader = PackageReader(ct, limits=self.limits, spool_threshold=spool,
-                               spool_dir=self.spool_dir,
-                               huge_tree=bool(self.parser_kwargs.get("huge_tree")))
-        with reader:
+        with self.mtom_options.reader(ct, spool_threshold=spool) as reader:
             for chunk in ctx.in_string:
                 if chunk:
                     reader.feed(chunk)
             package = reader.close()
         state.package = package
-        root_ct = package.root.parsed_content_type
-        if root_ct.is_multipart:
-            raise RootPartError("the root part is multipart, not a SOAP envelope")
-        root = self._parse(package.root.read(), root_ct.charset, what="root part",
-                           mtom_error=True)
-        result = reconstitute(root, package, limits=self.limits)
+        root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
         state.set_package(package, result.references + result.swa)
         return root
 
-    def _parse(self, data: bytes, charset: str | None, *, what: str,
-               mtom_error: bool = False) -> etree._Element:
-        """Parse with Spyne's parser options; no DTD; errors as Faults, nothing logged.
-
-        # CORE: mtom.parse_xml has fixed parser options; Spyne's (comments and
-        # PIs removed, huge_tree, ...) are honoured here with the same
-        # charset and DTD rules.
-        """
-
-        def fail(msg: str) -> Exception:
-            if mtom_error:
-                return RootPartError(f"the {what} {msg}")
-            fault: Exception = Fault("Client.XMLSyntaxError", f"the {what} {msg}")
-            return fault
-
-        if not data.strip():
-            raise fail("is empty; expected a SOAP envelope")
-        kwargs = dict(self.parser_kwargs)
-        kwargs["encoding"] = None
-        if charset and not _XML_DECL.match(data[:200]) and not data.startswith(_BOMS):
-            kwargs["encoding"] = charset
+    def _parse_plain(self, data: bytes, charset: str | None) -> etree._Element:
+        """A plain SOAP request, parsed as a root part is (Spyne's parser options, no DTD)."""
         try:
-            root = etree.fromstring(data, etree.XMLParser(**kwargs))
-        except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
-            raise fail(f"is not well-formed XML: {exc}") from None
-        if root is None:
-            raise fail("holds no XML element")
-        docinfo: Any = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None:
-            raise fail("contains a DTD, which SOAP forbids")
-        return root
+            return self.mtom_options.parse(data, charset=charset, what="request",
+                                           parser_options=self.parser_kwargs)
+        except RootPartError as exc:
+            raise Fault("Client.XMLSyntaxError", exc.message) from None
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope = ctx.in_document[0]
@@ -269,22 +248,20 @@ class MtomMixin:
     def validate_body(self, ctx: Any, message: Any) -> None:
         if self.validator is not self.SCHEMA_VALIDATION or ctx.in_body_doc is None:
             return super().validate_body(ctx, message)  # type: ignore[misc,no-any-return]
-        detached = _detach_hints(ctx.in_body_doc, in_state(ctx))
+        detached = detach_hints(ctx.in_body_doc, in_state(ctx).references.values())
         try:
+            super().validate_body(ctx, message)  # type: ignore[misc]
+        except SchemaValidationError as first:
+            if not detached:
+                raise _schema_fault(first) from None
+            # The model may declare (and require) what was detached: retry as received.
+            detached.restore()
             try:
                 super().validate_body(ctx, message)  # type: ignore[misc]
-            except SchemaValidationError as first:
-                if not detached:
-                    raise _schema_fault(first) from None
-                # The model may declare (and require) what was detached: retry as received.
-                _restore(detached)
-                detached = []
-                try:
-                    super().validate_body(ctx, message)  # type: ignore[misc]
-                except SchemaValidationError:
-                    raise _schema_fault(first) from None
+            except SchemaValidationError:
+                raise _schema_fault(first) from None
         finally:
-            _restore(detached)
+            detached.restore()
 
     def deserialize(self, ctx: Any, message: Any) -> None:
         try:
@@ -302,6 +279,14 @@ class MtomMixin:
     def _reference(self, ctx: Any, element: Any) -> XopReference | None:
         return in_state(ctx).reference(element)
 
+    def _part_value(self, ctx: Any, t: Any, ref: XopReference) -> Any:
+        """The native value of a received part: ``File.Value`` (a handle) or ``(bytes,)``."""
+        if issubclass(t, File):
+            value = values.file_value(ref.attachment, ref.content_type)
+            in_state(ctx).handles.append(value.handle)
+            return value
+        return values.byte_array_value(ref.attachment)
+
     def from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
         if ref is not None and not issubclass(cls, (ByteArray, File, ComplexModelBase)):
@@ -318,7 +303,7 @@ class MtomMixin:
             except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
                 raise Fault("Client.ValidationError",
                             f"invalid base64Binary value: {exc}") from None
-        retval = values.byte_array_value(ref.attachment)
+        retval = self._part_value(ctx, cls, ref)
         if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
             raise Fault("Client.ValidationError", "an attachment value does not respect the "
                         "constraints of its type")
@@ -326,14 +311,12 @@ class MtomMixin:
 
     def file_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
-        hint = content_type_hint(element)
         if ref is not None:
-            value = values.file_value(ref.attachment, hint or ref.attachment.content_type)
-            in_state(ctx).handles.append(value.handle)
-            return value
+            return self._part_value(ctx, cls, ref)
         if element.text is None:
             return None
-        return values.inline_file_value(element.text, hint or "application/octet-stream")
+        return values.inline_file_value(
+            element.text, content_type_hint(element) or "application/octet-stream")
 
     def complex_from_element(self, ctx: Any, cls: Any, elt: Any) -> Any:
         inst = super().complex_from_element(ctx, cls, elt)  # type: ignore[misc]
@@ -342,15 +325,9 @@ class MtomMixin:
         if ref is not None and attrs._xml_tag_body_as is not None:
             for key, modifier in attrs._xml_tag_body_as:
                 t = modifier.type
-                if issubclass(t, File):
-                    value = values.file_value(
-                        ref.attachment, content_type_hint(elt) or ref.attachment.content_type)
-                    in_state(ctx).handles.append(value.handle)
-                elif issubclass(t, ByteArray):
-                    value = values.byte_array_value(ref.attachment)
-                else:
-                    continue
-                inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
+                if issubclass(t, (File, ByteArray)):
+                    value = self._part_value(ctx, t, ref)
+                    inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
         # Spyne matches attributes by local name only; namespaced ones
         # (xmime:contentType on the W3C Data type) are read here.
         for key, member in cls.get_flat_type_info(cls).items():
@@ -373,35 +350,27 @@ class MtomMixin:
             encoding = self.binary_encoding
         return encoding is BINARY_ENCODING_BASE64
 
-    def _wants_part(self, size: int | None) -> bool:
-        return size is None or size >= self.threshold
-
-    def _include(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
-                 content_type: str | None) -> None:
-        part = OutgoingPart(source, size=size)
-        include(elt, part)
+    def _bind(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
+              content_type: str | None) -> None:
+        """``elt``'s value: a part or base64 text, decided when the envelope is complete."""
         declared = _declared_type(cls) or "application/octet-stream"
-        out_state(ctx).parts.append(PendingPart(elt, part, content_type, declared))
+        out_state(ctx).values[elt] = OutgoingPart(source, size=size,
+                                                  content_type=content_type or declared)
 
     def serialize(self, ctx: Any, message: Any) -> Any:
-        out_state(ctx).reset_parts()
+        out_state(ctx).values = {}
         return super().serialize(ctx, message)  # type: ignore[misc]
 
     def byte_array_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                              name: str = "retval", **kwargs: Any) -> Any:
-        if isinstance(parent, etree._Element) and self._optimisable(cls):
-            found = values.byte_array_source(inst)
-            if found is not None:
-                source, size = found
-                if self._wants_part(size):
-                    elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-                    parent.append(elt)
-                    self._include(ctx, cls, elt, source, size, None)
-                    return None
-                inst = source if isinstance(source, (bytes, memoryview)) else (
-                    b"".join(source) if isinstance(source, list) else source)
-        return super().byte_array_to_parent(  # type: ignore[misc]
-            ctx, cls, inst, parent, ns, name, **kwargs)
+        found = values.byte_array_source(inst)
+        if found is None or not isinstance(parent, etree._Element) or not self._optimisable(cls):
+            return super().byte_array_to_parent(  # type: ignore[misc]
+                ctx, cls, inst, parent, ns, name, **kwargs)
+        elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
+        parent.append(elt)
+        self._bind(ctx, cls, elt, found[0], found[1], None)
+        return None
 
     def file_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                        name: str = "retval", **kwargs: Any) -> None:
@@ -410,38 +379,35 @@ class MtomMixin:
             raise ValueError(f"{type(inst).__name__} is not a File value (data, handle or path)")
         source, size, ctype = found
         elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
+        if isinstance(parent, etree._Element) and self._optimisable(cls):
+            parent.append(elt)
+            self._bind(ctx, cls, elt, source, size, ctype)
+            return
+        elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
         if hasattr(parent, "append"):
             parent.append(elt)
-        if (isinstance(parent, etree._Element) and self._optimisable(cls)
-                and self._wants_part(size)):
-            self._include(ctx, cls, elt, source, size, ctype)
-            return
-        elt.text = values.inline_base64_text(source)
-        if not hasattr(parent, "append"):
+        else:
             parent.write(elt)
 
     def xmldata_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: Any,
                           add_type: bool = False, **kwargs: Any) -> Any:
         t = cls.type
+        found = None
         if (inst is not None and isinstance(parent, etree._Element) and len(parent) == 0
                 and issubclass(t, (ByteArray, File))):
-            if issubclass(t, File):
-                found3 = values.file_source(inst)
-                found = None if found3 is None else (found3[0], found3[1])
-                ctype = None if found3 is None else found3[2]
-            else:
-                found, ctype = values.byte_array_source(inst), None
-            if found is not None:
-                if add_type:
-                    parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
-                               cls.get_type_name_ns(self.app.interface))
-                if self._optimisable(t) and self._wants_part(found[1]):
-                    self._include(ctx, t, parent, found[0], found[1], ctype)
-                else:
-                    parent.text = values.inline_base64_text(found[0])
-                return None
-        return super().xmldata_to_parent(  # type: ignore[misc]
-            ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
+            found = values.file_source(inst) if issubclass(t, File) else (
+                None if (b := values.byte_array_source(inst)) is None else (*b, None))
+        if found is None:
+            return super().xmldata_to_parent(  # type: ignore[misc]
+                ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
+        if add_type:
+            parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
+                       cls.get_type_name_ns(self.app.interface))
+        if self._optimisable(t):
+            self._bind(ctx, t, parent, *found)
+        else:
+            parent.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
+        return None
 
     # -- faults with attachments ------------------------------------------------
 
@@ -459,11 +425,10 @@ class MtomMixin:
                 found = values.file_source(value)
                 if found is None:
                     continue
-                source, size, ctype = found
-                if self._wants_part(size) and self.optimize:
-                    self._include(ctx, File, child, source, size, ctype)
+                if self.optimize:
+                    self._bind(ctx, File, child, *found)
                 else:
-                    child.text = values.inline_base64_text(source)
+                    child.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
             else:
                 detail_elt.append(root_dict_to_etree({key: value}))
         subelts = [*subelts, detail_elt]
@@ -476,24 +441,28 @@ class MtomMixin:
 
     # -- writing -----------------------------------------------------------------
 
+    def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
+                        *args: Any, **kwargs: Any) -> Any:
+        """Spyne's fault writer, on strings made safe for XML first (a peer's text may not be)."""
+        return super().fault_to_parent(  # type: ignore[misc]
+            ctx, cls, xml_safe_fault(inst), parent, ns, *args, **kwargs)
+
+    # -- writing -----------------------------------------------------------------
+
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
-        if not state.parts or ctx.out_document is None:
-            state.reset_parts()
+        bound, state.values = state.values, {}
+        package = None
+        if bound and ctx.out_document is not None:
+            package = build_package(ctx.out_document, bound, self.mtom_options,
+                                    soap_version=self.soap_version,
+                                    charset=charset or self.encoding)
+        if package is None:  # no value became a part: the values are base64 text now
             return super().create_out_string(ctx, charset)  # type: ignore[misc,no-any-return]
-        charset = charset or self.encoding
-        for pending in state.parts:
-            pending.part.content_type = (content_type_hint(pending.element)
-                                         or pending.content_type or pending.fallback_type)
-        root = cast(bytes, etree.tostring(ctx.out_document, encoding=charset,
-                                          xml_declaration=self.xml_declaration))
-        package = OutgoingPackage(root, [p.part for p in state.parts],
-                                  soap_version=self.soap_version, charset=charset)
-        state.reset_parts()
         request = in_state(ctx)
         request.streaming = True
-        body = PackageBody(package, on_done=request.close)
-        ctx.out_string = body
+        body = package.stream(on_close=request.close)
+        ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         set_package_headers(ctx.transport, package)
         environ = getattr(ctx.transport, "req_env", None)
         if isinstance(environ, dict):  # for MtomWsgiApplication's file_wrapper path
@@ -543,43 +512,6 @@ def _schema_fault(error: Any) -> Fault:
 
 def _is_binary(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray, memoryview, Attachment, File.Value))
-
-
-_Detached = list[tuple[etree._Element, str, "str | None", bool]]
-
-
-def _detach_hints(body: etree._Element, state: MtomProtocolContext) -> _Detached:
-    """Remove what a schema may not allow, to put back after validation.
-
-    ``xmime:contentType`` attributes anywhere in the body, ``href`` of SwA
-    references and the ``cid:`` text of swaRef values.
-    """
-    out: _Detached = []
-    for el in body.iter(tag=etree.Element):
-        for name in _XMIME_ATTRS:
-            value = el.get(name)
-            if value is not None:
-                out.append((el, name, value, False))
-                del el.attrib[name]
-    for ref in state.references.values():
-        if ref.kind == "swa-href":
-            value = ref.element.get("href")
-            if value is not None:
-                out.append((ref.element, "href", value, False))
-                del ref.element.attrib["href"]
-        elif ref.kind == "swa-ref":
-            out.append((ref.element, "", ref.element.text, True))
-            ref.element.text = None
-    return out
-
-
-def _restore(detached: _Detached) -> None:
-    for el, name, value, is_text in detached:
-        if is_text:
-            el.text = value
-        elif value is not None:
-            el.set(name, value)
-    detached.clear()
 
 
 def _takes_files(app: Any) -> bool:

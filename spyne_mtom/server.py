@@ -15,6 +15,16 @@ own MTOM code, which fails (see ``../shared/FACTS.md``).
 Production servers have their own body cap too: waitress
 ``max_request_body_size`` (default 1 GiB), gunicorn has none, nginx
 ``client_max_body_size`` (default 1 MiB).
+
+The MTOM response body is the core's :class:`mtom.PackageStream`: Spyne's
+server iterates it (``bytes`` chunks; when the last one is out, or the server
+stops early, the request's attachments are released — an echo streams from
+them). Content-Length: Spyne's ``WsgiApplication`` (``chunked=True``)
+deletes any ``Content-Length`` header and recomputes one only when
+``len(out_string)`` works, by iterating ``out_string`` — which would read
+every file part twice. So the exact length the package knows up front is set
+in a header mapping that keeps ``Content-Length`` when Spyne deletes it
+(:class:`LengthKeepingHeaders`).
 """
 
 from __future__ import annotations
@@ -23,10 +33,15 @@ from typing import Any
 
 from spyne.server.wsgi import WsgiApplication
 
-from .response import BODY_ENVIRON_KEY, PackageBody, PackageFile
+from mtom import OutgoingPackage, PackageStream, check_size
 
-__all__ = ["DEFAULT_BLOCK_LENGTH", "DEFAULT_MAX_CONTENT_LENGTH", "SPYNE_MAX_CONTENT_LENGTH",
-           "MtomWsgiApplication", "wsgi_application"]
+__all__ = ["BODY_ENVIRON_KEY", "DEFAULT_BLOCK_LENGTH", "DEFAULT_MAX_CONTENT_LENGTH",
+           "SPYNE_MAX_CONTENT_LENGTH", "LengthKeepingHeaders", "MtomWsgiApplication",
+           "set_package_headers", "wsgi_application"]
+
+#: WSGI environ key under which the protocol leaves the response body for
+#: :class:`MtomWsgiApplication`.
+BODY_ENVIRON_KEY = "spyne_mtom.body"
 
 #: Spyne's own default request cap (bytes).
 SPYNE_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
@@ -56,13 +71,11 @@ class MtomWsgiApplication(WsgiApplication):  # type: ignore[misc]
         result = super().__call__(req_env, start_response, wsgi_url)
         body = req_env.pop(BODY_ENVIRON_KEY, None)
         wrapper = req_env.get("wsgi.file_wrapper")
-        if not isinstance(body, PackageBody) or wrapper is None or body.started:
-            return result
-        length = body.package.content_length
-        if length is None:
+        if (not isinstance(body, PackageStream) or wrapper is None or body.closed
+                or body.tell() or not body.seekable()):
             return result
         # Spyne's result is chain(out_string, ()): its clean-up already ran.
-        return wrapper(PackageFile(body, length), FILE_WRAPPER_BLOCK)
+        return wrapper(body, FILE_WRAPPER_BLOCK)
 
 
 def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
@@ -76,5 +89,37 @@ def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_
         block_length: bytes per read from ``wsgi.input``.
         kwargs: other ``WsgiApplication`` arguments.
     """
-    return MtomWsgiApplication(app, max_content_length=max_content_length,
-                               block_length=block_length, **kwargs)
+    return MtomWsgiApplication(app, max_content_length=check_size(
+        "max_content_length", max_content_length), block_length=check_size(
+        "block_length", block_length) or DEFAULT_BLOCK_LENGTH, **kwargs)
+
+
+class LengthKeepingHeaders(dict):  # type: ignore[type-arg]
+    """Response headers whose ``Content-Length`` survives Spyne's ``chunked`` clean-up."""
+
+    def __delitem__(self, key: str) -> None:
+        if key.lower() == "content-length":
+            return
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key.lower() == "content-length":
+            return self.get(key, *default)
+        return super().pop(key, *default)
+
+
+def set_package_headers(transport: Any, package: OutgoingPackage) -> None:
+    """Put the package's Content-Type (and Content-Length when known) on the response."""
+    headers = getattr(transport, "resp_headers", None)
+    if headers is None:
+        return
+    if not isinstance(headers, LengthKeepingHeaders):
+        headers = LengthKeepingHeaders(headers)
+        transport.resp_headers = headers
+    headers["Content-Type"] = package.content_type
+    headers["MIME-Version"] = "1.0"
+    length = package.content_length
+    if length is not None:
+        dict.__setitem__(headers, "Content-Length", str(length))
+    elif "Content-Length" in headers:
+        dict.__delitem__(headers, "Content-Length")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
+import contextlib
 import mmap
 import os
 from collections.abc import Iterable
@@ -23,22 +23,18 @@ from typing import Any
 from spyne.model.binary import File
 from spyne.model.fault import Fault
 
-from mtom import Attachment
+from mtom import Attachment, source_size
 
 __all__ = [
-    "AttachmentReader",
     "BinarySource",
     "byte_array_source",
     "byte_array_value",
     "decode_base64_text",
     "file_source",
     "file_value",
-    "inline_base64_text",
     "inline_file_value",
     "safe_filename",
 ]
-
-_B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
 BinarySource = tuple[Any, "int | None"]
 """(source for :class:`mtom.OutgoingPart`, size in bytes or ``None``)."""
@@ -48,42 +44,8 @@ BinarySource = tuple[Any, "int | None"]
 
 
 def byte_array_value(attachment: Attachment) -> tuple[bytes]:
-    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk.
-
-    A spooled part is read with one ``read(size)``: one allocation of the
-    final size (``read()`` without a size would gather pieces and join them,
-    twice the part's size at the peak).
-    """
-    if attachment.in_memory:
-        return (attachment.read(),)
-    # CORE: Attachment.read() of a spooled part peaks at 2x its size: its reader
-    # os.pread()s the whole request into a temporary bytes. Reading through a
-    # raw reader capped at _READ_STEP per call fills one final bytes object.
-    with io.BufferedReader(_CappedReader(attachment.open()), _READ_STEP) as f:
-        data = f.read(attachment.size)
-    return (data,)
-
-
-_READ_STEP = 1024 * 1024
-
-
-class _CappedReader(io.RawIOBase):
-    """Raw reader handing out at most ``_READ_STEP`` bytes per ``readinto``."""
-
-    def __init__(self, inner: Any):
-        super().__init__()
-        self._inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        return int(self._inner.readinto(view[:_READ_STEP]))
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
+    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk (one read)."""
+    return (attachment.read(),)
 
 
 def safe_filename(name: str | None) -> str | None:
@@ -97,61 +59,14 @@ def safe_filename(name: str | None) -> str | None:
     return name
 
 
-class AttachmentReader(io.RawIOBase):
-    """A binary file over an attachment that refuses to read once it was closed.
-
-    # CORE: ``Attachment.open()`` readers keep ``pread``-ing the file
-    # descriptor after ``Attachment.close()``; the number may by then belong
-    # to another file. This guard checks before every operation.
-    """
-
-    def __init__(self, attachment: Attachment):
-        super().__init__()
-        self._attachment = attachment
-        self._file: Any = attachment.open()
-
-    def _check(self) -> None:
-        if self._attachment.closed:
-            raise ValueError("the attachment was released at the end of the request; "
-                             "copy it during the call to keep it")
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self._check()
-        return int(self._file.readinto(buffer))
-
-    def read(self, size: int | None = -1) -> bytes:
-        self._check()
-        return bytes(self._file.read(-1 if size is None else size))
-
-    def readall(self) -> bytes:
-        return self.read(-1)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._check()
-        return int(self._file.seek(offset, whence))
-
-    def tell(self) -> int:
-        return int(self._file.tell())
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
 def file_value(attachment: Attachment, content_type: str) -> Any:
     """A ``File.Value`` reading ``attachment`` through a handle (no path).
 
-    The handle is valid until the request ends; copy the data (``save``,
+    The handle is closed when the request ends; copy the data (``save``,
     ``shutil.copyfileobj``) to keep it.
     """
     value = File.Value(name=safe_filename(attachment.filename), type=content_type,
-                       handle=AttachmentReader(attachment))
+                       handle=attachment.open())
     value.attachment = attachment
     return value
 
@@ -209,16 +124,10 @@ def byte_array_source(value: Any) -> BinarySource | None:
 
 
 def _handle_source(handle: Any) -> BinarySource:
-    size: int | None = None
-    try:
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         if handle.seekable():
-            handle.seek(0)
-            end = handle.seek(0, io.SEEK_END)
-            handle.seek(0)
-            size = int(end)
-    except (AttributeError, OSError, ValueError):
-        size = None
-    return handle, size
+            handle.seek(0)  # Spyne reads a File handle from its start
+    return handle, source_size(handle)
 
 
 def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
@@ -253,33 +162,3 @@ def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
     if found is None:
         return None
     return found[0], found[1], None
-
-
-def _iter_source(source: Any) -> Iterable[bytes]:
-    if isinstance(source, Attachment):
-        yield from (bytes(c) for c in source.iter_chunks(_B64_CHUNK))
-    elif isinstance(source, (bytes, bytearray, memoryview)):
-        yield bytes(source)
-    elif isinstance(source, str):
-        with open(source, "rb") as f:
-            while chunk := f.read(_B64_CHUNK):
-                yield chunk
-    elif hasattr(source, "read"):
-        while chunk := source.read(_B64_CHUNK):
-            yield chunk
-    else:
-        for c in source:
-            yield bytes(c)
-
-
-def inline_base64_text(source: Any) -> str:
-    """The base64 text of a part source (for values below the threshold)."""
-    pending = b""
-    out: list[bytes] = []
-    for chunk in _iter_source(source):
-        data = pending + chunk
-        cut = len(data) - len(data) % 3
-        out.append(base64.b64encode(data[:cut]))
-        pending = data[cut:]
-    out.append(base64.b64encode(pending))
-    return b"".join(out).decode("ascii")

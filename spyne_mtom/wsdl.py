@@ -30,26 +30,20 @@ from spyne.interface.xml_schema._base import SchemaInfo
 from spyne.model import ComplexModelBase, XmlAttribute
 
 from mtom import XMIME_NS
+from mtom.policy import MTOM_POLICY_ID, WSOMA_NS, WSU_NS, add_mtom_policy
+from mtom.policy import WSP15_NS as WSP_NS
+from mtom.soap import XMIME_NS_2004
 
 __all__ = [
     "MTOM_POLICY_ID",
     "WSOMA_NS",
     "WSP_NS",
     "WSU_NS",
+    "add_mtom_policy",
     "install_wsdl_hooks",
 ]
 
-WSP_NS = "http://www.w3.org/ns/ws-policy"
-WSOMA_NS = "http://schemas.xmlsoap.org/ws/2004/09/policy/optimizedmimeserialization"
-WSU_NS = ("http://docs.oasis-open.org/wss/2004/01/"
-          "oasis-200401-wss-wssecurity-utility-1.0.xsd")
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
-XMIME_2004_NS = "http://www.w3.org/2004/11/xmlmime"
-#: ``wsu:Id`` of the policy the bindings refer to.
-MTOM_POLICY_ID = "SpyneMtomPolicy"
-_SOAP_BINDING_NS = ("http://schemas.xmlsoap.org/wsdl/soap/",
-                    "http://schemas.xmlsoap.org/wsdl/soap12/")
 _HOOKS = "_spyne_mtom_wsdl"
 
 
@@ -89,25 +83,6 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
     hooks.policy = hooks.policy or policy
 
 
-def add_mtom_policy(definitions: etree._Element) -> None:
-    """Add the MTOM policy to a ``wsdl:definitions`` tree and refer to it from each binding."""
-    policy = etree.Element(f"{{{WSP_NS}}}Policy",
-                           nsmap={"wsp": WSP_NS, "wsu": WSU_NS, "wsoma": WSOMA_NS})
-    policy.set(f"{{{WSU_NS}}}Id", MTOM_POLICY_ID)
-    etree.SubElement(policy, f"{{{WSOMA_NS}}}OptimizedMimeSerialization")
-    # WSDL 1.1: extensibility elements come first in wsdl:definitions.
-    index = 1 if len(definitions) and definitions[0].tag == f"{{{WSDL_NS}}}documentation" else 0
-    definitions.insert(index, policy)
-    for binding in definitions.iterchildren(f"{{{WSDL_NS}}}binding"):
-        ref = etree.Element(f"{{{WSP_NS}}}PolicyReference", nsmap={"wsp": WSP_NS})
-        ref.set("URI", f"#{MTOM_POLICY_ID}")
-        at = 0
-        for i, child in enumerate(binding):
-            if isinstance(child.tag, str) and etree.QName(child).namespace in _SOAP_BINDING_NS:
-                at = i + 1
-        binding.insert(at, ref)
-
-
 # -- schema -------------------------------------------------------------------------
 
 
@@ -124,7 +99,7 @@ def _complex_classes(interface: Any) -> list[Any]:
 
 def _is_xmime_attribute(member: Any) -> bool:
     return (isinstance(member, type) and issubclass(member, XmlAttribute)
-            and getattr(member, "_ns", None) in (XMIME_NS, XMIME_2004_NS))
+            and getattr(member, "_ns", None) in (XMIME_NS, XMIME_NS_2004))
 
 
 def _uses_xmime_attribute(interface: Any) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import quopri
-from collections.abc import Iterator
 
 import pytest
+from _support import split_feeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,14 +18,6 @@ from mtom.encodings import (
     QuotedPrintableDecoder,
     decoder_for,
 )
-
-
-def split_feeds(data: bytes) -> Iterator[list[bytes]]:
-    """Whole, every two-way split, and byte by byte."""
-    yield [data]
-    for i in range(1, len(data)):
-        yield [data[:i], data[i:]]
-    yield [data[i:i + 1] for i in range(len(data))]
 
 
 def run(decoder: Decoder, chunks: list[bytes]) -> bytes:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
+from _support import split_feeds
 
 from mtom import Headers, MessageEnd, MultipartReader, PartData, PartEnd, PartStart
 from mtom.events import Event
@@ -15,11 +15,6 @@ BODY = (b"--b\r\nContent-Type: Application/XOP+XML; type=\"text/xml\"\r\n"
         b"PHIvPg==\r\n--b\r\n\r\n\r\n--b--\r\n")
 
 
-def split_feeds(body: bytes) -> Iterator[list[bytes]]:
-    yield [body]
-    for i in range(1, len(body)):
-        yield [body[:i], body[i:]]
-    yield [body[i:i + 1] for i in range(len(body))]
 
 
 def events_of(chunks: list[bytes]) -> list[Event]:

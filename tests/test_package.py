@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _support import fds_under
+from _support import fds_under, split_feeds
 
 import mtom
 from mtom import (
@@ -39,11 +38,6 @@ def message(*parts: tuple[str, bytes], boundary: str = "b") -> bytes:
     return out + f"--{boundary}--\r\n".encode()
 
 
-def split_feeds(body: bytes) -> Iterator[list[bytes]]:
-    yield [body]
-    for i in range(1, len(body)):
-        yield [body[:i], body[i:]]
-    yield [body[i:i + 1] for i in range(len(body))]
 
 
 

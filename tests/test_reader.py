@@ -6,10 +6,8 @@ byte at a time; all feedings must give the same parts (or the same error).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from _support import calls_during, multipart_body, peak_traced_bytes
+from _support import calls_during, multipart_body, peak_traced_bytes, split_feeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,12 +30,6 @@ from mtom.events import Event
 Parsed = tuple[list[tuple[list[tuple[str, str]], bytes]], int]
 
 
-def split_feeds(body: bytes) -> Iterator[list[bytes]]:
-    """Every way to feed ``body``: whole, every two-way split, and byte by byte."""
-    yield [body]
-    for i in range(1, len(body)):
-        yield [body[:i], body[i:]]
-    yield [body[i:i + 1] for i in range(len(body))]
 
 
 def read_events(boundary: str | bytes, chunks: list[bytes],

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import serve_wsgi
+from _support import decode, envelope, pattern, post_mtom, serve_wsgi, xop
 from spyne import Application, ByteArray, File, ServiceBase, Unicode, rpc
-from test_spyne_support import decode, envelope, pattern, post_mtom, xop
 
 import mtom
 from spyne_mtom import (
@@ -89,7 +88,7 @@ def test_package_outlives_spyne_until_the_echo_is_streamed(url: str) -> None:
 
 def test_no_package_for_plain_requests(url: str) -> None:
     root = envelope("1.1", "<i:plain xmlns:i='urn:i'><i:data>AAAA</i:data></i:plain>")
-    from test_spyne_support import post_plain
+    from _support import post_plain
 
     assert decode(post_plain(url, "1.1", root)).text("plainResult") == "none"
 

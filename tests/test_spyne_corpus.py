@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import serve_wsgi
+from _support import ENV_NS, VERSIONS, fault_of, post_raw, serve_wsgi
 from lxml import etree
 from spyne import (
     Application,
@@ -29,7 +29,6 @@ from spyne import (
     XmlData,
     rpc,
 )
-from test_spyne_support import ENV_NS, VERSIONS, fault_of, post_raw
 
 import mtom
 from interop.corpus import CorpusMessage, load_messages

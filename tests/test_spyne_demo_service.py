@@ -12,20 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _support import free_port, server_process
-from conftest import serve_wsgi
-from lxml import etree
-from test_spyne_support import (
+from _support import (
     ENV_NS,
     VERSIONS,
     assert_client_fault,
     decode,
+    free_port,
     pattern,
     post_mtom,
     post_plain,
+    serve_wsgi,
+    server_process,
     sha,
     xop,
 )
+from lxml import etree
 
 import mtom
 from spyne_mtom.demo_service import (
@@ -185,7 +186,7 @@ def test_main_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_wsdl_describes_the_w3c_shape(demo: tuple[str, str]) -> None:
     import requests
-    from test_spyne_support import CLOSE
+    from _support import CLOSE
 
     url, _ = demo
     root = etree.fromstring(requests.get(url + "/?wsdl", timeout=30, headers=CLOSE).content)

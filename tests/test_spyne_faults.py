@@ -12,9 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import serve_wsgi
-from spyne.model.fault import Fault
-from test_spyne_support import (
+from _support import (
     CLOSE,
     ENV_NS,
     PLAIN_CT,
@@ -28,8 +26,10 @@ from test_spyne_support import (
     post_mtom,
     post_plain,
     post_raw,
+    serve_wsgi,
     xop,
 )
+from spyne.model.fault import Fault
 
 import mtom
 from spyne_mtom import MtomFault
@@ -318,3 +318,13 @@ def test_peer_text_with_control_characters_still_gives_a_well_formed_fault(
         resp = post_raw(url, body, _xop_ct(version, start="root"))
     info = assert_client_fault(resp, version)
     assert "\\x01bad\\x1b" in info.string and len(resp.content) < 20_000
+
+
+def test_peer_bytes_in_a_message_still_give_a_well_formed_fault(server: tuple[str, str]) -> None:
+    # The peer controls the Content-IDs a DanglingInclude message lists; control
+    # characters there must not stop the fault from being written (issue 9).
+    url, version = server
+    body = _package(version, _DIGEST_A, [("b\x01\x1b[2J\x7f", b"x")])
+    resp = post_raw(url, body, _xop_ct(version))
+    info = assert_client_fault(resp, version, "DanglingInclude")
+    assert "cid:a" in info.string and "\x01" not in info.string

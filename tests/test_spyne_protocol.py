@@ -16,11 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import serve_wsgi
-from spyne import Application, ServiceBase, rpc
-from spyne.model.binary import ByteArray, File
-from spyne.protocol.soap import Soap11, Soap12
-from test_spyne_support import (
+from _support import (
     CLOSE,
     ENV_NS,
     PLAIN_CT,
@@ -37,10 +33,14 @@ from test_spyne_support import (
     post_mtom,
     post_plain,
     post_raw,
+    serve_wsgi,
     sha,
     stream_post,
     xop,
 )
+from spyne import Application, ServiceBase, rpc
+from spyne.model.binary import ByteArray, File
+from spyne.protocol.soap import Soap11, Soap12
 
 import mtom
 from spyne_mtom import Soap11Mtom, Soap12Mtom, wsgi_application

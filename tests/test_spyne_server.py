@@ -1,16 +1,18 @@
-"""Serving under Spyne's WsgiApplication: the request-size cap and its documentation."""
+"""Serving under Spyne's WsgiApplication: the request-size cap, the MTOM response body."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serve_wsgi
-from spyne.server.wsgi import WsgiApplication
-from test_spyne_support import (
+from _support import (
+    PLAIN_CT,
     VERSIONS,
     decode,
     envelope,
@@ -18,17 +20,24 @@ from test_spyne_support import (
     make_application,
     pattern,
     post_mtom,
+    post_plain,
     post_raw,
+    serve_wsgi,
     sha,
     xop,
 )
+from spyne import Application, File, ServiceBase, rpc
+from spyne.server.wsgi import WsgiApplication
 
 import mtom
 import spyne_mtom
+from spyne_mtom import Soap11Mtom, wsgi_application
 from spyne_mtom.server import (
     DEFAULT_BLOCK_LENGTH,
     DEFAULT_MAX_CONTENT_LENGTH,
     SPYNE_MAX_CONTENT_LENGTH,
+    LengthKeepingHeaders,
+    set_package_headers,
 )
 
 
@@ -89,3 +98,122 @@ def test_ten_thousand_part_request_is_refused_in_bounded_memory() -> None:
     info = fault_of(responses[0], "1.1")
     assert info.code == "Client" and "max_parts" in info.string
     assert peak < 16 * len(body), (peak, len(body))
+
+
+# -- the MTOM response body and its headers ------------------------------------------------
+
+
+def _package(*sources: Any) -> mtom.OutgoingPackage:
+    return mtom.OutgoingPackage(b"<root/>", [mtom.OutgoingPart(s) for s in sources])
+
+
+def test_length_keeping_headers() -> None:
+    h = LengthKeepingHeaders({"Content-Type": "x", "Content-Length": "5"})
+    del h["Content-Length"]
+    assert h.pop("Content-Length") == "5" and h["Content-Length"] == "5"
+    del h["Content-Type"]
+    assert "Content-Type" not in h
+    assert h.pop("X", None) is None
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.resp_headers: dict[str, str] = {"Content-Type": "text/xml", "Content-Length": "9"}
+
+
+def test_set_package_headers() -> None:
+    t = _Transport()
+    pkg = _package(b"abc")
+    set_package_headers(t, pkg)
+    assert isinstance(t.resp_headers, LengthKeepingHeaders)
+    assert t.resp_headers["Content-Type"] == pkg.content_type
+    assert t.resp_headers["Content-Length"] == str(pkg.content_length)
+    unknown = _package(iter([b"x"]))
+    set_package_headers(t, unknown)
+    assert "Content-Length" not in t.resp_headers
+    set_package_headers(object(), pkg)  # a transport without headers: nothing to do
+
+
+# -- through Spyne's WsgiApplication ----------------------------------------------------
+
+
+def _pipe(data: bytes) -> Any:
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "wb") as out:
+            out.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return os.fdopen(r, "rb")
+
+
+class Streams(ServiceBase):  # type: ignore[misc]
+    @rpc(_returns=File)
+    def piped(ctx: Any) -> Any:
+        return File.Value(handle=_pipe(b"from a pipe\r\n" * 1000), type="text/plain")
+
+    @rpc(_returns=File)
+    def sized(ctx: Any) -> Any:
+        return File.Value(data=[b"s" * 5000])
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    with serve_wsgi(wsgi_application(app)) as base:
+        yield base
+
+
+def test_content_length_survives_spynes_chunked_mode(url: str) -> None:
+    resp = post_plain(url, "1.1", envelope("1.1", "<s:sized xmlns:s='urn:s'/>"))
+    assert resp.headers.get("Transfer-Encoding") is None
+    assert int(resp.headers["Content-Length"]) == len(resp.content)
+    assert resp.headers["MIME-Version"] == "1.0"
+
+
+def test_unknown_length_goes_chunked(url: str) -> None:
+    resp = post_plain(url, "1.1", envelope("1.1", "<s:piped xmlns:s='urn:s'/>"))
+    assert resp.status_code == 200
+    assert "Content-Length" not in resp.headers
+    assert resp.headers.get("Transfer-Encoding") == "chunked"
+    (att,) = decode(resp).values.values()
+    assert att.read() == b"from a pipe\r\n" * 1000 and att.content_type == "text/plain"
+    assert PLAIN_CT["1.1"].startswith("text/xml")
+
+
+def test_mtom_wsgi_application_uses_the_file_wrapper() -> None:
+    import io
+
+    from spyne_mtom import MtomWsgiApplication
+
+    class Wrapper:
+        def __init__(self, filelike: Any, block: int):
+            self.filelike, self.block = filelike, block
+
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    wsgi = wsgi_application(app)
+    assert isinstance(wsgi, MtomWsgiApplication)
+    seen: dict[str, Any] = {}
+
+    def call(op: str, wrapper: Any) -> Any:
+        req = envelope("1.1", f"<s:{op} xmlns:s='urn:s'/>")
+        env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/xml", "PATH_INFO": "/",
+               "wsgi.input": io.BytesIO(req), "CONTENT_LENGTH": str(len(req)),
+               "QUERY_STRING": "", "SERVER_NAME": "x", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http"}
+        if wrapper is not None:
+            env["wsgi.file_wrapper"] = wrapper
+        result = wsgi(env, lambda status, headers: seen.update(headers=dict(headers)))
+        assert "spyne_mtom.body" not in env
+        return result
+
+    result = call("sized", Wrapper)
+    assert isinstance(result, Wrapper) and isinstance(result.filelike, mtom.PackageStream)
+    body = result.filelike.read()
+    assert len(body) == int(seen["headers"]["Content-Length"])
+    # No wrapper offered, or a length nobody knows: the ordinary iterable.
+    assert not isinstance(call("sized", None), Wrapper)
+    piped = call("piped", Wrapper)
+    assert not isinstance(piped, Wrapper)
+    assert b"from a pipe" in b"".join(piped)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import mmap
 import os
@@ -125,14 +124,3 @@ def test_decode_base64_text() -> None:
     assert exc.value.faultcode == "Client.ValidationError"
     v = values.inline_file_value("aGk=", "text/plain")
     assert v.data == [b"hi"] and v.type == "text/plain"
-
-
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 100, 786_433])
-def test_inline_base64_text_all_sources(size: int, tmp_path: Path) -> None:
-    data = os.urandom(size)
-    path = tmp_path / "d"
-    path.write_bytes(data)
-    expected = base64.b64encode(data).decode()
-    for source in (data, memoryview(data), str(path), io.BytesIO(data), _att(data),
-                   [data[:7], data[7:]]):
-        assert values.inline_base64_text(source) == expected

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import serve_wsgi
+from _support import CLOSE, TNS, VERSIONS, make_application, make_wsgi, serve_wsgi
 from lxml import etree
 from spyne.protocol.soap import Soap11, Soap12
-from test_spyne_support import CLOSE, TNS, VERSIONS, make_application, make_wsgi
 
 from spyne_mtom import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, Soap11Mtom, Soap12Mtom, add_mtom_policy
 from spyne_mtom import wsgi_application as wsgi_app

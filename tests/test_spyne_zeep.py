@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serve_wsgi
-from test_spyne_support import VERSIONS, make_wsgi, pattern, sha
+from _support import VERSIONS, make_wsgi, pattern, serve_wsgi, sha
 
 zeep = pytest.importorskip("zeep")
 zeep_mtom = pytest.importorskip("zeep_mtom")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mtom
 from mtom import (
     Attachment,
     MtomError,
@@ -398,3 +401,92 @@ def test_edge_bytes_survive_in_every_split(data: bytes) -> None:
     splits = [[body]] + [[body[:i], body[i:]] for i in range(1, len(body))]
     splits.append([body[i:i + 1] for i in range(len(body))])
     _check(pkg, data, [data, data], splits)
+
+
+# -- PackageStream: the one outgoing stream (WSGI iteration, on_close) ------------------------
+
+
+def _pkg(*sources: Any) -> mtom.OutgoingPackage:
+    return mtom.OutgoingPackage(b"<root/>", [mtom.OutgoingPart(s) for s in sources])
+
+
+def test_stream_iterates_bytes_without_copying_bytes_parts() -> None:
+    data = os.urandom(5000)
+    package = _pkg(data, bytearray(b"ba"), memoryview(b"xyz")[1:])
+    chunks = list(package.stream())
+    assert all(type(c) is bytes for c in chunks)
+    assert any(c is data for c in chunks)
+    assert b"".join(chunks) == package.to_bytes()
+
+
+def test_stream_on_close_runs_once_after_the_last_chunk() -> None:
+    calls: list[int] = []
+    body = _pkg(b"a" * 10).stream(on_close=lambda: calls.append(1))
+    it = iter(body)
+    next(it)
+    assert calls == []
+    list(it)
+    assert calls == [1]
+    list(body)
+    assert calls == [1]
+
+
+def test_stream_on_close_runs_when_the_server_stops_early() -> None:
+    calls: list[int] = []
+    it = iter(_pkg(b"a" * 10).stream(on_close=lambda: calls.append(1)))
+    next(it)
+    it.close()  # type: ignore[attr-defined]
+    assert calls == [1]
+
+
+# -- PackageStream for waitress's wsgi.file_wrapper (peek, then consume) ---------------------
+
+
+def _file(data: bytes, calls: list[int] | None = None) -> tuple[mtom.PackageStream, bytes]:
+    pkg = _pkg(data, data[::-1])
+    assert pkg.content_length is not None
+    stream = pkg.stream(on_close=(lambda: calls.append(1)) if calls is not None else None)
+    return stream, pkg.to_bytes()
+
+
+@pytest.mark.parametrize("peek, take", [(16384, 16384), (16384, 1000), (3_000_000, 777_777),
+                                        (1, 1), (10_000_000, 10_000_000)])
+def test_package_stream_serves_the_peek_then_consume_pattern(peek: int, take: int) -> None:
+    f, expected = _file(os.urandom(min(2_500_000, peek * 3000)))
+    # What waitress does: measure the length first...
+    start = f.tell()
+    f.seek(0, 2)
+    assert f.tell() == len(expected)
+    f.seek(start)
+    out = []
+    while True:
+        pos = f.tell()
+        data = f.read(peek)
+        if not data:
+            break
+        f.seek(pos)
+        out.append(f.read(min(take, len(data))))
+    assert b"".join(out) == expected
+
+
+def test_package_stream_refuses_to_seek_back_past_released_data() -> None:
+    f, expected = _file(os.urandom(3000))
+    assert f.read(100) == expected[:100]
+    f.read(100)  # releases the first 100 bytes
+    with pytest.raises(OSError):
+        f.seek(0)
+    buf = bytearray(50)
+    assert f.readinto(buf) == 50 and bytes(buf) == expected[200:250]
+    assert f.read() == expected[250:]
+    assert f.read(10) == b""
+
+
+def test_package_stream_close_runs_the_clean_up() -> None:
+    calls: list[int] = []
+    f, _ = _file(b"x" * 5000, calls)
+    f.read(10)
+    f.close()
+    f.close()
+    assert calls == [1] and f.closed
+
+

@@ -11,15 +11,9 @@ import requests.utils
 from lxml import etree
 
 import mtom
-from zeep_mtom.options import MtomOptions
-from zeep_mtom.request import (
-    ACCEPT,
-    SizedBody,
-    optimise_envelope,
-    prepare,
-    soap_version_of,
-)
-from zeep_mtom.values import CallContext
+from mtom import MtomOptions
+from zeep_mtom.hooks import CallContext
+from zeep_mtom.request import ACCEPT, prepare, soap_version_of
 
 NS = "urn:t"
 XMIME = "http://www.w3.org/2005/05/xmlmime"
@@ -38,6 +32,15 @@ def _child(root: etree._Element, local: str, text: str | None = None,
     el = etree.SubElement(root[0], f"{{{NS}}}{local}", attrs)
     el.text = text
     return el
+
+
+def optimise_envelope(root: etree._Element, ctx: CallContext | None,
+                      options: MtomOptions) -> list[mtom.OutgoingPart]:
+    """The parts :func:`prepare` moves out of ``root`` (an MTOM call)."""
+    if ctx is None:
+        options = MtomOptions(mtom=True, optimize_elements=options.optimize_elements)
+    prepared = prepare(root, {"Content-Type": "text/xml"}, ctx, options)
+    return prepared.package.parts if prepared.package is not None else []
 
 
 def test_placeholders_become_includes_without_base64() -> None:
@@ -135,7 +138,7 @@ def test_plain_when_nothing_qualifies() -> None:
     # Plain on the wire, but the call says it reads XOP (JAX-WS then answers with MTOM).
     assert not prepared.is_mtom and headers == {"Content-Type": "text/xml; charset=utf-8",
                                                 "Accept": ACCEPT}
-    assert prepared.requests_body() == prepared.envelope
+    assert prepared.content() == prepared.envelope
     assert prepared.envelope.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
 
 
@@ -150,15 +153,15 @@ def test_version_comes_from_the_envelope(version: mtom.SoapVersion, content_type
         mtom.SoapVersion.SOAP12)
 
 
-def test_sized_body_gives_requests_the_content_length() -> None:
+def test_package_stream_gives_requests_the_content_length() -> None:
     package = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(RAW)])
-    body = SizedBody(package)
+    body = package.stream()
     assert requests.utils.super_len(body) == package.content_length
-    prepared = requests.Request("POST", "http://h/", data=SizedBody(package)).prepare()
+    prepared = requests.Request("POST", "http://h/", data=package.stream()).prepare()
     assert prepared.headers["Content-Length"] == str(package.content_length)
     assert "Transfer-Encoding" not in prepared.headers
     assert b"".join(iter(lambda: body.read(1000), b"")) == package.to_bytes()
-    assert b"".join(SizedBody(package)) == package.to_bytes()
+    assert b"".join(package.stream()) == package.to_bytes()
 
 
 def test_unknown_length_goes_chunked() -> None:
@@ -167,8 +170,8 @@ def test_unknown_length_goes_chunked() -> None:
     ctx.render(_child(root, "data"), mtom.OutgoingPart(iter([RAW])))
     prep = prepare(root, {"Content-Type": "text/xml"}, ctx, ctx.options)
     assert prep.package is not None and prep.package.content_length is None
-    prepared_body: Any = prep.requests_body()
-    assert not isinstance(prepared_body, (bytes, SizedBody))
+    prepared_body: Any = prep.content()
+    assert not isinstance(prepared_body, (bytes, mtom.PackageStream))
     req = requests.Request("POST", "http://h/", data=prepared_body,
                            headers=dict(prep.headers)).prepare()
     assert req.headers["Transfer-Encoding"] == "chunked"

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 import requests_mock
 import zeep
+from _support import DATA, ECHO11, ECHO12, NS, pattern
 from _support import fds_under as _spool_fds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from test_zeep_server import DATA, ECHO11, ECHO12, NS, pattern
 
 import mtom
 import zeep_mtom
 from interop.corpus import load_messages
-from zeep_mtom.options import MtomOptions
+from mtom import MtomOptions
+from zeep_mtom.hooks import CallContext
 from zeep_mtom.response import ReplyReader
-from zeep_mtom.values import CallContext
 
 URL = "mock://echo/service"
 
@@ -278,8 +278,9 @@ def test_reader_output_is_a_plain_envelope_with_tokens() -> None:
 
 
 def test_values_resolve_through_the_call_context() -> None:
-    result = _read(SAMPLE, XOP_CT, spool_threshold=16)
-    ctx = CallContext(MtomOptions(spool_threshold=16), optimise=False, placeholders=False)
+    result = _read(SAMPLE, XOP_CT, spool_threshold=16, stream_attachments=False)
+    ctx = CallContext(MtomOptions(spool_threshold=16, stream_attachments=False), optimise=False,
+                      placeholders=False)
     ctx.accept_reply(result.reply, result.values)
     assert ctx.resolve("cid:a@x") == ODD
     assert ctx.resolve("cid:b@x") == b"\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import zeep
+from _support import DATA
 from lxml import etree
-from test_zeep_server import DATA
 
 import zeep_mtom
 from zeep_mtom.schemas import schema_for

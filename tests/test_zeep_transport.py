@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 import zeep
-from _support import fds_under as _open_spool_files
-from lxml import etree
-from test_zeep_server import (
+from _support import (
     ACTION,
     DATA,
     ECHO11,
@@ -30,6 +28,8 @@ from test_zeep_server import (
     echo_service,
     pattern,
 )
+from _support import fds_under as _open_spool_files
+from lxml import etree
 from zeep.plugins import HistoryPlugin
 from zeep.proxy import AsyncServiceProxy
 
@@ -297,7 +297,7 @@ def test_stream_attachments_returns_file_backed_attachments(served: SharedServer
 def test_spooled_parts_are_released_after_the_call(served: SharedServer, tmp_path: Path) -> None:
     value = pattern(300_000)
     app = EchoApp()
-    with echo_service(served, app, mtom=True, spool_threshold=1024,
+    with echo_service(served, app, mtom=True, spool_threshold=1024, stream_attachments=False,
                       spool_dir=tmp_path) as (svc, transport):
         assert svc.Echo(data=[value, value]).data == [value, value]
         assert _open_spool_files(tmp_path) == []
@@ -370,7 +370,7 @@ def test_client_service_and_raw_response(served: SharedServer, tmp_path: Path) -
 def test_settings_xml_huge_tree_not_needed_for_large_parts(served: SharedServer) -> None:
     value = pattern(12 * 1024 * 1024)  # inline base64 of this needs xml_huge_tree in Zeep
     app = EchoApp(keep=0)
-    with echo_service(served, app, mtom=True,
+    with echo_service(served, app, mtom=True, stream_attachments=False,
                       settings=zeep.Settings(strict=True, xml_huge_tree=False)) as (svc, _):
         assert svc.Echo(data=[value]).data[0] == value
 
@@ -545,3 +545,253 @@ def test_reply_of_999_small_parts_is_read_in_bounded_memory(served: SharedServer
         peak = peak_traced_bytes(lambda: result.append(svc.Echo(data=[b"x"])))
     assert result[0].data == [b"\x00" * 1024]
     assert peak < 16 * len(body), (peak, len(body))
+
+
+# -- what users hit (issue 9): memory, limits, deadline, connections, last_reply, hooks ------
+
+
+def test_default_transport_keeps_big_reply_values_spooled(served: SharedServer,
+                                                          tmp_path: Path) -> None:
+    # The documented bound: a default client holds at most spool_threshold bytes of a
+    # reply value in memory; bigger values come back as file-backed Attachments.
+    value = pattern(mtom.DEFAULT_SPOOL_THRESHOLD + 512 * 1024)
+    with echo_service(served, EchoApp(keep=0), mtom=True, spool_dir=tmp_path) as (svc, _):
+        got = svc.Echo(data=[value, pattern(2000)]).data
+    assert isinstance(got[0], mtom.Attachment) and not got[0].in_memory
+    assert got[0].read() == value and got[1] == pattern(2000)
+    got[0].close()
+    assert _open_spool_files(tmp_path) == []
+
+
+def _plain_reply(chunks: Any, headers: list[tuple[str, str]] = ()) -> Any:  # type: ignore[assignment]
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), *headers])
+        return chunks()
+    return app
+
+
+def test_endless_plain_reply_obeys_limits(served: SharedServer) -> None:
+    def endless() -> Iterator[bytes]:
+        yield b"<soap-env:Envelope xmlns:soap-env='http://schemas.xmlsoap.org/soap/envelope/'>"
+        for _ in range(512):  # 32 MiB at most: bounded even when the client never stops
+            yield b" " * 65536
+
+    with echo_service(lambda app: served(_plain_reply(endless)), EchoApp(), mtom=True,
+                      limits=mtom.Limits(max_root_size=1 << 20)) as (svc, _), \
+            pytest.raises(mtom.LimitExceeded) as info:
+        svc.Echo(data=[b"x"])
+    assert info.value.limit == "max_root_size"
+
+
+def test_gzip_plain_reply_counts_decoded_bytes(served: SharedServer) -> None:
+    import gzip
+
+    ns = "http://schemas.xmlsoap.org/soap/envelope/"
+    body = (f"<e:Envelope xmlns:e='{ns}'><e:Body><EchoResponse xmlns='{NS}'>"
+            f"{' ' * (8 << 20)}</EchoResponse></e:Body></e:Envelope>").encode()
+    packed = gzip.compress(body)
+    assert len(packed) < 64 * 1024
+    app = _plain_reply(lambda: [packed], [("Content-Encoding", "gzip")])
+    with echo_service(lambda _: served(app), EchoApp(), mtom=True,
+                      limits=mtom.Limits(max_root_size=1 << 20)) as (svc, _), \
+            pytest.raises(mtom.LimitExceeded):
+        svc.Echo(data=[b"x"])
+
+
+def _dripping(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8")])
+    yield b"<soap-env:Envelope xmlns:soap-env='http://schemas.xmlsoap.org/soap/envelope/'>"
+    for _ in range(300):  # 30 s at most, then the reply ends (malformed)
+        import time
+        time.sleep(0.1)
+        yield b" "
+
+
+def test_deadline_bounds_the_whole_call(served: SharedServer) -> None:
+    with echo_service(lambda _: served(_dripping), EchoApp(), mtom=True, deadline=1.0,
+                      operation_timeout=5) as (svc, _), pytest.raises(zeep_mtom.CallTimeout):
+        svc.Echo(data=[b"x"])
+    with pytest.raises(ValueError, match="deadline"):
+        zeep_mtom.MtomTransport(deadline=0)
+
+
+def test_async_deadline_bounds_the_whole_call(served: SharedServer) -> None:
+    async def main(url: str) -> None:
+        async with zeep_mtom.AsyncMtomTransport(mtom=True, deadline=1.0) as transport:
+            client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+            svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=url)
+            with pytest.raises(zeep_mtom.CallTimeout):
+                await svc.Echo(data=[b"x"])
+
+    with served(_dripping) as url:
+        asyncio.run(main(url))
+
+
+class _BadThenGood:
+    """First reply: a dangling xop:Include (read to its end); then the echo. Logs ports."""
+
+    def __init__(self) -> None:
+        self.ports: list[str] = []
+        self.echo = EchoApp()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.ports.append(environ.get("REMOTE_PORT", "?"))
+        if len(self.ports) > 1:
+            return self.echo(environ, start_response)
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        root = (b"<e:Envelope xmlns:e='http://schemas.xmlsoap.org/soap/envelope/'><e:Body>"
+                b"<x><i:Include xmlns:i='http://www.w3.org/2004/08/xop/include' "
+                b"href='cid:nope'/></x></e:Body></e:Envelope>")
+        package = mtom.OutgoingPackage(root)
+        start_response("200 OK", list(package.headers.items()))
+        return [package.to_bytes()]
+
+
+def test_connection_closed_after_a_reply_error(served: SharedServer) -> None:
+    app = _BadThenGood()
+    with echo_service(lambda _: served(app), EchoApp(), mtom=True) as (svc, _):
+        with pytest.raises(mtom.DanglingInclude):
+            svc.Echo(data=[b"x"])
+        assert svc.Echo(data=[b"y"]).data == [b"y"]
+    assert len(app.ports) == 2 and app.ports[0] != app.ports[1]
+
+
+def test_async_connection_closed_after_a_reply_error(served: SharedServer) -> None:
+    app = _BadThenGood()
+
+    async def main(url: str) -> None:
+        async with zeep_mtom.AsyncMtomTransport(mtom=True) as transport:
+            client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+            svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=url)
+            with pytest.raises(mtom.DanglingInclude):
+                await svc.Echo(data=[b"x"])
+            assert (await svc.Echo(data=[b"y"])).data == [b"y"]
+
+    with served(app) as url:
+        asyncio.run(main(url))
+    assert len(app.ports) == 2 and app.ports[0] != app.ports[1]
+
+
+def test_last_reply_is_released_with_the_transport(served: SharedServer, tmp_path: Path) -> None:
+    extra = mtom.OutgoingPart(pattern(300_000), content_id="extra@test")
+    app = EchoApp(reply_parts=[extra])
+    with served(app) as url:
+        for _ in range(3):  # each transport gone: its last reply's spooled part is closed
+            transport = zeep_mtom.MtomTransport(mtom=True, spool_threshold=1024,
+                                                spool_dir=tmp_path)
+            client = zeep.Client(str(DATA / "echo.wsdl"), transport=transport)
+            client.create_service(ECHO11, url).Echo(data=[b"x"])
+            assert transport.last_reply is not None and transport.last_reply.unreferenced
+            transport.session.close()
+            del client, transport
+            gc.collect()
+            assert _open_spool_files(tmp_path) == []
+        with zeep_mtom.MtomTransport(mtom=True, spool_threshold=1024,
+                                     spool_dir=tmp_path) as transport:
+            client = zeep.Client(str(DATA / "echo.wsdl"), transport=transport)
+            client.create_service(ECHO11, url).Echo(data=[b"x"])
+            assert _open_spool_files(tmp_path)
+        assert transport.last_reply is None and _open_spool_files(tmp_path) == []
+
+
+_PLAIN_CLIENT = textwrap.dedent("""
+    import json, pathlib, sys
+    sys.path[:0] = {paths!r}
+    import zeep
+    from zeep.cache import InMemoryCache
+    from zeep_mtom.schemas import schema_for  # data only: installs no hook
+    {setup}
+    cache = InMemoryCache()
+    cache.add("http://www.w3.org/2005/05/xmlmime", schema_for("http://www.w3.org/2005/05/xmlmime"))
+    client = zeep.Client({wsdl!r}, transport=zeep.Transport(cache=cache))
+    svc = client.create_service({binding!r}, {url!r})
+    out = {{}}
+    try:
+        svc.Echo(data=[pathlib.Path({path!r})])
+        out["path"] = "sent"
+    except Exception as exc:
+        out["path"] = type(exc).__name__
+    out["bytes"] = repr(svc.Echo(data=[b"plain bytes"]).data)
+    print(json.dumps(out))
+""")
+
+
+def test_plain_zeep_client_in_the_same_process_is_unaffected(served: SharedServer,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "v.bin"
+    path.write_bytes(b"value on disk")
+    app = EchoApp(reply="plain")
+    paths = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
+    with served(app) as url:
+        runs = []
+        for setup in ("", "import zeep_mtom; zeep_mtom.MtomTransport()"):
+            script = _PLAIN_CLIENT.format(paths=paths, setup=setup, wsdl=str(DATA / "echo.wsdl"),
+                                          binding=ECHO11, url=url, path=str(path))
+            done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                  text=True, timeout=120, check=True)
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    without, with_mtom = runs
+    assert without == with_mtom
+    assert without["path"] == "TypeError"
+    bodies = [r.body for r in app.received]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]  # the wire is the same too
+
+
+def test_last_reply_is_per_thread_and_goes_with_the_thread(served: SharedServer,
+                                                          tmp_path: Path) -> None:
+    import threading
+
+    extra = mtom.OutgoingPart(pattern(300_000), content_id="extra@test")
+    with echo_service(served, EchoApp(reply_parts=[extra]), mtom=True, spool_threshold=1024,
+                      spool_dir=tmp_path) as (svc, transport):
+        seen: list[object] = []
+
+        def call() -> None:
+            svc.Echo(data=[b"x"])
+            seen.append(transport.last_reply)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join(60)
+        assert seen and seen[0] is not None and transport.last_reply is None
+        del seen[:], worker
+        gc.collect()
+        assert _open_spool_files(tmp_path) == []  # the thread is gone, and its reply
+
+
+def test_deadline_bounds_sending_the_request(tmp_path: Path) -> None:
+    # A peer that reads the headers and then never the body: the upload blocks on a
+    # full socket buffer; the deadline still ends the call, as CallTimeout.
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+    stop = threading.Event()
+
+    def peer() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(4096)
+            stop.wait(30)  # bounded: never reads the rest
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(64 << 20)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    try:
+        with zeep_mtom.MtomTransport(mtom=True, deadline=1.0) as transport:
+            client = zeep.Client(str(DATA / "echo.wsdl"), transport=transport)
+            with pytest.raises(zeep_mtom.CallTimeout):
+                client.create_service(ECHO11, url).Echo(data=[big])
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(30)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_zeep_server import ECHO11, ECHO12, EchoApp, SharedServer, echo_service, pattern
+from _support import ECHO11, ECHO12, EchoApp, SharedServer, echo_service, pattern
 
 import mtom
 

@@ -5,9 +5,10 @@
     import zeep
     from zeep_mtom import MtomTransport
 
-    client = zeep.Client(wsdl, transport=MtomTransport())
-    client.service.Upload(data=pathlib.Path("video.mp4"))   # streamed from disk
-    result = client.service.Download(name="video.mp4")     # bytes, byte-exact
+    with MtomTransport(deadline=600) as transport:
+        client = zeep.Client(wsdl, transport=transport)
+        client.service.Upload(data=pathlib.Path("video.mp4"))  # streamed from disk
+        result = client.service.Download(name="video.mp4")    # Attachment (> 4 MiB)
 
 Sending
     :class:`MtomTransport` (requests) and :class:`AsyncMtomTransport` (httpx)
@@ -22,14 +23,21 @@ Sending
     Content-ID). Files and paths are read from disk while the request is
     sent; Content-Length is sent whenever every size is known.
     ``optimize_elements`` / ``inline_elements`` force elements (by QName)
-    in or out. A request with no part is sent as plain SOAP.
+    in or out. All options are :class:`MtomOptions` fields, shared with
+    spyne_mtom (same names, same validation). A request with no part is sent as plain SOAP.
 
 Receiving
     MTOM, SwA and plain replies are read as a stream; parts over
-    ``spool_threshold`` go to unlinked temporary files. ``xs:base64Binary``
-    values come back as ``bytes`` — or, with ``stream_attachments=True``,
-    spooled ones as file-backed :class:`Attachment` objects (close them, or
-    use ``with``). ``transport.last_reply`` (per thread / asyncio task) is an
+    ``spool_threshold`` (4 MiB) go to unlinked temporary files and their
+    values come back as file-backed :class:`Attachment` objects (close them,
+    or use ``with``), smaller ones as ``bytes``: a default transport never
+    holds more than ``spool_threshold`` bytes of a value in memory, plus
+    ``max_root_size`` of envelope (a plain reply too; gunzipped bytes count).
+    ``stream_attachments=False`` returns every value as ``bytes``.
+    ``deadline=`` (seconds) bounds a whole call: :class:`CallTimeout`. After
+    a reply error the connection is closed, not pooled.
+    ``transport.last_reply`` (per thread / asyncio task, held by the
+    transport only: released by ``close()`` / ``with``) is an
     :class:`MtomReply` with every part: SwA references (``.swa``), parts no
     reference names (``.unreferenced``), ``.get("cid:…")``. A SOAP Fault in
     an MTOM reply raises Zeep's ``Fault``; a malformed package raises a
@@ -51,8 +59,10 @@ How values avoid base64
     are rendered as base64, signed, and decoded into parts afterwards (the
     receiver verifies after reconstitution); reply values are likewise
     written back as base64 before Zeep verifies the reply's signature (set
-    ``Settings(xml_huge_tree=True)`` for values over ~7 MiB then). Clients
-    with other transports are not affected.
+    ``Settings(xml_huge_tree=True)`` for values over ~7 MiB then). Outside
+    calls made through these transports every wrapper runs Zeep's own code:
+    clients with other transports (and ``Client.create_message``) behave
+    exactly as without zeep_mtom.
 
 Limits
     WS-Policy is read from documents Zeep loads through the transport
@@ -62,21 +72,20 @@ Limits
     transport reads file parts with blocking 1 MiB reads.
 """
 
-from mtom import Attachment, Limits, MtomError, OutgoingPart
+from mtom import DEFAULT_THRESHOLD, Attachment, Limits, MtomError, MtomOptions, OutgoingPart
+from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
-from .hooks import install
-from .options import DEFAULT_THRESHOLD, MtomOptions
-from .policy import MtomPolicy, PolicyIndex
+from .hooks import ValueDeliveryError, install, read_attachment
 from .response import MtomReply, MtomResponse
 from .schemas import schema_for
-from .transport import AsyncMtomTransport, MtomTransport
-from .values import ValueDeliveryError, read_attachment
+from .transport import AsyncMtomTransport, CallTimeout, MtomTransport
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "AsyncMtomTransport",
     "Attachment",
+    "CallTimeout",
     "Limits",
     "MtomError",
     "MtomOptions",

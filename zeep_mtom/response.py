@@ -1,16 +1,19 @@
 """Replies: MTOM, SwA or plain, read as a stream and handed to Zeep as plain SOAP.
 
 Strategy: :class:`ReplyReader` is fed the HTTP body chunk by chunk by the
-transport (requests' ``iter_content`` or httpx's ``aiter_bytes``; the
-transport owns all I/O). A ``multipart/*`` body goes through
-:class:`mtom.PackageReader`, which spools large parts to unlinked temporary
-files as they arrive; the root is chosen by ``start``. :meth:`ReplyReader.close`
-then resolves every ``xop:Include`` with :func:`mtom.reconstitute` — no
-base64 — and writes a token (the part's ``cid:`` URL) into each element
-whose value is a part; SwA text references (swaRef) are registered too.
-The root, re-serialised, is what Zeep parses: Zeep's own multipart code
-never runs, and Zeep's ``Base64Binary.pythonvalue`` turns each token into
-the part's bytes through :class:`zeep_mtom.values.CallContext`.
+transport (requests' ``iter_content`` or httpx's ``aiter_bytes``, both after
+content decoding, so gunzipped bytes are what counts; the transport owns all
+I/O). A ``multipart/*`` body goes through the :class:`mtom.PackageReader` of
+the transport's :class:`mtom.MtomOptions`, which spools parts over
+``spool_threshold`` to unlinked temporary files as they arrive; a plain body
+is the root and obeys ``max_root_size`` / ``max_total_size`` as well.
+:meth:`ReplyReader.close` then calls :func:`mtom.unpack` (one parse of the
+root, every ``xop:Include`` resolved, no base64) and writes a token (the
+part's ``cid:`` URL) into each element whose value is a part; SwA text
+references (swaRef) are registered too. The root, re-serialised, is what
+Zeep parses: Zeep's own multipart code never runs, and Zeep's
+``Base64Binary.pythonvalue`` turns each token into the part's value through
+:class:`zeep_mtom.hooks.CallContext`.
 
 Everything about the reply stays reachable in an :class:`MtomReply`
 (``transport.last_reply``): every part, SwA references, parts nobody
@@ -28,8 +31,7 @@ from lxml import etree
 from requests.structures import CaseInsensitiveDict
 
 import mtom
-
-from .options import MtomOptions
+from mtom.soap import soap_version_of_namespace
 
 __all__ = ["MtomReply", "MtomResponse", "ReplyReader", "ReplyResult", "make_response"]
 
@@ -130,7 +132,9 @@ class ReplyReader:
     Args:
         status_code: the HTTP status.
         content_type: the HTTP Content-Type header (``None`` if absent).
-        options: the transport's options (limits, spooling).
+        options: the transport's options (limits, spooling; with
+            ``stream_attachments=False`` parts are not spooled, as every value
+            ends as ``bytes`` in memory anyway).
         huge_tree: allow huge text nodes in the root (Zeep's
             ``Settings.xml_huge_tree``; only inline base64 needs it).
         inline_values: write each resolved part back into the envelope as
@@ -145,28 +149,21 @@ class ReplyReader:
     error every temporary file is released before it propagates.
     """
 
-    def __init__(self, status_code: int, content_type: str | None, options: MtomOptions, *,
+    def __init__(self, status_code: int, content_type: str | None, options: mtom.MtomOptions, *,
                  huge_tree: bool = False, inline_values: bool = False):
         self.status_code = status_code
         self._inline = inline_values
         self.raw_content_type = content_type
         self.content_type = mtom.parse_content_type(content_type or "")
         self._options = options
+        self._huge_tree = huge_tree
         self._chunks: list[bytes] = []
+        self._size = 0
         self._done = False
-        self._reader: mtom.PackageReader | None = None
-        if self.content_type.is_multipart:
-            # Values come back as bytes unless stream_attachments is on: then spooling a
-            # part to disk only to read it back into memory would cost a disk round trip.
-            spool = options.spool_threshold if options.stream_attachments else (
-                options.limits.max_attachment_size + 1)
-            self._reader = mtom.PackageReader(
-                self.content_type, limits=options.limits,
-                spool_threshold=spool, spool_dir=options.spool_dir, huge_tree=huge_tree)
+        spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
+        self._reader = (options.reader(self.content_type, spool_threshold=spool)
+                        if self.content_type.is_multipart else None)
 
-    @property
-    def multipart(self) -> bool:
-        return self._reader is not None
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
@@ -176,8 +173,17 @@ class ReplyReader:
             return
         if self._reader is not None:
             self._reader.feed(chunk)
-        else:
-            self._chunks.append(chunk)
+            return
+        self._size += len(chunk)
+        limits = self._options.limits
+        value = min(limits.max_root_size, limits.max_total_size)
+        if self._size > value:
+            name = "max_root_size" if value == limits.max_root_size else "max_total_size"
+            self.abort()
+            raise mtom.LimitExceeded(
+                f"the {self.content_type.media_type or 'plain'} reply exceeds {name}={value} "
+                "bytes (decoded)", limit=name, value=value)
+        self._chunks.append(chunk)
 
     def abort(self) -> None:
         """Give up (I/O failed): release everything received so far."""
@@ -206,8 +212,8 @@ class ReplyReader:
             raise
 
     def _resolve(self, package: mtom.Package) -> ReplyResult:
-        root = package.root_element()
-        xop = mtom.reconstitute(root, package, limits=self._options.limits)
+        huge = self._huge_tree or self._options.huge_tree
+        root, xop = mtom.unpack(package, self._options, parser_options={"huge_tree": huge})
         values: dict[str, mtom.Attachment] = {}
         if self._inline:
             mtom.inline_base64(xop.references)
@@ -219,7 +225,7 @@ class ReplyReader:
         for ref in xop.swa:
             if ref.kind == "swa-ref" and ref.element.text:
                 values[ref.element.text] = ref.attachment
-        version = package.soap_version or mtom.SoapVersion.SOAP11
+        version = soap_version_of_namespace(etree.QName(root).namespace) or mtom.SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
         content = etree.tostring(root, xml_declaration=True, encoding="utf-8")
@@ -236,8 +242,7 @@ class MtomResponse(requests.Response):
 
 
 def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str, str],
-                  url: str | None = None, reason: str | None = None,
-                  extra: Mapping[str, Any] | None = None) -> MtomResponse:
+                  **attributes: Any) -> MtomResponse:
     """Build the response object ``post_xml`` returns to Zeep."""
     resp = MtomResponse()
     resp.status_code = status_code
@@ -247,9 +252,7 @@ def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str
     resp._content = result.content
     resp._content_consumed = True  # type: ignore[attr-defined]
     resp.encoding = "utf-8" if result.reply.package is not None else None
-    resp.url = url or ""
-    resp.reason = reason or ""
-    for name, value in (extra or {}).items():
+    for name, value in attributes.items():  # url, reason, cookies, encoding…
         setattr(resp, name, value)
     resp.mtom_reply = result.reply
     return resp

@@ -1,40 +1,60 @@
-"""The transports: Zeep's own, plus MTOM on the way out and in.
+"""The transports: Zeep's own, plus MTOM on the way out and in, a deadline, clean errors.
 
 Strategy: :class:`MtomTransport` (requests) and :class:`AsyncMtomTransport`
-(httpx) share :class:`_MtomMixin`, which holds the options, the WS-Policy
-index (fed by ``load``, which also serves the bundled xmlmime schemas) and
-the per-call setup Zeep's ``send`` asks for through :mod:`zeep_mtom.hooks`.
-The two classes differ only in ``post_xml``: each prepares the request with
-:func:`zeep_mtom.request.prepare`, POSTs it streaming, pushes the reply body
-into a :class:`zeep_mtom.response.ReplyReader` chunk by chunk and returns a
+(httpx) share :class:`_MtomMixin`: one :class:`mtom.MtomOptions`, the
+WS-Policy index (fed by ``load``, which also serves the bundled xmlmime
+schemas), the per-call setup Zeep's ``send`` asks for through
+:mod:`zeep_mtom.hooks`, and ``last_reply``. The two ``post_xml`` differ only
+in I/O: each prepares the request with :func:`zeep_mtom.request.prepare`,
+POSTs it streaming, pushes the reply body into a
+:class:`zeep_mtom.response.ReplyReader` chunk by chunk and returns a
 ``requests.Response`` holding the plain envelope for Zeep.
+
+A value's way in: socket → ``post_xml`` (this module) → ``ReplyReader``
+(:mod:`.response`, core :func:`mtom.unpack`) → Zeep parses the envelope →
+``Base64Binary.pythonvalue`` → :meth:`CallContext.resolve` (:mod:`.hooks`)
+→ the user. Out: user → ``Base64Binary.render`` → :meth:`CallContext.render`
+→ :func:`~zeep_mtom.request.prepare` (core :func:`mtom.build_package`) →
+:class:`mtom.PackageStream` → socket.
+
+After any error while the reply is read the connection is closed, never
+returned to the pool. ``deadline`` bounds the whole exchange (sending the
+request included): past it the call raises :class:`CallTimeout`.
 """
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
+import contextlib
 import logging
-import os
-from collections.abc import Iterable, MutableMapping
+import socket
+import threading
+import time
+import weakref
+from collections.abc import MutableMapping
 from typing import Any
 
+import anyio
 import requests
 from lxml import etree
 from zeep.transports import AsyncTransport, Transport
 from zeep.wsse.username import UsernameToken
 
 import mtom
+from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import hooks, schemas
-from .options import DEFAULT_THRESHOLD, ElementName, MtomOptions
-from .policy import MtomPolicy, PolicyIndex
+from .hooks import CallContext
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
-from .values import CallContext
 
-__all__ = ["AsyncMtomTransport", "MtomTransport"]
+__all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport"]
 
 _CHUNK = 1024 * 1024
+
+
+class CallTimeout(TimeoutError):
+    """The call did not finish within the transport's ``deadline`` (seconds)."""
 
 
 def _signs(wsse: Any) -> bool:
@@ -45,18 +65,62 @@ def _signs(wsse: Any) -> bool:
     return any(not isinstance(w, UsernameToken) for w in items)
 
 
+class _Replies:
+    """``last_reply`` per thread and asyncio task, held by the transport only.
+
+    A thread's replies go with the thread (``threading.local``), a task's with
+    the task (weak keys), all of them with the transport; ``close`` closes them.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: weakref.WeakValueDictionary[int, MtomReply] = weakref.WeakValueDictionary()
+
+    def _slots(self) -> tuple[weakref.WeakKeyDictionary[Any, MtomReply], Any]:
+        if not hasattr(self._local, "slots"):
+            self._local.slots = weakref.WeakKeyDictionary()
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        return self._local.slots, task if task is not None else _Replies
+
+    def get(self) -> MtomReply | None:
+        slots, key = self._slots()
+        return slots.get(key)
+
+    def set(self, reply: MtomReply) -> None:
+        slots, key = self._slots()
+        slots[key] = reply
+        self._all[id(reply)] = reply
+
+    def close(self) -> None:
+        for reply in list(self._all.values()):
+            reply.close()
+        self._all.clear()
+        self._local = threading.local()
+
+
 class _MtomMixin:
     """What both transports add to Zeep's: options, policy, schemas, per-call state."""
 
-    mtom_options: MtomOptions
+    mtom_options: mtom.MtomOptions
     policies: PolicyIndex
+    logger: logging.Logger  # Zeep's transports set it
+    deadline: float | None
+    render_placeholders: bool
 
-    def _init_mtom(self, options: MtomOptions) -> None:
+    def _init_mtom(self, options: mtom.MtomOptions, deadline: float | None,
+                   render_placeholders: bool) -> None:
         hooks.install()
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(
+                deadline, (int, float)) or not deadline > 0):
+            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
         self.mtom_options = options
+        self.deadline = deadline
+        self.render_placeholders = bool(render_placeholders)
         self.policies = PolicyIndex()
-        self._last_reply: contextvars.ContextVar[MtomReply | None] = contextvars.ContextVar(
-            f"zeep_mtom_last_reply_{id(self):x}", default=None)
+        self._replies = _Replies()
 
     # -- WSDL loading ----------------------------------------------------
 
@@ -89,7 +153,7 @@ class _MtomMixin:
         signs = _signs(getattr(client, "wsse", None))
         return CallContext(
             self.mtom_options, optimise=optimise,
-            placeholders=self.mtom_options.render_placeholders and not signs,
+            placeholders=self.render_placeholders and not signs,
             huge_tree=bool(getattr(settings, "xml_huge_tree", False)), inline_replies=signs)
 
     @property
@@ -98,24 +162,22 @@ class _MtomMixin:
 
         SwA attachments, parts nobody referenced and the whole package are
         reachable here after a call: ``transport.last_reply.swa``,
-        ``.unreferenced``, ``.get("cid:…")``.
+        ``.unreferenced``, ``.get("cid:…")``. Held by the transport only:
+        released by :meth:`close` or when the transport is collected.
         """
-        return self._last_reply.get()
+        return self._replies.get()
 
-    @property
-    def _log(self) -> logging.Logger:
-        logger: logging.Logger = getattr(self, "logger", None) or logging.getLogger(
-            "zeep.transports")
-        return logger
+    def _release_replies(self) -> None:
+        self._replies.close()
 
     def _prepare(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> tuple[PreparedRequest, CallContext | None]:
         ctx = hooks.current_call()
         prepared = prepare(envelope, headers, ctx, self.mtom_options)
-        if self._log.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
+        if self.logger.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
             kind = (f"MTOM, {len(prepared.package.parts)} part(s), "
                     f"{prepared.package.content_length} bytes" if prepared.package else "plain")
-            self._log.debug("HTTP Post to %s (%s):\n%s", address, kind,
+            self.logger.debug("HTTP Post to %s (%s):\n%s", address, kind,
                             prepared.envelope.decode("utf-8", "replace"))
         return prepared, ctx
 
@@ -126,14 +188,18 @@ class _MtomMixin:
                            inline_values=ctx.inline_replies if ctx is not None else False)
 
     def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
-        self._last_reply.set(result.reply)
+        self._replies.set(result.reply)
         if ctx is not None:
             ctx.accept_reply(result.reply, result.values)
-        if self._log.isEnabledFor(logging.DEBUG):
-            self._log.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
                             result.reply.status_code, result.reply.content_type.media_type,
                             len(result.reply.attachments),
                             result.content.decode("utf-8", "replace"))
+
+    def _timeout(self, address: str) -> CallTimeout:
+        return CallTimeout(f"the call to {address} did not finish within its deadline of "
+                           f"{self.deadline} s")
 
 
 def _where(exc: BaseException, address: str, status: int) -> None:
@@ -142,16 +208,37 @@ def _where(exc: BaseException, address: str, status: int) -> None:
         exc.add_note(f"while reading the HTTP {status} reply from {address}")
 
 
-def _options(mtom_: bool | None, threshold: int, optimize_elements: Iterable[ElementName],
-             inline_elements: Iterable[ElementName], spool_threshold: int,
-             spool_dir: str | os.PathLike[str] | None, limits: mtom.Limits,
-             stream_attachments: bool, render_placeholders: bool) -> MtomOptions:
-    return MtomOptions(
-        mtom=mtom_, threshold=threshold,
-        optimize_elements=frozenset(optimize_elements),  # type: ignore[arg-type]
-        inline_elements=frozenset(inline_elements),  # type: ignore[arg-type]
-        spool_threshold=spool_threshold, spool_dir=spool_dir, limits=limits,
-        stream_attachments=stream_attachments, render_placeholders=render_placeholders)
+class _Watchdog:
+    """Shuts the reply's socket down at the deadline, so a blocked read returns at once."""
+
+    def __init__(self, response: requests.Response, remaining: float):
+        self.fired = False
+        self._sock: socket.socket | None = getattr(response.raw.connection, "sock", None)
+        self._timer = threading.Timer(max(remaining, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class _TimedStream(mtom.PackageStream):
+    """The request body, refusing to go on past the deadline."""
+
+    def __init__(self, package: mtom.OutgoingPackage, end: float, error: CallTimeout):
+        super().__init__(package)
+        self._deadline_at, self._error = end, error
+
+    def read(self, size: int | None = _CHUNK) -> bytes:
+        if time.monotonic() > self._deadline_at:
+            raise self._error
+        return super().read(size)
 
 
 class MtomTransport(_MtomMixin, Transport):
@@ -159,108 +246,158 @@ class MtomTransport(_MtomMixin, Transport):
 
     Args:
         cache, timeout, operation_timeout, session: as for
-            :class:`zeep.transports.Transport`.
-        mtom: ``None`` (default) follows the WSDL's WS-Policy per binding;
-            ``True``/``False`` force MTOM requests on/off. Replies are
-            always decoded, MTOM or not.
-        threshold: ``xs:base64Binary`` values of fewer bytes stay inline
-            (default 1024).
-        optimize_elements: element QNames always sent as parts.
-        inline_elements: element QNames never sent as parts.
-        spool_threshold: reply parts over this size go to a temporary file.
-        spool_dir: where those files live (default: the system's).
-        limits: :class:`mtom.Limits` for replies.
-        stream_attachments: return spooled reply values as
-            :class:`mtom.Attachment` (file-backed) instead of ``bytes``.
-        render_placeholders: see :class:`MtomOptions`.
+            :class:`zeep.transports.Transport` (``operation_timeout`` bounds
+            each socket read; ``deadline`` the whole call).
+        options: an :class:`mtom.MtomOptions`.
+        mtom_options: its fields as keyword arguments (they override
+            ``options``): ``mtom``, ``threshold``, ``optimize_elements``,
+            ``inline_elements``, ``spool_threshold``, ``spool_dir``, ``limits``,
+            ``huge_tree``, ``stream_attachments``; see :class:`mtom.MtomOptions`.
+            By default a reply value over ``spool_threshold`` (4 MiB) comes back
+            as a file-backed
+            :class:`mtom.Attachment`, so a call holds at most
+            ``spool_threshold`` bytes per value plus ``max_root_size`` of
+            envelope; ``stream_attachments=False`` returns ``bytes`` always.
+        deadline: seconds the whole call may take, request and reply
+            included (default: no deadline); past it :class:`CallTimeout`.
+        render_placeholders: let Zeep render a ``cid:`` placeholder instead
+            of base64 for values that will become parts (no base64 work).
+            Off automatically while a signing ``wsse`` is configured; turn it
+            off yourself only for an egress plugin that hashes the body.
 
-    Use: ``zeep.Client(wsdl, transport=MtomTransport())``. Binary fields
-    accept ``bytes``, base64 ``str``, a binary file, a :class:`pathlib.Path`,
-    an :class:`mtom.Attachment` or an :class:`mtom.OutgoingPart`.
+    Use: ``with MtomTransport() as transport: zeep.Client(wsdl, transport=transport)``.
+    Binary fields accept ``bytes``, base64 ``str``, a binary file, a
+    :class:`pathlib.Path`, an :class:`mtom.Attachment` or an
+    :class:`mtom.OutgoingPart`.
 
     Raises (from operation calls): the :class:`mtom.MtomError` family for a
-    malformed multipart reply; requests' exceptions for network errors;
-    Zeep's ``Fault`` for SOAP faults, MTOM-packaged or not.
+    malformed or oversized reply; :class:`CallTimeout`; requests' exceptions
+    for network errors; Zeep's ``Fault`` for SOAP faults, MTOM-packaged or not.
     """
 
     def __init__(self, cache: Any = None, timeout: float = 300,
                  operation_timeout: float | None = None,
-                 session: requests.Session | None = None, *, mtom: bool | None = None,
-                 threshold: int = DEFAULT_THRESHOLD,
-                 optimize_elements: Iterable[ElementName] = (),
-                 inline_elements: Iterable[ElementName] = (),
-                 spool_threshold: int = mtom.DEFAULT_SPOOL_THRESHOLD,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: mtom.Limits = mtom.DEFAULT_LIMITS, stream_attachments: bool = False,
-                 render_placeholders: bool = True):
+                 session: requests.Session | None = None, *,
+                 options: mtom.MtomOptions | None = None, deadline: float | None = None,
+                 render_placeholders: bool = True, **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
-        options = _options(mtom, threshold, optimize_elements, inline_elements,
-                           spool_threshold, spool_dir, limits, stream_attachments,
-                           render_placeholders)
+        opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
-        self._init_mtom(options)
+        self._init_mtom(opts, deadline, render_placeholders)
+
+    def close(self) -> None:
+        """Release ``last_reply`` (its temporary files) and the session this transport made."""
+        self._release_replies()
+        if self._close_session:
+            self.session.close()
+
+    def __enter__(self) -> MtomTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def post_xml(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
         prepared, ctx = self._prepare(address, envelope, headers)
-        response = self.session.post(address, data=prepared.requests_body(), headers=headers,
-                                     timeout=self.operation_timeout, stream=True)
+        end = None if self.deadline is None else time.monotonic() + self.deadline
+        body: Any = prepared.content()
+        timeout: Any = self.operation_timeout
+        if end is not None:
+            if prepared.package is not None:
+                body = _TimedStream(prepared.package, end, self._timeout(address))
+                if prepared.package.content_length is None:
+                    body = iter(body.read, b"")
+            read = self.deadline if timeout is None else min(timeout, self.deadline)
+            timeout = (self.deadline, read)
+        try:
+            response = self.session.post(address, data=body, headers=headers, timeout=timeout,
+                                         stream=True)
+        except requests.RequestException as exc:
+            if end is not None and time.monotonic() >= end:
+                raise self._timeout(address) from exc
+            raise
+        watchdog = _Watchdog(response, end - time.monotonic()) if end is not None else None
+        connection = response.raw.connection  # urllib3 returns it to the pool at the body's end
         with response:
             reader = self._reply_reader(response.status_code,
                                         response.headers.get("Content-Type"), ctx)
             try:
                 for chunk in response.iter_content(_CHUNK):
-                    reader.feed(chunk)
+                    reader.feed(chunk)  # past the deadline the watchdog ends the reads
+                if watchdog is not None and watchdog.fired:  # the body may look complete
+                    raise self._timeout(address)
                 result = reader.close()
             except BaseException as exc:
                 reader.abort()
-                # Drop the connection now: the traceback keeps this frame (and with it
-                # the socket) alive for as long as the caller holds the exception.
-                response.raw.close()
+                # Close the connection (never reused), and now: the traceback keeps
+                # this frame (and with it the socket) alive while the caller holds it.
+                (connection or response.raw).close()
+                if watchdog is not None and watchdog.fired and not isinstance(exc, CallTimeout):
+                    raise self._timeout(address) from exc
                 _where(exc, address, response.status_code)
                 raise
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
-            url=response.url, reason=response.reason,
-            extra={"cookies": response.cookies, "elapsed": response.elapsed,
-                   "history": response.history, "request": response.request,
-                   **({} if result.reply.is_multipart else {"encoding": response.encoding})})
+            url=response.url, reason=response.reason, cookies=response.cookies,
+            elapsed=response.elapsed, history=response.history, request=response.request,
+            **({} if result.reply.is_multipart else {"encoding": response.encoding}))
 
 
 class AsyncMtomTransport(_MtomMixin, AsyncTransport):
     """Zeep's httpx-based ``AsyncTransport`` with MTOM (same options as :class:`MtomTransport`).
 
-    Use with ``zeep.AsyncClient(wsdl, transport=AsyncMtomTransport())``.
+    Use ``async with AsyncMtomTransport() as transport:`` and
+    ``zeep.AsyncClient(wsdl, transport=transport)``. File parts are read with
+    blocking 1 MiB reads.
     """
 
     def __init__(self, client: Any = None, wsdl_client: Any = None, cache: Any = None,
                  timeout: float = 300, operation_timeout: float | None = None,
-                 verify_ssl: bool = True, proxy: Any = None, *, mtom: bool | None = None,
-                 threshold: int = DEFAULT_THRESHOLD,
-                 optimize_elements: Iterable[ElementName] = (),
-                 inline_elements: Iterable[ElementName] = (),
-                 spool_threshold: int = mtom.DEFAULT_SPOOL_THRESHOLD,
-                 spool_dir: str | os.PathLike[str] | None = None,
-                 limits: mtom.Limits = mtom.DEFAULT_LIMITS, stream_attachments: bool = False,
-                 render_placeholders: bool = True):
+                 verify_ssl: bool = True, proxy: Any = None, *,
+                 options: mtom.MtomOptions | None = None, deadline: float | None = None,
+                 render_placeholders: bool = True, **mtom_options: Any):
         self._close_session = False
-        options = _options(mtom, threshold, optimize_elements, inline_elements,
-                           spool_threshold, spool_dir, limits, stream_attachments,
-                           render_placeholders)
+        opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
-        self._init_mtom(options)
+        self._init_mtom(opts, deadline, render_placeholders)
+
+    async def aclose(self) -> None:
+        """Release ``last_reply`` and close the httpx clients."""
+        self._release_replies()
+        await self.client.aclose()
+        self.wsdl_client.close()
+
+    async def __aenter__(self) -> AsyncMtomTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
         prepared, ctx = self._prepare(address, envelope, headers)
-        async with self.client.stream("POST", address, content=prepared.httpx_content(),
-                                      headers=dict(headers)) as response:
+        if self.deadline is None:
+            return await self._exchange(address, prepared, ctx)
+        try:
+            with anyio.fail_after(self.deadline):
+                return await self._exchange(address, prepared, ctx)
+        except TimeoutError as exc:
+            raise self._timeout(address) from exc
+
+    async def _exchange(self, address: str, prepared: PreparedRequest,
+                        ctx: CallContext | None) -> MtomResponse:
+        async with self.client.stream("POST", address, content=prepared.aiter_content(),
+                                      headers=dict(prepared.headers)) as response:
             reader = self._reply_reader(response.status_code,
                                         response.headers.get("Content-Type"), ctx)
             try:
@@ -269,11 +406,15 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                 result = reader.close()
             except BaseException as exc:
                 reader.abort()
+                # Never back to the pool: a closed network stream makes httpcore drop it.
+                network = response.extensions.get("network_stream")
+                if network is not None:
+                    with contextlib.suppress(Exception):
+                        await network.aclose()
                 _where(exc, address, response.status_code)
                 raise
         self._accept(address, result, ctx)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
-            url=str(response.url), reason=response.reason_phrase,
-            extra={"cookies": response.cookies,
-                   **({} if result.reply.is_multipart else {"encoding": response.encoding})})
+            url=str(response.url), reason=response.reason_phrase, cookies=response.cookies,
+            **({} if result.reply.is_multipart else {"encoding": response.encoding}))

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import zeep
+from _support import DATA, NS, EchoApp, SharedServer, echo_service, pattern
 from lxml import etree
-from test_zeep_server import DATA, NS, EchoApp, SharedServer, echo_service, pattern
 
+from mtom.policy import WSOMA_NS, WSP12_NS, WSP15_NS
 from zeep_mtom import MtomPolicy, MtomTransport, PolicyIndex
-from zeep_mtom.policy import WSOMA_NS, WSP12_NS, WSP15_NS
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""WS-Policy: does the WSDL ask for MTOM on a binding?
+"""WS-Policy: does a WSDL ask for MTOM on a binding, and how a WSDL says it does.
 
 Strategy: the transport sees every WSDL and XSD document Zeep loads (they
 all go through ``Transport.load``), so it feeds each one to a
@@ -12,7 +12,8 @@ is reduced to the set of truth values "this alternative contains
 conjunction, ``ExactlyOne`` a choice, ``wsp:Optional="true"`` makes an
 assertion a choice too), which gives :class:`MtomPolicy`.
 
-Both WS-Policy 1.2 (``http://schemas.xmlsoap.org/ws/2004/09/policy``) and
+:func:`add_mtom_policy` writes the assertion into a WSDL (a server adapter
+publishing its WSDL). Both WS-Policy 1.2 (``http://schemas.xmlsoap.org/ws/2004/09/policy``) and
 1.5 (``http://www.w3.org/ns/ws-policy``) are read. External attachment
 (``wsp:PolicyAttachment`` documents) is not.
 """
@@ -23,7 +24,8 @@ import enum
 
 from lxml import etree
 
-__all__ = ["WSOMA_NS", "WSP12_NS", "WSP15_NS", "MtomPolicy", "PolicyIndex"]
+__all__ = ["MTOM_POLICY_ID", "WSDL_NS", "WSOMA_NS", "WSP12_NS", "WSP15_NS", "WSU_NS", "MtomPolicy",
+           "PolicyIndex", "add_mtom_policy"]
 
 WSOMA_NS = "http://schemas.xmlsoap.org/ws/2004/09/policy/optimizedmimeserialization"
 WSP12_NS = "http://schemas.xmlsoap.org/ws/2004/09/policy"
@@ -36,6 +38,10 @@ _WSP = (WSP12_NS, WSP15_NS)
 _ASSERTION = f"{{{WSOMA_NS}}}OptimizedMimeSerialization"
 _ID_ATTRS = (f"{{{WSU_NS}}}Id", f"{{{XML_NS}}}id", "Id", "id")
 _MAX_DEPTH = 32
+#: ``wsu:Id`` of the policy :func:`add_mtom_policy` writes.
+MTOM_POLICY_ID = "SpyneMtomPolicy"
+_SOAP_BINDING_NS = ("http://schemas.xmlsoap.org/wsdl/soap/",
+                    "http://schemas.xmlsoap.org/wsdl/soap12/")
 
 
 class MtomPolicy(enum.Enum):
@@ -190,3 +196,27 @@ class PolicyIndex:
 
     def __len__(self) -> int:
         return len(self._subjects)
+
+
+def add_mtom_policy(definitions: etree._Element, policy_id: str = MTOM_POLICY_ID) -> None:
+    """Add the MTOM policy to a ``wsdl:definitions`` tree and refer to it from each binding.
+
+    A WS-Policy 1.5 ``wsp:Policy`` with ``wsoma:OptimizedMimeSerialization``
+    (WS-MTOMPolicy) at the top, a ``wsp:PolicyReference`` in every binding
+    after its SOAP binding element: what JAX-WS, CXF and WCF clients read.
+    """
+    policy = etree.Element(f"{{{WSP15_NS}}}Policy",
+                           nsmap={"wsp": WSP15_NS, "wsu": WSU_NS, "wsoma": WSOMA_NS})
+    policy.set(f"{{{WSU_NS}}}Id", policy_id)
+    etree.SubElement(policy, _ASSERTION)
+    # WSDL 1.1: extensibility elements come first in wsdl:definitions.
+    index = 1 if len(definitions) and definitions[0].tag == f"{{{WSDL_NS}}}documentation" else 0
+    definitions.insert(index, policy)
+    for binding in definitions.iterchildren(f"{{{WSDL_NS}}}binding"):
+        ref = etree.Element(f"{{{WSP15_NS}}}PolicyReference", nsmap={"wsp": WSP15_NS})
+        ref.set("URI", f"#{policy_id}")
+        at = 0
+        for i, child in enumerate(binding):
+            if isinstance(child.tag, str) and etree.QName(child).namespace in _SOAP_BINDING_NS:
+                at = i + 1
+        binding.insert(at, ref)

@@ -1,0 +1,191 @@
+"""The value contract: (envelope, values) → package, and package → (envelope, values).
+
+Strategy: an adapter's framework hands it binary *values* — ``bytes``, a
+path, an open file, an :class:`~mtom.Attachment`, an
+:class:`~mtom.OutgoingPart` — bound to elements of an lxml envelope. Both
+directions live here, so each adapter keeps only its framework seams:
+
+* **out**: :func:`as_part` describes a value as an :class:`OutgoingPart`
+  without reading it (files and paths are streamed later);
+  :func:`build_package` puts an ``xop:Include`` in each element whose value
+  is big enough (:meth:`MtomOptions.wants_part`), writes the small ones as
+  base64 text (:func:`base64_text`), optionally decodes chosen base64 text
+  into parts too (:func:`mtom.optimize` does the walking), and returns the
+  :class:`OutgoingPackage` — or ``None`` when nothing became a part.
+* **in**: a :class:`PackageReader` from :meth:`MtomOptions.reader` is fed
+  the body; :func:`unpack` parses its root once (with the caller's parser
+  options) and resolves every ``xop:Include`` and SwA reference: the
+  envelope plus element → :class:`~mtom.Attachment`, no base64 at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
+
+from lxml import etree
+
+from .attachments import Attachment
+from .options import MtomOptions
+from .package import Package
+from .soap import XMIME_CONTENT_TYPE, SoapVersion
+from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
+from .xop import XopReference, XopResult, optimize, reconstitute
+
+__all__ = ["Detached", "as_part", "base64_text", "build_package", "detach_hints", "is_binary_value",
+           "source_size", "unpack"]
+
+_B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
+
+
+def is_binary_value(value: object) -> bool:
+    """True for the value kinds :func:`as_part` accepts (a ``str`` is never one)."""
+    return isinstance(value, (bytes, bytearray, memoryview, os.PathLike, Attachment,
+                              OutgoingPart)) or (
+        not isinstance(value, str) and hasattr(value, "read"))
+
+
+def as_part(value: object, *, content_type: str | None = None) -> OutgoingPart | None:
+    """Describe a binary value as a part to send, without reading it; ``None`` if it is not one.
+
+    ``bytes``-likes, :class:`os.PathLike` paths (a ``str`` is text, never a
+    path), binary file objects (read from their current position when sent),
+    :class:`Attachment` (its own Content-Type) and :class:`OutgoingPart`
+    (returned as it is).
+
+    Raises:
+        OSError: a path that cannot be stat'ed.
+    """
+    if isinstance(value, OutgoingPart):
+        return value
+    if not is_binary_value(value):
+        return None
+    if isinstance(value, Attachment):
+        content_type = content_type or value.content_type
+    if isinstance(value, os.PathLike):
+        os.stat(value)  # a missing file fails now, not halfway through sending
+    source: PartSource = value  # type: ignore[assignment]
+    return OutgoingPart(source, content_type=content_type or "application/octet-stream")
+
+
+def _chunks(value: object) -> Iterator[bytes | memoryview]:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        yield memoryview(value)
+        return
+    part = as_part(value)
+    if part is None:
+        if isinstance(value, str) or not hasattr(value, "__iter__"):
+            raise TypeError(f"{type(value).__name__} is not a binary value")
+        part = OutgoingPart(value)
+    for chunk in part.iter_content():
+        view = memoryview(chunk)
+        for i in range(0, len(view), _B64_CHUNK):
+            yield view[i:i + _B64_CHUNK]
+
+
+def base64_text(value: object) -> bytes:
+    """The base64 text of a binary value (files and paths are read a chunk at a time).
+
+    Raises:
+        TypeError: ``value`` is not a binary value (or an iterable of byte chunks).
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value)
+    pending = b""
+    out: list[bytes] = []
+    for chunk in _chunks(value):
+        data = pending + bytes(chunk)
+        cut = len(data) - len(data) % 3
+        out.append(base64.b64encode(data[:cut]))
+        pending = data[cut:]
+    out.append(base64.b64encode(pending))
+    return b"".join(out)
+
+
+def build_package(envelope: etree._Element, values: Mapping[etree._Element, OutgoingPart],
+                  options: MtomOptions, *, soap_version: SoapVersion | str = SoapVersion.SOAP11,
+                  action: str | None = None, charset: str = "UTF-8",
+                  select: Callable[[etree._Element], bool] | None = None,
+                  ) -> OutgoingPackage | None:
+    """(envelope, values) → the MTOM package to send, or ``None`` when no value became a part.
+
+    ``envelope`` is modified in place: an ``xop:Include`` in each element
+    whose value became a part, base64 text in the others. ``select`` also
+    moves elements that already hold base64 text (default: none; e.g. text
+    a signature covered). ``options.mtom is False`` inlines every value.
+
+    Raises:
+        mtom.InvalidInclude: a selected element's text is not base64.
+    """
+    if options.mtom is False:
+        for element, part in values.items():
+            element.text = base64_text(part.source).decode("ascii")
+        return None
+    parts = optimize(envelope, values=values, options=options,
+                     select=select or (lambda el: False))
+    if not parts:
+        return None
+    root = cast(bytes, etree.tostring(envelope, xml_declaration=True, encoding=charset))
+    return OutgoingPackage(root, parts, soap_version=soap_version, action=action,
+                           charset=charset)
+
+
+def unpack(package: Package, options: MtomOptions, *,
+           parser_options: dict[str, Any] | None = None
+           ) -> tuple[etree._Element, XopResult]:
+    """Package → (envelope, references): one parse of the root, every Include resolved.
+
+    Each ``xop:Include`` is removed, leaving its parent empty; the value is
+    the reference's :class:`Attachment` (no base64). SwA references and
+    unreferenced parts are reported too.
+
+    Raises:
+        RootPartError, InvalidInclude, DanglingInclude, LimitExceeded.
+    """
+    root = options.parse(package.root.read(), charset=package.root.parsed_content_type.charset,
+                         parser_options=parser_options)
+    return root, reconstitute(root, package, limits=options.limits)
+
+
+class Detached:
+    """What :func:`detach_hints` took out of a tree; :meth:`restore` puts it back (idempotent)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[etree._Element, str | None, str | None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def restore(self) -> None:
+        for element, attribute, value in self.items:
+            if attribute is None:
+                element.text = value
+            elif value is not None:
+                element.set(attribute, value)
+        self.items.clear()
+
+
+def detach_hints(root: etree._Element, references: Iterable[XopReference] = ()) -> Detached:
+    """Take out what a schema of the values may not declare, for a validation.
+
+    ``xmime:contentType`` attributes anywhere under ``root``, the ``href`` of
+    SwA references and the ``cid:`` text of swaRef values: the received
+    infoset a schema sees is then the values' own.
+    """
+    out = Detached()
+    for el in root.iter(tag=etree.Element):
+        for name in XMIME_CONTENT_TYPE:
+            value = el.get(name)
+            if value is not None:
+                out.items.append((el, name, value))
+                del el.attrib[name]
+    for ref in references:
+        if ref.kind == "swa-href" and ref.element.get("href") is not None:
+            out.items.append((ref.element, "href", ref.element.get("href")))
+            del ref.element.attrib["href"]
+        elif ref.kind == "swa-ref":
+            out.items.append((ref.element, None, ref.element.text))
+            ref.element.text = None
+    return out

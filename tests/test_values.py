@@ -1,0 +1,113 @@
+"""The value contract (``mtom.values``): what each value kind is, base64 text, package both ways."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+import mtom
+from mtom import as_part as coerce_value
+from mtom import base64_text as inline_base64_text
+from mtom import is_binary_value as is_binary_source
+
+RAW = bytes(range(256)) * 20  # 5120 bytes
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    p = tmp_path / "v.bin"
+    p.write_bytes(RAW)
+    return p
+
+
+def test_coerce_every_kind(path: Path) -> None:
+    assert coerce_value(RAW).size == len(RAW)  # type: ignore[union-attr]
+    assert coerce_value(bytearray(RAW)).size == len(RAW)  # type: ignore[union-attr]
+    assert coerce_value(memoryview(RAW)[10:]).size == len(RAW) - 10  # type: ignore[union-attr]
+    assert coerce_value(path).size == len(RAW)  # type: ignore[union-attr]
+    with path.open("rb") as f:
+        f.seek(120)
+        described = coerce_value(f)
+        assert described is not None and described.size == len(RAW) - 120
+        assert f.tell() == 120  # sizing leaves the position alone
+    att = mtom.Attachment.from_bytes(RAW, content_type="image/png")
+    assert coerce_value(att).content_type == "image/png"  # type: ignore[union-attr]
+    assert coerce_value(att).source is att  # type: ignore[union-attr]
+    part = mtom.OutgoingPart(RAW, content_type="text/csv", content_id="mine@x",
+                             headers=[("Content-Disposition", "attachment")])
+    described = coerce_value(part)
+    assert described is part
+    assert (described.content_type, described.content_id, described.headers) == (
+        "text/csv", "mine@x", [("Content-Disposition", "attachment")])
+    assert coerce_value("QUJD") is None and coerce_value(42) is None
+    assert not is_binary_source("a/path/as/str")
+    assert is_binary_source(path) and is_binary_source(io.BytesIO(b""))
+
+
+def test_missing_path_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        coerce_value(tmp_path / "nope")
+
+
+def test_inline_text_reads_any_source(path: Path) -> None:
+    expected = base64.b64encode(RAW)
+    for value in (RAW, path, io.BytesIO(RAW), mtom.Attachment.from_bytes(RAW),
+                  mtom.OutgoingPart(path)):
+        assert inline_base64_text(value) == expected
+    with pytest.raises(TypeError):
+        inline_base64_text(object())
+
+
+def _content_type(value: object, hint: str | None) -> str:
+    root = etree.Element("r")
+    el = etree.SubElement(root, "v")
+    if hint:
+        el.set(f"{{{mtom.XMIME_NS}}}contentType", hint)
+    part = coerce_value(value)
+    assert part is not None
+    package = mtom.build_package(root, {el: part}, mtom.MtomOptions(threshold=0))
+    assert package is not None and package.parts == [part]
+    return part.content_type
+
+
+def test_part_content_type_precedence() -> None:
+    png = mtom.Attachment.from_bytes(RAW, content_type="image/png")
+    assert _content_type(png, "image/jpeg") == "image/jpeg"  # xmime:contentType wins
+    assert _content_type(png, None) == "image/png"
+    assert _content_type(RAW, None) == "application/octet-stream"
+
+
+def test_build_package_inlines_small_values_and_unpack_reads_them_back() -> None:
+    root = etree.Element("{urn:t}r")
+    big, small = etree.SubElement(root, "{urn:t}big"), etree.SubElement(root, "{urn:t}small")
+    values = {big: mtom.OutgoingPart(RAW), small: mtom.OutgoingPart(RAW[:10])}
+    package = mtom.build_package(root, values, mtom.MtomOptions())
+    assert package is not None and len(package.parts) == 1
+    assert small.text == base64.b64encode(RAW[:10]).decode()
+    received = mtom.read_package(package.to_bytes(), package.content_type)
+    envelope, xop = mtom.unpack(received, mtom.MtomOptions())
+    assert [r.attachment.read() for r in xop.references] == [RAW]
+    assert xop.references[0].element.tag == "{urn:t}big" and envelope.tag == "{urn:t}r"
+    off = etree.Element("r")
+    el = etree.SubElement(off, "v")
+    assert mtom.build_package(off, {el: mtom.OutgoingPart(RAW)},
+                              mtom.MtomOptions(mtom=False)) is None
+    assert el.text == base64.b64encode(RAW).decode()
+
+
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 100, 786_433])
+def test_base64_text_all_sources(size: int, tmp_path: Path) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "d"
+    path.write_bytes(data)
+    expected = base64.b64encode(data)
+    for source in (data, memoryview(data), path, mtom.OutgoingPart(str(path)), io.BytesIO(data),
+                   mtom.Attachment.from_bytes(data), [data[:7], data[7:]]):
+        assert inline_base64_text(source) == expected
