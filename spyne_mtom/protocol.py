@@ -106,12 +106,13 @@ class MtomMixin:
             whose size cannot be known without reading, a pipe, are parts).
         optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
-        spool_threshold: received parts above this many bytes go to an
-            unlinked temporary file. Default (``None``): 4 MiB
-            (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some operation takes a
-            ``File``; otherwise parts are not spooled at all, since every
-            binary value ends up in memory as ``bytes`` anyway (memory stays
-            bounded by the request size cap).
+        optimize: the former name of ``optimize_types`` (still accepted).
+
+    ``spool_threshold`` (an :class:`mtom.MtomOptions` field) has a Spyne-specific
+    default: ``None`` means 4 MiB (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some
+    operation takes a ``File``; otherwise received parts are not spooled at all,
+    since every binary value ends up in memory as ``bytes`` anyway (memory stays
+    bounded by the request size cap).
 
     Spyne's ``parser_kwargs`` (``huge_tree``, ``remove_comments``…) apply to
     every root part, MTOM or plain, with the core's safety options on top.
