@@ -29,6 +29,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import spyne_mtom.compat  # noqa: F401  before spyne: lets Spyne 2.14 import on 3.12+
+
+# isort: split
+
 import requests
 from lxml import etree
 from spyne import (
