@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mtom
-from interop import peerctl
+from interop import extra_peers
 
 SoapVersion = Literal["1.1", "1.2"]
 VERSIONS: tuple[SoapVersion, ...] = ("1.1", "1.2")
@@ -169,6 +169,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("content-location", "xop:Include by Content-Location, not cid: Sender fault",
                  (ValueSpec(700, None, 42),), request_mtom=True, response_mtom=True,
                  failure="content-location"),
+        Scenario("plain", "send plain XML, get plain XML back (no MTOM either way)",
+                 (ValueSpec(2000, _IMG, 61), ValueSpec(700, None, 62)),
+                 request_mtom=False, response_mtom=False),
         Scenario("large-64MiB", "one 64 MiB value, MTOM both ways, streamed",
                  (ValueSpec(64 * 1024 * 1024, "application/octet-stream", 51),),
                  request_mtom=True, response_mtom=True, large=True),
@@ -188,6 +191,7 @@ STACK_LABELS: dict[str, str] = {
     "jaxws": "JAX-WS RI",
     "gsoap": "gSOAP",
     "spyne": "Spyne + spyne_mtom",
+    "nodesoap": f"node-soap {extra_peers.NODESOAP_VERSION}",
 }
 
 
@@ -208,7 +212,7 @@ class Direction:
 
     @property
     def peers(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.client, self.server) if s in peerctl.PEER_NAMES)
+        return tuple(s for s in (self.client, self.server) if s in extra_peers.ALL_PEERS)
 
     @property
     def adapters(self) -> tuple[str, ...]:
@@ -221,6 +225,8 @@ class Direction:
 
     @property
     def scenario_ids(self) -> tuple[str, ...]:
+        if self.server == "nodesoap":  # node-soap's server has no MTOM: plain both ways only
+            return ("plain",)
         ids: tuple[str, ...] = W3C_IDS
         if self.client == "raw":
             ids += FAILURE_IDS
@@ -238,6 +244,9 @@ DIRECTIONS: tuple[Direction, ...] = (
     Direction("raw", "spyne"),
     Direction("jaxws", "spyne"),
     Direction("gsoap", "spyne"),
+    Direction("zeep", "nodesoap"),
+    Direction("raw", "nodesoap"),
+    Direction("nodesoap", "spyne"),
 )
 
 #: Known failures, (client, server, SOAP version, scenario) -> reason. A reason starting with
@@ -303,7 +312,7 @@ def adapter_missing(direction: Direction) -> str | None:
 def peer_missing(direction: Direction) -> str | None:
     """Why a live peer this direction needs is missing (naming the Debian packages), or None."""
     for name in direction.peers:
-        reason = peerctl.peer_available(name)
+        reason = extra_peers.peer_available(name)
         if reason is not None:
             return f"{name} peer unavailable: {reason}"
     return None

@@ -36,6 +36,7 @@ TEST_FILES = (
     "interop/test_scenarios_large.py",
     "interop/test_scenarios_policy.py",
     "interop/test_captures_replay.py",
+    "interop/test_peers_nodesoap.py",
 )
 SUITE_TIMEOUT = 900.0
 
@@ -212,7 +213,7 @@ def render(results: Sequence[CaseResult], versions: dict[str, str], *, wall: flo
              + ". Do not edit by hand: rerun the command.", ""]
     lines += ["## Stacks", "", "| Component | Version |", "|---|---|"]
     labels = {"jaxws": "JAX-WS RI (peer)", "java": "Java", "gsoap": "gSOAP (peer)",
-              "python": "Python"}
+              "nodesoap": "node-soap (peer)", "axis": "Apache Axis (peer)", "python": "Python"}
     for key, value in versions.items():
         lines.append(f"| {labels.get(key, key)} | {value} |")
     lines += ["", "## Summary", "",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interop import peerctl
+from interop import extra_peers, peerctl
 from interop.cases import NEVER, VERSIONS
 
 __all__ = ["Endpoint", "Endpoints", "serve_wsgi", "spyne_echo_wsgi", "workdir"]
@@ -144,6 +144,10 @@ class Endpoints:
                 srv = peerctl.start_server("jaxws", mtom=response_mtom)
             else:
                 srv = peerctl.start_server("gsoap", reply="mtom" if response_mtom else "plain")
+            self._stack.callback(srv.stop)
+            endpoint = Endpoint(server, srv.base_url, srv.log)
+        elif server in extra_peers.EXTRA_PEER_NAMES:
+            srv = extra_peers.start_server(server)  # answers in one way whatever is asked
             self._stack.callback(srv.stop)
             endpoint = Endpoint(server, srv.base_url, srv.log)
         else:

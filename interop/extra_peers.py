@@ -1,0 +1,293 @@
+"""Build, start and drive the live peers added by issue #11: node-soap and Apache Axis 1.4.
+
+Same contract as :mod:`interop.peerctl` (which drives JAX-WS RI and gSOAP): servers are W3C MTOM
+CR echo services on 127.0.0.1 (``/echo11`` SOAP 1.1, ``/echo12`` SOAP 1.2, WSDL at ``?wsdl``),
+each logging one ``request Content-Type:`` line per POST; clients take
+``URL 1.1|1.2 on|off [--action URI] [--timeout S] [--ct TYPE] FILE ...`` and print one JSON line.
+Builds go to ``interop/peers/build/<peer>/<source hash>/``; every wait is bounded and every
+process is stopped by killing its process group.
+
+``"nodesoap"``
+    node-soap (npm ``soap``, :data:`NODESOAP_VERSION`) on the machine's Node.js (>= 20.19),
+    installed by ``interop/peers/install.sh`` into :data:`NPM_DIR`. Its server has no MTOM or SwA
+    (plain SOAP only; it copies the request's Content-Type onto its reply); its client sends
+    MTOM (``forceMTOM`` + ``attachments``) and reads MTOM replies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from interop import peerctl
+from interop.peerctl import BUILD_DIR, PEERS_DIR, ClientFile, PeerError, PeerServer, SoapVersion
+
+__all__ = [
+    "ALL_PEERS",
+    "EXTRA_PEER_NAMES",
+    "NODESOAP_VERSION",
+    "NPM_DIR",
+    "build",
+    "client_command",
+    "peer_available",
+    "run_client",
+    "serving",
+    "start_server",
+]
+
+EXTRA_PEER_NAMES: tuple[str, ...] = ("nodesoap",)
+#: Every live peer: the two of :mod:`interop.peerctl` and the ones here.
+ALL_PEERS: tuple[str, ...] = peerctl.PEER_NAMES + EXTRA_PEER_NAMES
+
+#: The pinned npm package (what install.sh installs and the build checks).
+NODESOAP_VERSION = "1.13.0"
+#: Where install.sh puts node_modules (git-ignored, under the build folder).
+NPM_DIR = BUILD_DIR / "npm"
+NODE_MIN = (20, 19)
+
+_RECIPE = "extra-peers-recipe-1"
+_INSTALL = PEERS_DIR / "install.sh"
+
+
+def _script() -> str:
+    return str(_INSTALL.relative_to(PEERS_DIR.parent.parent))
+
+
+def _check_name(name: str) -> None:
+    if name not in EXTRA_PEER_NAMES:
+        raise ValueError(f"unknown peer {name!r}; expected one of {', '.join(EXTRA_PEER_NAMES)}")
+
+
+def _node_version() -> tuple[int, int] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30,
+                             check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.match(r"v(\d+)\.(\d+)", out.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _installed_nodesoap() -> str | None:
+    try:
+        meta = json.loads((NPM_DIR / "node_modules" / "soap" / "package.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = meta.get("version")
+    return version if isinstance(version, str) else None
+
+
+def peer_available(name: str) -> str | None:
+    """None when the peer can run, else what is missing and how to install it.
+
+    Accepts every name of :data:`ALL_PEERS` (the older peers are asked of :mod:`peerctl`).
+    """
+    if name in peerctl.PEER_NAMES:
+        return peerctl.peer_available(name)
+    _check_name(name)
+    problems: list[str] = []
+    node = _node_version()
+    if node is None:
+        problems.append("node not found on PATH (Node.js >= 20.19, e.g. Debian/NodeSource nodejs)")
+    elif node < NODE_MIN:
+        problems.append(f"node {node[0]}.{node[1]} is older than 20.19 (node-soap "
+                        f"{NODESOAP_VERSION} needs >= 20.19)")
+    installed = _installed_nodesoap()
+    if installed != NODESOAP_VERSION:
+        problems.append(f"npm package soap@{NODESOAP_VERSION} not in {NPM_DIR} "
+                        f"(found: {installed or 'none'})")
+    if not problems:
+        return None
+    return "; ".join(problems) + f" (run `sh {_script()}`: npm install soap@{NODESOAP_VERSION})"
+
+
+def _require(name: str) -> None:
+    reason = peer_available(name)
+    if reason is not None:
+        raise PeerError(f"peer {name!r} unavailable: {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def _sources(name: str) -> list[Path]:
+    root = PEERS_DIR / name
+    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _source_hash(name: str) -> str:
+    h = hashlib.sha256(_RECIPE.encode())
+    for p in _sources(name):
+        h.update(str(p.relative_to(PEERS_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(f"{_node_version()}:{_installed_nodesoap()}".encode())
+    return h.hexdigest()[:16]
+
+
+def build(name: str) -> Path:
+    """Build a peer into ``interop/peers/build/<name>/<hash>/`` unless already built."""
+    _check_name(name)
+    _require(name)
+    digest = _source_hash(name)
+    out = BUILD_DIR / name / digest
+    if (out / ".complete").is_file():
+        return out
+    with peerctl._build_lock(name):
+        if (out / ".complete").is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for old in out.parent.iterdir():
+            if old.name != digest:
+                shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        try:
+            for src in _sources(name):  # node-soap: the scripts run as they are
+                shutil.copyfile(src, out / src.name)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)
+            raise
+        (out / ".complete").write_text(digest, encoding="ascii")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+def _node_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NODE_PATH"] = str(NPM_DIR / "node_modules")
+    env.pop("HTTP_PROXY", None)
+    env.pop("http_proxy", None)
+    return env
+
+
+def _server_command(name: str, out: Path, port_file: Path) -> tuple[list[str], dict[str, str]]:
+    node = shutil.which("node") or "node"
+    return ([node, str(out / "echo_server.js"), "--port-file", str(port_file),
+             "--wsdl", str(out / "echo.wsdl"), "--parent-pid", str(os.getpid())], _node_env())
+
+
+def start_server(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> PeerServer:
+    """Build if needed and start a peer server on a free 127.0.0.1 port; wait until it serves
+    its WSDL. The caller must :meth:`PeerServer.stop` it; prefer :func:`serving`."""
+    out = build(name)
+    workdir = Path(tempfile.mkdtemp(prefix=f"mtom-peer-{name}-"))
+    port_file = workdir / "port"
+    log_path = workdir / "server.log"
+    cmd, env = _server_command(name, out, port_file)
+    with open(log_path, "wb") as log_fh:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_fh,
+                                stderr=subprocess.STDOUT, cwd=workdir, env=env,
+                                start_new_session=True)
+    server = PeerServer(name=name, process=proc, port=0, workdir=workdir, log_path=log_path)
+    with peerctl._LIVE_LOCK:
+        peerctl._LIVE_SERVERS[id(server)] = server
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise PeerError(f"{name} server exited with code {proc.returncode} during "
+                                f"start-up:\n" + peerctl._tail(server.log()))
+            if server.port == 0:
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    server.port = int(port_file.read_text(encoding="ascii").strip())
+            if server.port and peerctl._probe(server.wsdl_url("1.1")):
+                return server
+            if time.monotonic() > deadline:
+                raise PeerError(f"{name} server not ready after {timeout:.0f} s:\n"
+                                + peerctl._tail(server.log()))
+            time.sleep(0.05)
+    except BaseException:
+        server.stop()
+        raise
+
+
+@contextlib.contextmanager
+def serving(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT
+            ) -> Iterator[PeerServer]:
+    """Context manager: a running :class:`PeerServer` (both SOAP versions), always stopped."""
+    server = start_server(name, timeout=timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Clients
+
+
+def client_command(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
+                   mtom: bool = True, *, action: str | None = None, timeout: float = 120.0
+                   ) -> tuple[list[str], dict[str, str]]:
+    """The command line (and environment) :func:`run_client` runs (builds the peer if needed)."""
+    _check_name(name)
+    if soap_version not in ("1.1", "1.2"):
+        raise ValueError(f"SOAP version must be '1.1' or '1.2', not {soap_version!r}")
+    if not files:
+        raise ValueError("at least one file is needed")
+    args = [url, soap_version, "on" if mtom else "off", "--timeout", str(max(1, int(timeout)))]
+    if action is not None:
+        args += ["--action", action]
+    for item in files:
+        path, content_type = item if isinstance(item, tuple) else (item, None)
+        if content_type is not None:
+            args += ["--ct", content_type]
+        args.append(os.path.abspath(os.fspath(path)))
+    out = build(name)
+    node = shutil.which("node") or "node"
+    return [node, str(out / "echo_client.js"), *args], _node_env()
+
+
+def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
+               mtom: bool = True, *, action: str | None = None, timeout: float = 120.0,
+               check: bool = True) -> dict[str, Any]:
+    """Send one EchoTest with one Data per file through a peer's client; return its JSON
+    (the shape of :func:`interop.peerctl.run_client`)."""
+    cmd, env = client_command(name, url, soap_version, files, mtom, action=action,
+                              timeout=timeout)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        stdout_b, stderr_b = proc.communicate(timeout=timeout + 30.0)
+    except subprocess.TimeoutExpired:
+        peerctl._stop_process(proc)
+        stdout_b, stderr_b = proc.communicate()
+        raise PeerError(f"{name} client timed out after {timeout + 30.0:.0f} s: "
+                        + stderr_b.decode("utf-8", "replace")) from None
+    except BaseException:
+        peerctl._stop_process(proc)
+        raise
+    stdout = stdout_b.decode("utf-8", errors="replace")
+    stderr = stderr_b.decode("utf-8", errors="replace")
+    result: dict[str, Any] | None = None
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                result = json.loads(line)
+            break
+    if result is None:
+        result = {"ok": False, "error": peerctl._tail(stderr.strip() or stdout.strip()
+                                                      or "no output")}
+    result["exit_code"] = proc.returncode
+    for value in result.get("values", []):
+        value.setdefault("attachment_type", None)
+    if check and (proc.returncode != 0 or not result.get("ok")):
+        raise PeerError(f"{name} client failed (exit {proc.returncode}): {json.dumps(result)}\n"
+                        + peerctl._tail(stderr))
+    return result
