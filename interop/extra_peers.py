@@ -12,6 +12,13 @@ process is stopped by killing its process group.
     installed by ``interop/peers/install.sh`` into :data:`NPM_DIR`. Its server has no MTOM or SwA
     (plain SOAP only; it copies the request's Content-Type onto its reply); its client sends
     MTOM (``forceMTOM`` + ``attachments``) and reads MTOM replies.
+``"axis"``
+    Apache Axis 1.4 (Debian ``libaxis-java``, run on the JDK): its engine behind the JDK's HTTP
+    server (``mtompeer.axis.EchoServer``, a message-style echo service reading inline, href/ref
+    (SwA), xop:Include and DIME; reply mode ``plain``, ``swa``, ``mtom`` (Axis's flavour:
+    ``href`` references in an ``application/xop+xml`` package), ``dime`` or ``same``), and
+    ``mtompeer.axis.EchoClient`` (Axis's ``Call`` and HTTP transport; ``--format swa|mtom|dime``,
+    ``--xsi-type on|off``). Axis's own WSDL of an SwA service is at ``/swa?wsdl``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from interop import peerctl
 from interop.peerctl import BUILD_DIR, PEERS_DIR, ClientFile, PeerError, PeerServer, SoapVersion
@@ -45,7 +52,7 @@ __all__ = [
     "start_server",
 ]
 
-EXTRA_PEER_NAMES: tuple[str, ...] = ("nodesoap",)
+EXTRA_PEER_NAMES: tuple[str, ...] = ("nodesoap", "axis")
 #: Every live peer: the two of :mod:`interop.peerctl` and the ones here.
 ALL_PEERS: tuple[str, ...] = peerctl.PEER_NAMES + EXTRA_PEER_NAMES
 
@@ -54,6 +61,14 @@ NODESOAP_VERSION = "1.13.0"
 #: Where install.sh puts node_modules (git-ignored, under the build folder).
 NPM_DIR = BUILD_DIR / "npm"
 NODE_MIN = (20, 19)
+
+#: The jars Axis 1.4 runs with (Debian libaxis-java and its dependencies).
+AXIS_JARS: tuple[Path, ...] = tuple(peerctl.JAVA_SHARE / jar for jar in (
+    "axis.jar", "axis-jaxrpc.jar", "axis-saaj.jar", "commons-discovery.jar",
+    "commons-logging.jar", "wsdl4j.jar", "javax.mail.jar", "javax.activation.jar"))
+AXIS_PACKAGES: tuple[str, ...] = ("openjdk-17-jdk-headless", "libaxis-java", "libactivation-java")
+AxisFormat = Literal["swa", "mtom", "dime", "plain"]
+AxisReply = Literal["plain", "swa", "mtom", "dime", "same"]
 
 _RECIPE = "extra-peers-recipe-1"
 _INSTALL = PEERS_DIR / "install.sh"
@@ -98,6 +113,8 @@ def peer_available(name: str) -> str | None:
     if name in peerctl.PEER_NAMES:
         return peerctl.peer_available(name)
     _check_name(name)
+    if name == "axis":
+        return _axis_available()
     problems: list[str] = []
     node = _node_version()
     if node is None:
@@ -112,6 +129,22 @@ def peer_available(name: str) -> str | None:
     if not problems:
         return None
     return "; ".join(problems) + f" (run `sh {_script()}`: npm install soap@{NODESOAP_VERSION})"
+
+
+def _axis_available() -> str | None:
+    problems: list[tuple[str, str]] = []
+    for tool in ("java", "javac"):
+        if shutil.which(tool) is None:
+            problems.append((f"{tool} not found on PATH", "openjdk-17-jdk-headless"))
+    for jar in AXIS_JARS:
+        if not jar.is_file():
+            package = "libactivation-java" if "activation" in jar.name else "libaxis-java"
+            problems.append((f"{jar} not found", package))
+    if not problems:
+        return None
+    packages = " ".join(dict.fromkeys(p for _, p in problems))
+    return ("; ".join(what for what, _ in problems)
+            + f" (install the Debian package(s) {packages}, e.g. run `sh {_script()}` as root)")
 
 
 def _require(name: str) -> None:
@@ -133,7 +166,11 @@ def _source_hash(name: str) -> str:
     h = hashlib.sha256(_RECIPE.encode())
     for p in _sources(name):
         h.update(str(p.relative_to(PEERS_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
-    h.update(f"{_node_version()}:{_installed_nodesoap()}".encode())
+    if name == "nodesoap":
+        h.update(f"{_node_version()}:{_installed_nodesoap()}".encode())
+    else:
+        for tool in [shutil.which("javac"), *map(str, AXIS_JARS)]:
+            h.update(peerctl._fingerprint(Path(tool) if tool else None).encode() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -155,13 +192,35 @@ def build(name: str) -> Path:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         try:
-            for src in _sources(name):  # node-soap: the scripts run as they are
-                shutil.copyfile(src, out / src.name)
+            if name == "nodesoap":
+                for src in _sources(name):  # the scripts run as they are
+                    shutil.copyfile(src, out / src.name)
+            else:
+                _build_axis(out)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)
             raise
         (out / ".complete").write_text(digest, encoding="ascii")
     return out
+
+
+def _axis_classpath(out: Path) -> str:
+    return os.pathsep.join([str(out / "classes"), *map(str, AXIS_JARS)])
+
+
+def _build_axis(out: Path) -> None:
+    classes = out / "classes"
+    classes.mkdir(parents=True)
+    sources = [str(p) for p in _sources("axis") if p.suffix == ".java"]
+    log: list[str] = []
+    peerctl._run_step(["javac", "-nowarn", "-encoding", "UTF-8", "-d", str(classes), "-cp",
+                       os.pathsep.join(map(str, AXIS_JARS)), *sources], out, log)
+    shutil.copyfile(PEERS_DIR / "axis" / "echo.wsdl", out / "echo.wsdl")
+    (out / "build.log").write_text("\n".join(log), encoding="utf-8")
+
+
+def _java(out: Path, main_class: str, args: Sequence[str]) -> list[str]:
+    return ["java", f"-Xmx{peerctl.JAVA_HEAP}", "-cp", _axis_classpath(out), main_class, *args]
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,20 +235,28 @@ def _node_env() -> dict[str, str]:
     return env
 
 
-def _server_command(name: str, out: Path, port_file: Path) -> tuple[list[str], dict[str, str]]:
+def _server_command(name: str, out: Path, port_file: Path, reply: AxisReply
+                    ) -> tuple[list[str], dict[str, str]]:
+    if name == "axis":
+        return (_java(out, "mtompeer.axis.EchoServer", [
+            "--port-file", str(port_file), "--wsdl", str(out / "echo.wsdl"), "--reply", reply,
+            "--parent-pid", str(os.getpid())]), dict(os.environ))
     node = shutil.which("node") or "node"
     return ([node, str(out / "echo_server.js"), "--port-file", str(port_file),
              "--wsdl", str(out / "echo.wsdl"), "--parent-pid", str(os.getpid())], _node_env())
 
 
-def start_server(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> PeerServer:
+def start_server(name: str, *, reply: AxisReply = "same",
+                 timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> PeerServer:
     """Build if needed and start a peer server on a free 127.0.0.1 port; wait until it serves
-    its WSDL. The caller must :meth:`PeerServer.stop` it; prefer :func:`serving`."""
+    its WSDL. The caller must :meth:`PeerServer.stop` it; prefer :func:`serving`.
+
+    ``reply``: Axis's reply mode (node-soap always answers plain)."""
     out = build(name)
     workdir = Path(tempfile.mkdtemp(prefix=f"mtom-peer-{name}-"))
     port_file = workdir / "port"
     log_path = workdir / "server.log"
-    cmd, env = _server_command(name, out, port_file)
+    cmd, env = _server_command(name, out, port_file, reply)
     with open(log_path, "wb") as log_fh:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_fh,
                                 stderr=subprocess.STDOUT, cwd=workdir, env=env,
@@ -218,10 +285,10 @@ def start_server(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT) -
 
 
 @contextlib.contextmanager
-def serving(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT
-            ) -> Iterator[PeerServer]:
+def serving(name: str, *, reply: AxisReply = "same",
+            timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> Iterator[PeerServer]:
     """Context manager: a running :class:`PeerServer` (both SOAP versions), always stopped."""
-    server = start_server(name, timeout=timeout)
+    server = start_server(name, reply=reply, timeout=timeout)
     try:
         yield server
     finally:
@@ -233,7 +300,8 @@ def serving(name: str, *, timeout: float = peerctl.DEFAULT_START_TIMEOUT
 
 
 def client_command(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
-                   mtom: bool = True, *, action: str | None = None, timeout: float = 120.0
+                   mtom: bool = True, *, action: str | None = None, timeout: float = 120.0,
+                   axis_format: AxisFormat | None = None, xsi_type: bool = True
                    ) -> tuple[list[str], dict[str, str]]:
     """The command line (and environment) :func:`run_client` runs (builds the peer if needed)."""
     _check_name(name)
@@ -244,23 +312,32 @@ def client_command(name: str, url: str, soap_version: SoapVersion, files: Sequen
     args = [url, soap_version, "on" if mtom else "off", "--timeout", str(max(1, int(timeout)))]
     if action is not None:
         args += ["--action", action]
+    if name == "axis":
+        if axis_format is not None:
+            args += ["--format", axis_format]
+        args += ["--xsi-type", "on" if xsi_type else "off"]
+    elif axis_format is not None or not xsi_type:
+        raise ValueError("axis_format= and xsi_type= apply to the Axis peer only")
     for item in files:
         path, content_type = item if isinstance(item, tuple) else (item, None)
         if content_type is not None:
             args += ["--ct", content_type]
         args.append(os.path.abspath(os.fspath(path)))
     out = build(name)
+    if name == "axis":
+        return _java(out, "mtompeer.axis.EchoClient", args), dict(os.environ)
     node = shutil.which("node") or "node"
     return [node, str(out / "echo_client.js"), *args], _node_env()
 
 
 def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
                mtom: bool = True, *, action: str | None = None, timeout: float = 120.0,
-               check: bool = True) -> dict[str, Any]:
+               check: bool = True, axis_format: AxisFormat | None = None,
+               xsi_type: bool = True) -> dict[str, Any]:
     """Send one EchoTest with one Data per file through a peer's client; return its JSON
     (the shape of :func:`interop.peerctl.run_client`)."""
     cmd, env = client_command(name, url, soap_version, files, mtom, action=action,
-                              timeout=timeout)
+                              timeout=timeout, axis_format=axis_format, xsi_type=xsi_type)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:

@@ -37,6 +37,7 @@ TEST_FILES = (
     "interop/test_scenarios_policy.py",
     "interop/test_captures_replay.py",
     "interop/test_peers_nodesoap.py",
+    "interop/test_peers_axis.py",
 )
 SUITE_TIMEOUT = 900.0
 

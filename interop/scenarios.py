@@ -173,7 +173,7 @@ class RssSampler:
 def run_exchange(direction: Direction, version: SoapVersion, scenario: Scenario,
                  endpoints: Endpoints, work: Path, *, small: bool = False) -> Outcome:
     """Run one case through a recording proxy; never raises for what the stacks do."""
-    endpoint = endpoints.get(direction.server, scenario.response_mtom)
+    endpoint = endpoints.get(direction.server, scenario.response_mtom, swa=scenario.swa_reply)
     log_before = len(endpoint.log())
     specs = scenario.value_specs(small=small)
     for spec in specs:  # files are written before anything is measured
@@ -217,12 +217,14 @@ def _compare_values(where: str, got: Sequence[ValueResult], specs: Sequence[Valu
 
 
 def _check_leg(name: str, message: HttpMessage | None, must_be_mtom: bool,
-               specs: Sequence[ValueSpec] | None) -> list[str]:
+               specs: Sequence[ValueSpec] | None, *, swa: bool = False) -> list[str]:
     if message is None:
         return [f"no {name} was recorded"]
     ct = message.content_type
     view = analyse_message(message)
     problems = []
+    if swa and not ct.lower().startswith("multipart/related"):
+        problems.append(f"{name} was not SwA (Content-Type: {ct}), expected multipart/related")
     if view.mtom != must_be_mtom:
         problems.append(f"{name} was {'MTOM' if view.mtom else 'not MTOM'} "
                         f"(Content-Type: {ct}), expected {'MTOM' if must_be_mtom else 'plain'}")
@@ -236,8 +238,10 @@ def _check_leg(name: str, message: HttpMessage | None, must_be_mtom: bool,
     for i, v in enumerate(view.values):
         if must_be_mtom and v.inline:
             problems.append(f"{name}: value {i} was inline base64, expected an xop:Include")
-        if not must_be_mtom and v.inline is False:
+        if not must_be_mtom and not swa and v.inline is False:
             problems.append(f"{name}: value {i} was a MIME part, expected inline base64")
+        if swa and v.inline is not False:
+            problems.append(f"{name}: value {i} was inline base64, expected an SwA MIME part")
         if v.part_content_type is not None and v.content_type is not None:
             part_media = v.part_content_type.split(";")[0].strip().lower()
             if part_media != v.content_type.split(";")[0].strip().lower():
@@ -272,8 +276,10 @@ def check_outcome(direction: Direction, version: SoapVersion, scenario: Scenario
         problems.append(f"unexpected SOAP fault {client.fault.code}: {client.fault.reason}")
     elif client.error is None:
         problems += _compare_values("client", client.values, specs)
-    problems += _check_leg("request", request, scenario.request_mtom, specs)
-    problems += _check_leg("response", response, scenario.response_mtom, specs)
+    problems += _check_leg("request", request, scenario.request_mtom, specs,
+                           swa=scenario.swa_request)
+    problems += _check_leg("response", response, scenario.response_mtom, specs,
+                           swa=scenario.swa_reply)
     if response is not None and response.status != 200:
         problems.append(f"response status {response.status}")
     if direction.server in extra_peers.ALL_PEERS or direction.server == "spyne":
@@ -363,6 +369,10 @@ def peer_versions() -> dict[str, str]:
     deb = _dpkg_version("gsoap")
     if deb:
         out["gsoap"] = f"gSOAP {deb.split('-')[0]} (Debian gsoap {deb})"
+    deb = _dpkg_version("libaxis-java")
+    if deb:
+        out["axis"] = f"Apache Axis 1.4 (Debian libaxis-java {deb}; JavaMail " \
+            f"{_dpkg_version('libmail-java') or '?'})"
     nodesoap = extra_peers._installed_nodesoap()
     if nodesoap is not None:
         node = _run(["node", "--version"])

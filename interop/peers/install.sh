@@ -2,6 +2,8 @@
 # Install what the interop peers need:
 #   JAX-WS RI: openjdk-17-jdk-headless (any JDK with javac will do) libjaxws-java
 #   gSOAP:     gsoap libgsoap-dev, plus a C toolchain (gcc libc6-dev pkg-config)
+#   Axis 1.4:  libaxis-java (Debian; pulls in libmail-java, libwsdl4j-java, commons-discovery,
+#              commons-logging) and libactivation-java, run on the same JDK
 #   node-soap: the npm package soap@NODESOAP_VERSION, installed with npm into
 #              interop/peers/build/npm (git-ignored) for the machine's Node.js (>= 20.19;
 #              Debian's nodejs + npm are installed only when there is no node at all)
@@ -29,6 +31,7 @@ install_nodesoap() {
 }
 
 PACKAGES="openjdk-17-jdk-headless libjaxws-java gsoap libgsoap-dev gcc libc6-dev pkg-config"
+PACKAGES="$PACKAGES libaxis-java libactivation-java"
 if ! command -v node >/dev/null 2>&1; then
     PACKAGES="$PACKAGES nodejs npm"
 fi
