@@ -319,7 +319,7 @@ class CapturePlan:
 
 def capture_plan(peers: Sequence[str] = ("jaxws", "gsoap")) -> list[CapturePlan]:
     """The peers' server replies to the raw client and their client requests to Spyne, in
-    every (small) scenario the matrix runs in that direction."""
+    every (small) scenario the matrix runs in that direction, known issues left out."""
     plans: list[CapturePlan] = []
     for peer in peers:
         for v in VERSIONS:
@@ -328,7 +328,7 @@ def capture_plan(peers: Sequence[str] = ("jaxws", "gsoap")) -> list[CapturePlan]
                 if d not in DIRECTIONS:
                     continue
                 for sid in d.scenario_ids:
-                    if not SCENARIOS[sid].large:
+                    if not SCENARIOS[sid].large and known_issue(d, v, SCENARIOS[sid]) is None:
                         plans.append(CapturePlan(d, v, SCENARIOS[sid], role))
     return plans
 
