@@ -368,3 +368,50 @@ def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[C
         raise PeerError(f"{name} client failed (exit {proc.returncode}): {json.dumps(result)}\n"
                         + peerctl._tail(stderr))
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: python -m interop.extra_peers check|build|serve NAME
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m interop.extra_peers",
+                                     description="node-soap and Apache Axis 1.4 peers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="say which of these peers are usable")
+    p_build = sub.add_parser("build", help="build peers")
+    p_build.add_argument("names", nargs="*", default=list(EXTRA_PEER_NAMES))
+    p_serve = sub.add_parser("serve", help="run a peer server for a while")
+    p_serve.add_argument("name", choices=EXTRA_PEER_NAMES)
+    p_serve.add_argument("--seconds", type=float, default=600.0)
+    p_serve.add_argument("--reply", choices=("plain", "swa", "mtom", "dime", "same"),
+                         default="same")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        status = 0
+        for name in EXTRA_PEER_NAMES:
+            reason = peer_available(name)
+            print(f"{name}: {'ok' if reason is None else reason}")
+            status |= reason is not None
+        return status
+    if args.command == "build":
+        for name in args.names:
+            print(f"{name}: {build(name)}")
+        return 0
+    with serving(args.name, reply=args.reply) as server:
+        print(f"{args.name}: {server.url('1.1')} (SOAP 1.1), {server.url('1.2')} (SOAP 1.2); "
+              f"stopping in {args.seconds:.0f} s", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            deadline = time.monotonic() + args.seconds
+            while time.monotonic() < deadline and server.alive():
+                time.sleep(0.5)
+        print(server.log(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())

@@ -122,7 +122,10 @@ Every exchange runs through a recording TCP proxy on 127.0.0.1 between client an
 - the server logged the Content-Type it received (peerctl's server log for JAX-WS RI and gSOAP,
   a WSGI wrapper for Spyne) and it agrees;
 - failure cases (a dangling `xop:Include`; a reference by Content-Location instead of cid:) are
-  answered with a SOAP Client/Sender fault, HTTP 400 or 500.
+  answered with a SOAP Client/Sender fault, HTTP 400 or 500;
+- SwA legs (`swa-request`, `swa-reply`, Apache Axis only) are `multipart/related` but not XOP,
+  every value a MIME part referenced by `href="cid:…"`; `plain` (node-soap's server) has no
+  MIME either way.
 
 The 64 MiB cases stream the value from a file (Zeep: a `pathlib.Path` value, reply parts
 spooled to disk; the JAX-WS RI client reads its file) and bound the peak of Python allocations
@@ -167,14 +170,32 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
 - Both reject both failure cases themselves (JAX-WS RI only because the peer's `Echo.java` turns
   the null value the RI hands over into a fault; gSOAP: "MIME href to missing attachment").
 
+- node-soap 1.13.0's server has no MTOM or SwA: Python clients talk to it in plain SOAP only
+  (scenario `plain`). Its reply to an MTOM request is a plain SOAP 1.1 Fault ("Invalid XML",
+  with a WS-Security Timestamp header) labelled with the request's own `multipart/related`
+  Content-Type (issue #11 item 4). Its client labels the root part and `start-info` `text/xml`
+  even for SOAP 1.2, does not resolve `xop:Include` in replies (the project's client script
+  does, from `mtomAttachments`) and sends `Accept: text/html,…`.
+- Apache Axis 1.4 (Debian `libaxis-java`, JavaMail 1.6): its MTOM writes `xop:Include`
+  (SOAP 1.1) with `start-info="text/xml; charset=utf-8"` and a folded Content-Type; its SOAP
+  1.2 writes `ref=` instead of `href=` (on `xop:Include` and on SwA elements) — a known Axis
+  bug, listed as `PEER:` known issues. Every SwA/MTOM body starts with a `Date:` line before
+  the first delimiter, which Axis's Content-Length does not count: the harness sends chunked
+  (client) or counts the bytes written (server). Axis resolves a reference by Content-Location
+  (allowed by the SwA Note), so it accepts the W3C Content-Location failure case. Its SwA
+  reference elements carry `xsi:type="ns1:DataHandler"` unless the type attribute is turned off.
+
 ## Captures
 
-`python -m interop.record` re-records `interop/captures/`: the JAX-WS RI and gSOAP server
-replies (to the raw client) for every scenario including the failure cases, and the JAX-WS RI
-and gSOAP client requests (to the Spyne echo) for 1a-3b, SOAP 1.1 and 1.2, values cut to 600
-bytes. Each `.http` file is the exact bytes (chunked framing kept) with a `.json` sidecar (peer,
-peer version, SOAP version, scenario, direction, sha256 of every value).
-`interop/test_captures_replay.py` runs them in the regular test run, with no Java or gSOAP:
+`python -m interop.record` re-records `interop/captures/`: the peers' server replies (to the
+raw client) and client requests (to the Spyne echo) in every scenario the matrix runs in that
+direction, known issues left out — JAX-WS RI and gSOAP: 1a-3b and the failure cases; node-soap:
+its client's requests 1a-3b and its server's `plain` replies; Axis: its client's requests and
+its server's replies (SOAP 1.1: 1a-3b, `swa-reply`, dangling-include; SOAP 1.2: what its `ref=`
+bug leaves) — SOAP 1.1 and 1.2, values cut to 600 bytes. Each `.http` file is the exact bytes
+(chunked framing kept) with a `.json` sidecar (peer, peer version, SOAP version, scenario,
+direction, sha256 of every value). `interop/test_captures_replay.py` runs them in the regular
+test run, with no Java, gSOAP or Node.js:
 through the core reader, replies through Zeep + `zeep_mtom` as HTTP replies (requests-mock),
 requests through Spyne + `spyne_mtom` over HTTP.
 
@@ -193,7 +214,8 @@ of `interop/styles.py` and the captured corpus instead.
 
 ```
 python -m interop.peerctl check    # which peers are usable (install: sh interop/peers/install.sh)
-python -m interop.record          # re-record interop/captures/ (needs both peers)
+python -m interop.extra_peers check  # the same for node-soap and Apache Axis 1.4
+python -m interop.record          # re-record interop/captures/ (needs every peer; --peer X)
 python -m interop.matrix           # run the suite and rewrite this page
 ```
 """
