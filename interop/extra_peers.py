@@ -219,8 +219,12 @@ def _build_axis(out: Path) -> None:
     (out / "build.log").write_text("\n".join(log), encoding="utf-8")
 
 
+#: Axis keeps whole messages in memory; the echo values here are small.
+AXIS_JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
 def _java(out: Path, main_class: str, args: Sequence[str]) -> list[str]:
-    return ["java", f"-Xmx{peerctl.JAVA_HEAP}", "-cp", _axis_classpath(out), main_class, *args]
+    return ["java", *AXIS_JAVA_OPTIONS, "-cp", _axis_classpath(out), main_class, *args]
 
 
 # --------------------------------------------------------------------------------------------
