@@ -88,13 +88,14 @@ def record(out_dir: Path = KNOWN_DIR) -> list[Path]:
                                       "MTOM request, labelled with the request's Content-Type"}))
 
     with tempfile.TemporaryDirectory() as work, scenarios.Endpoints() as endpoints:
-        files: list[extra_peers.ClientFile] = [
+        files: list[peerctl.ClientFile] = [
             (v.write(Path(work) / f"v{v.seed}.bin"), v.content_type) for v in VALUES]
         spyne = endpoints.get("spyne", False)
-        for stem, fmt, item, what in (
-                ("axis-request-soap11-swa-xsitype", "swa", 2,
-                 "Axis SwA as Axis sends it: href plus xsi:type=\"ns1:DataHandler\""),
-                ("axis-request-soap11-dime", "dime", 3, "an Axis 1.4 DIME request")):
+        axis_requests: tuple[tuple[str, extra_peers.AxisFormat, int, str], ...] = (
+            ("axis-request-soap11-swa-xsitype", "swa", 2,
+             "Axis SwA as Axis sends it: href plus xsi:type=\"ns1:DataHandler\""),
+            ("axis-request-soap11-dime", "dime", 3, "an Axis 1.4 DIME request"))
+        for stem, fmt, item, what in axis_requests:
             def axis_post(base: str, fmt: extra_peers.AxisFormat = fmt) -> None:
                 extra_peers.run_client("axis", f"{base}/echo11", "1.1", files,
                                        axis_format=fmt, check=False)

@@ -188,5 +188,5 @@ def test_zeep_loads_axis_own_wsdl(server: peerctl.PeerServer) -> None:
         warnings.simplefilter("error")  # zeep only warns about the part it cannot resolve
         client = zeep.Client(server.base_url + "/swa?wsdl")  # type: ignore[no-untyped-call]
     binding = next(iter(client.wsdl.bindings.values()))
-    assert "in0" in binding.get("echo").input.signature()
+    assert "in0" in binding.get("echo").input.signature()  # type: ignore[no-untyped-call]
 
