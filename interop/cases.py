@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mtom
-from interop import peerctl
+from interop import extra_peers
 
 SoapVersion = Literal["1.1", "1.2"]
 VERSIONS: tuple[SoapVersion, ...] = ("1.1", "1.2")
@@ -136,6 +136,10 @@ class Scenario:
     response_mtom: bool
     failure: str | None = None
     large: bool = False
+    #: SwA instead of plain for that leg: values as MIME parts referenced by ``href="cid:"``
+    #: (``multipart/related; type="text/xml"``), the way Apache Axis 1.x sends them.
+    swa_request: bool = False
+    swa_reply: bool = False
 
     def value_specs(self, *, small: bool = False) -> tuple[ValueSpec, ...]:
         return tuple(v.small() for v in self.values) if small else self.values
@@ -169,6 +173,15 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("content-location", "xop:Include by Content-Location, not cid: Sender fault",
                  (ValueSpec(700, None, 42),), request_mtom=True, response_mtom=True,
                  failure="content-location"),
+        Scenario("plain", "send plain XML, get plain XML back (no MTOM either way)",
+                 (ValueSpec(2000, _IMG, 61), ValueSpec(700, None, 62)),
+                 request_mtom=False, response_mtom=False),
+        Scenario("swa-request", "SwA request as Axis sends it (href, xsi:type DataHandler), "
+                 "plain reply", (ValueSpec(1500, _IMG, 71), ValueSpec(2500, None, 72)),
+                 request_mtom=False, response_mtom=False, swa_request=True),
+        Scenario("swa-reply", "plain request, SwA reply (href=\"cid:\" MIME parts)",
+                 (ValueSpec(1500, _IMG, 73), ValueSpec(2500, None, 74)),
+                 request_mtom=False, response_mtom=False, swa_reply=True),
         Scenario("large-64MiB", "one 64 MiB value, MTOM both ways, streamed",
                  (ValueSpec(64 * 1024 * 1024, "application/octet-stream", 51),),
                  request_mtom=True, response_mtom=True, large=True),
@@ -188,6 +201,8 @@ STACK_LABELS: dict[str, str] = {
     "jaxws": "JAX-WS RI",
     "gsoap": "gSOAP",
     "spyne": "Spyne + spyne_mtom",
+    "nodesoap": f"node-soap {extra_peers.NODESOAP_VERSION}",
+    "axis": "Apache Axis 1.4",
 }
 
 
@@ -208,7 +223,7 @@ class Direction:
 
     @property
     def peers(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.client, self.server) if s in peerctl.PEER_NAMES)
+        return tuple(s for s in (self.client, self.server) if s in extra_peers.ALL_PEERS)
 
     @property
     def adapters(self) -> tuple[str, ...]:
@@ -221,7 +236,13 @@ class Direction:
 
     @property
     def scenario_ids(self) -> tuple[str, ...]:
+        if self.server == "nodesoap":  # node-soap's server has no MTOM: plain both ways only
+            return ("plain",)
         ids: tuple[str, ...] = W3C_IDS
+        if self.server == "axis":
+            ids += ("swa-reply",)
+        if self.client == "axis":
+            ids += ("swa-request",)
         if self.client == "raw":
             ids += FAILURE_IDS
         if (self.client, self.server) in (("zeep", "jaxws"), ("jaxws", "spyne")):
@@ -238,12 +259,43 @@ DIRECTIONS: tuple[Direction, ...] = (
     Direction("raw", "spyne"),
     Direction("jaxws", "spyne"),
     Direction("gsoap", "spyne"),
+    Direction("zeep", "nodesoap"),
+    Direction("raw", "nodesoap"),
+    Direction("nodesoap", "spyne"),
+    Direction("zeep", "axis"),
+    Direction("raw", "axis"),
+    Direction("axis", "spyne"),
 )
 
 #: Known failures, (client, server, SOAP version, scenario) -> reason. A reason starting with
 #: "BUG:" is a defect in this project's code; "PEER:" a third-party stack's deviation. The
 #: tests mark these xfail(strict=True), so a fix shows up as an XPASS failure.
 KNOWN_ISSUES: dict[tuple[str, str, str, str], str] = {}
+_AXIS_REF = ("PEER: Apache Axis 1.4 writes its SOAP 1.2 attachment references as ref= instead "
+             "of href= (an Axis bug; here <xop:Include ref=...>), which a conforming reader "
+             "does not resolve")
+for _sid in ("1b", "2b", "3b"):
+    KNOWN_ISSUES[("axis", "spyne", "1.2", _sid)] = _AXIS_REF
+for _client in ("zeep", "raw"):
+    for _sid in ("1a", "2a", "3a"):
+        KNOWN_ISSUES[(_client, "axis", "1.2", _sid)] = _AXIS_REF
+KNOWN_ISSUES[("axis", "spyne", "1.1", "swa-request")] = (
+    "BUG: issue #11 item 2: Axis's SwA reference element carries xsi:type=\"ns1:DataHandler\" "
+    "(http://xml.apache.org/xml-soap); Spyne answers Client.SchemaValidationError instead of "
+    "resolving the href to its attachment")
+KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = (
+    "BUG: issue #11 item 2 (xsi:type=\"ns1:DataHandler\" rejected by Spyne); besides, "
+    + _AXIS_REF.replace("here <xop:Include ref=...>", "here <Data ref=\"cid:...\">"))
+for _client in ("zeep", "raw"):
+    KNOWN_ISSUES[(_client, "axis", "1.2", "swa-reply")] = _AXIS_REF.replace(
+        "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")
+KNOWN_ISSUES[("zeep", "axis", "1.1", "swa-reply")] = (
+    "BUG: found with the Axis peer of issue #11 (no item of it covers this yet): zeep_mtom reads "
+    "an SwA reply and keeps its parts in transport.last_reply.swa, but an href=\"cid:\" "
+    "element's value reaches the user as empty bytes instead of the part")
+KNOWN_ISSUES[("raw", "axis", "*", "content-location")] = (
+    "PEER: Apache Axis 1.4 resolves a reference by Content-Location (as the SwA Note allows) "
+    "and echoes the value instead of rejecting the XOP package")
 
 
 def known_issue(direction: Direction, version: str, scenario: Scenario) -> str | None:
@@ -303,7 +355,7 @@ def adapter_missing(direction: Direction) -> str | None:
 def peer_missing(direction: Direction) -> str | None:
     """Why a live peer this direction needs is missing (naming the Debian packages), or None."""
     for name in direction.peers:
-        reason = peerctl.peer_available(name)
+        reason = extra_peers.peer_available(name)
         if reason is not None:
             return f"{name} peer unavailable: {reason}"
     return None

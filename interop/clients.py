@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 import mtom
-from interop import peerctl
+from interop import extra_peers, peerctl
 from interop.cases import (
     ACCEPT,
     CONTENT_LOCATION,
@@ -172,9 +172,15 @@ def _peer_client(name: str) -> Callable[..., ClientResult]:
              endpoint: Endpoint, work: Path) -> ClientResult:
         files: list[peerctl.ClientFile] = [(_value_path(work, s), s.content_type) for s in specs]
         try:
-            out = peerctl.run_client(name, url, version, files, mtom=scenario.request_mtom,
-                                     action=PEER_CLIENT_ACTION, timeout=REQUEST_TIMEOUT,
-                                     check=False)
+            if name in peerctl.PEER_NAMES:
+                out = peerctl.run_client(name, url, version, files, mtom=scenario.request_mtom,
+                                         action=PEER_CLIENT_ACTION, timeout=REQUEST_TIMEOUT,
+                                         check=False)
+            else:
+                out = extra_peers.run_client(
+                    name, url, version, files, mtom=scenario.request_mtom,
+                    action=PEER_CLIENT_ACTION, timeout=REQUEST_TIMEOUT, check=False,
+                    axis_format="swa" if scenario.swa_request else None)
         except peerctl.PeerError as exc:
             return ClientResult(error=str(exc))
         result = ClientResult(response_content_type=out.get("response_content_type"))
@@ -197,4 +203,6 @@ CLIENTS: dict[str, Callable[..., ClientResult]] = {
     "raw": _raw_client,
     "jaxws": _peer_client("jaxws"),
     "gsoap": _peer_client("gsoap"),
+    "nodesoap": _peer_client("nodesoap"),
+    "axis": _peer_client("axis"),
 }

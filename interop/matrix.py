@@ -36,6 +36,9 @@ TEST_FILES = (
     "interop/test_scenarios_large.py",
     "interop/test_scenarios_policy.py",
     "interop/test_captures_replay.py",
+    "interop/test_peers_nodesoap.py",
+    "interop/test_peers_axis.py",
+    "interop/test_captures_known.py",
 )
 SUITE_TIMEOUT = 900.0
 
@@ -117,10 +120,14 @@ Every exchange runs through a recording TCP proxy on 127.0.0.1 between client an
   every `Data` an `xop:Include`) or plain SOAP (inline base64) exactly as the scenario says;
 - decoded independently by the core reader, every value on the wire has the right sha256, and
   every MIME part of a value carrying `xmime:contentType` has that Content-Type (3a/3b);
-- the server logged the Content-Type it received (peerctl's server log for JAX-WS RI and gSOAP,
+- the server logged the Content-Type it received (the peer servers' logs for JAX-WS RI, gSOAP,
+  node-soap and Axis,
   a WSGI wrapper for Spyne) and it agrees;
 - failure cases (a dangling `xop:Include`; a reference by Content-Location instead of cid:) are
-  answered with a SOAP Client/Sender fault, HTTP 400 or 500.
+  answered with a SOAP Client/Sender fault, HTTP 400 or 500;
+- SwA legs (`swa-request`, `swa-reply`, Apache Axis only) are `multipart/related` but not XOP,
+  every value a MIME part referenced by `href="cid:…"`; `plain` (node-soap's server) has no
+  MIME either way.
 
 The 64 MiB cases stream the value from a file (Zeep: a `pathlib.Path` value, reply parts
 spooled to disk; the JAX-WS RI client reads its file) and bound the peak of Python allocations
@@ -144,6 +151,18 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
   on `transport.session.headers`, as `zeep_mtom` does not add it by itself). For the "plain
   back" scenarios a second JAX-WS server runs with MTOM off; gSOAP runs in reply mode `mtom` or
   `plain`.
+- node-soap (`interop/peers/nodesoap/`, issue #11): its server cannot read or write MTOM, so
+  Python clients run `plain` against it; Zeep's MTOM request to it is a known issue (item 4,
+  `test_peers_nodesoap.py`). Its client sends MTOM through node-soap's own `forceMTOM` +
+  `attachments` (the script writes the `xop:Include`) and runs 1a-3b against Spyne.
+- Apache Axis 1.4 (`interop/peers/axis/`, issue #11): the Axis engine behind the JDK's HTTP
+  server, with a message-style echo whose reply values are `DataHandler`s, which Axis itself
+  serialises: reply mode `plain` for the "plain back" scenarios, Axis's MTOM (`xop:Include`)
+  for the "MTOM back" ones, SwA for `swa-reply`. Its client (Axis `Call`, values as
+  `DataHandler`s) sends Axis's MTOM for 1b-3b and its default SwA (with
+  `xsi:type="ns1:DataHandler"`) for `swa-request`; SwA without the type attribute, DIME both
+  ways, Axis's own `?wsdl` and the peer against itself in every format are in
+  `test_peers_axis.py`.
 
 ## Found by this suite
 
@@ -165,16 +184,39 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
 - Both reject both failure cases themselves (JAX-WS RI only because the peer's `Echo.java` turns
   the null value the RI hands over into a fault; gSOAP: "MIME href to missing attachment").
 
+- node-soap 1.13.0's server has no MTOM or SwA: Python clients talk to it in plain SOAP only
+  (scenario `plain`). Its reply to an MTOM request is a plain SOAP 1.1 Fault ("Invalid XML",
+  with a WS-Security Timestamp header) labelled with the request's own `multipart/related`
+  Content-Type (issue #11 item 4). Its client labels the root part and `start-info` `text/xml`
+  even for SOAP 1.2, does not resolve `xop:Include` in replies (the project's client script
+  does, from `mtomAttachments`) and sends `Accept: text/html,…`.
+- Apache Axis 1.4 (Debian `libaxis-java`, JavaMail 1.6): its MTOM writes `xop:Include`
+  (SOAP 1.1) with `start-info="text/xml; charset=utf-8"` and a folded Content-Type; its SOAP
+  1.2 writes `ref=` instead of `href=` (on `xop:Include` and on SwA elements) — a known Axis
+  bug, listed as `PEER:` known issues. Every SwA/MTOM body starts with a `Date:` line before
+  the first delimiter, which Axis's Content-Length does not count: the harness sends chunked
+  (client) or counts the bytes written (server). Axis resolves a reference by Content-Location
+  (allowed by the SwA Note), so it accepts the W3C Content-Location failure case. Its SwA
+  reference elements carry `xsi:type="ns1:DataHandler"` unless the type attribute is turned off.
+
 ## Captures
 
-`python -m interop.record` re-records `interop/captures/`: the JAX-WS RI and gSOAP server
-replies (to the raw client) for every scenario including the failure cases, and the JAX-WS RI
-and gSOAP client requests (to the Spyne echo) for 1a-3b, SOAP 1.1 and 1.2, values cut to 600
-bytes. Each `.http` file is the exact bytes (chunked framing kept) with a `.json` sidecar (peer,
-peer version, SOAP version, scenario, direction, sha256 of every value).
-`interop/test_captures_replay.py` runs them in the regular test run, with no Java or gSOAP:
+`python -m interop.record` re-records `interop/captures/`: the peers' server replies (to the
+raw client) and client requests (to the Spyne echo) in every scenario the matrix runs in that
+direction, known issues left out — JAX-WS RI and gSOAP: 1a-3b and the failure cases; node-soap:
+its client's requests 1a-3b and its server's `plain` replies; Axis: its client's requests and
+its server's replies (SOAP 1.1: 1a-3b, `swa-reply`, dangling-include; SOAP 1.2: what its `ref=`
+bug leaves) — SOAP 1.1 and 1.2, values cut to 600 bytes. Each `.http` file is the exact bytes
+(chunked framing kept) with a `.json` sidecar (peer, peer version, SOAP version, scenario,
+direction, sha256 of every value). `interop/test_captures_replay.py` runs them in the regular
+test run, with no Java, gSOAP or Node.js:
 through the core reader, replies through Zeep + `zeep_mtom` as HTTP replies (requests-mock),
 requests through Spyne + `spyne_mtom` over HTTP.
+
+`python -m interop.record_known` records the node-soap and Axis messages behind issue #11's
+items 2-4 (node-soap's plain Fault labelled `multipart/related`, Axis SwA with
+`xsi:type="ns1:DataHandler"`, Axis DIME request and reply) into `interop/captures/known/`;
+`interop/test_captures_known.py` replays them, each item's expected behaviour a strict xfail.
 
 ## Mono WCF: not a row
 
@@ -191,7 +233,9 @@ of `interop/styles.py` and the captured corpus instead.
 
 ```
 python -m interop.peerctl check    # which peers are usable (install: sh interop/peers/install.sh)
-python -m interop.record          # re-record interop/captures/ (needs both peers)
+python -m interop.extra_peers check  # the same for node-soap and Apache Axis 1.4
+python -m interop.record          # re-record interop/captures/ (needs every peer; --peer X)
+python -m interop.record_known     # re-record interop/captures/known/ (node-soap, Axis)
 python -m interop.matrix           # run the suite and rewrite this page
 ```
 """
@@ -212,7 +256,7 @@ def render(results: Sequence[CaseResult], versions: dict[str, str], *, wall: flo
              + ". Do not edit by hand: rerun the command.", ""]
     lines += ["## Stacks", "", "| Component | Version |", "|---|---|"]
     labels = {"jaxws": "JAX-WS RI (peer)", "java": "Java", "gsoap": "gSOAP (peer)",
-              "python": "Python"}
+              "nodesoap": "node-soap (peer)", "axis": "Apache Axis (peer)", "python": "Python"}
     for key, value in versions.items():
         lines.append(f"| {labels.get(key, key)} | {value} |")
     lines += ["", "## Summary", "",
@@ -220,15 +264,27 @@ def render(results: Sequence[CaseResult], versions: dict[str, str], *, wall: flo
               f"{counts['fail']} failed, {counts['xfail']} known issues (xfail), "
               f"{counts['skip']} skipped."]
     if replays:
-        rc = {k: sum(1 for r in replays if r.outcome == k) for k in ("pass", "fail", "skip")}
+        rc = {k: sum(1 for r in replays if r.outcome == k)
+              for k in ("pass", "fail", "xfail", "skip")}
         lines.append(f"Replay of the committed peer captures: {len(replays)} tests, "
-                     f"{rc['pass']} passed, {rc['fail']} failed, {rc['skip']} skipped.")
+                     f"{rc['pass']} passed, {rc['fail']} failed, {rc['xfail']} known issues, "
+                     f"{rc['skip']} skipped.")
     others = [r for r in results if r.key is None and r not in replays]
-    if others:
-        oc = {k: sum(1 for r in others if r.outcome == k) for k in ("pass", "fail", "skip")}
+    policy = [r for r in others if "scenarios_policy" in r.classname]
+    peer_checks = [r for r in others if r not in policy]
+    if policy:
+        oc = {k: sum(1 for r in policy if r.outcome == k) for k in ("pass", "fail", "skip")}
         lines.append(f"Zeep's default transport following each WSDL's MTOM policy "
-                     f"(`test_scenarios_policy.py`): {len(others)} tests, {oc['pass']} passed, "
+                     f"(`test_scenarios_policy.py`): {len(policy)} tests, {oc['pass']} passed, "
                      f"{oc['fail']} failed, {oc['skip']} skipped.")
+    if peer_checks:
+        pc = {k: sum(1 for r in peer_checks if r.outcome == k)
+              for k in ("pass", "fail", "xfail", "skip")}
+        lines.append(f"node-soap and Apache Axis checks outside the grid (their own clients and "
+                     f"formats, wire facts, issue #11 items, live and replayed; "
+                     f"`test_peers_nodesoap.py`, `test_peers_axis.py`, "
+                     f"`test_captures_known.py`): {len(peer_checks)} tests, {pc['pass']} passed, "
+                     f"{pc['fail']} failed, {pc['xfail']} known issues, {pc['skip']} skipped.")
     lines += ["", "Legend: ✅ pass · ❌ fail · ⚠️ known issue (strict xfail; see below) · "
               "⏭️ skipped (see below) · — not applicable.", ""]
     ids = list(scenarios.SCENARIOS)

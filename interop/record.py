@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from interop import peerctl, scenarios
+from interop import extra_peers, peerctl, scenarios
 from interop.capture import CAPTURES_DIR, HttpMessage
 
 __all__ = ["capture", "main"]
@@ -29,7 +29,7 @@ def _write_capture(out_dir: Path, stem: str, message: HttpMessage, sidecar: dict
     (out_dir / f"{stem}.json").write_text(text, encoding="utf-8")
 
 
-def capture(out_dir: Path = CAPTURES_DIR, *, peers: Sequence[str] = ("jaxws", "gsoap"),
+def capture(out_dir: Path = CAPTURES_DIR, *, peers: Sequence[str] = extra_peers.ALL_PEERS,
             verbose: bool = True) -> tuple[list[Path], list[str]]:
     """Run the capture scenarios against the live peers and write the files.
 
@@ -38,7 +38,7 @@ def capture(out_dir: Path = CAPTURES_DIR, *, peers: Sequence[str] = ("jaxws", "g
     files of the captured peers are removed first, so the folder holds exactly one run.
     """
     for name in peers:
-        reason = peerctl.peer_available(name)
+        reason = extra_peers.peer_available(name)
         if reason is not None:
             raise peerctl.PeerError(f"cannot capture {name}: {reason}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,14 +98,14 @@ def capture(out_dir: Path = CAPTURES_DIR, *, peers: Sequence[str] = ("jaxws", "g
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m interop.record",
-        description="Record what the live JAX-WS RI and gSOAP peers send and answer into "
+        description="Record what the live peers send and answer into "
                     "interop/captures/ (raw HTTP plus a JSON sidecar per message).")
     parser.add_argument("--out", type=Path, default=CAPTURES_DIR)
-    parser.add_argument("--peer", action="append", choices=("jaxws", "gsoap"),
-                        help="capture only this peer (repeatable; default: both)")
+    parser.add_argument("--peer", action="append", choices=extra_peers.ALL_PEERS,
+                        help="capture only this peer (repeatable; default: all)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    files, failed = capture(args.out, peers=tuple(args.peer or ("jaxws", "gsoap")))
+    files, failed = capture(args.out, peers=tuple(args.peer or extra_peers.ALL_PEERS))
     print(f"{len(files)} captures written to {args.out} in {time.monotonic() - started:.1f} s")
     if failed:
         print(f"{len(failed)} exchanges failed their checks: {', '.join(failed)}")

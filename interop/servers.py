@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interop import peerctl
+from interop import extra_peers, peerctl
 from interop.cases import NEVER, VERSIONS
 
 __all__ = ["Endpoint", "Endpoints", "serve_wsgi", "spyne_echo_wsgi", "workdir"]
@@ -126,10 +126,12 @@ class Endpoints:
 
     def __init__(self) -> None:
         self._stack = contextlib.ExitStack()
-        self._endpoints: dict[tuple[str, bool], Endpoint] = {}
+        self._endpoints: dict[tuple[str, bool | str], Endpoint] = {}
 
-    def get(self, server: str, response_mtom: bool) -> Endpoint:
-        key = (server, response_mtom)
+    def get(self, server: str, response_mtom: bool, *, swa: bool = False) -> Endpoint:
+        """``swa``: an Axis server answering in SwA (ignored by the other stacks)."""
+        swa = swa and server == "axis"
+        key = (server, response_mtom) if not swa else (server, "swa")
         if key in self._endpoints:
             return self._endpoints[key]
         if server == "spyne":
@@ -144,6 +146,12 @@ class Endpoints:
                 srv = peerctl.start_server("jaxws", mtom=response_mtom)
             else:
                 srv = peerctl.start_server("gsoap", reply="mtom" if response_mtom else "plain")
+            self._stack.callback(srv.stop)
+            endpoint = Endpoint(server, srv.base_url, srv.log)
+        elif server in extra_peers.EXTRA_PEER_NAMES:
+            # node-soap answers plain whatever is asked; Axis in its MTOM flavour or plain.
+            srv = extra_peers.start_server(
+                server, reply="swa" if swa else "mtom" if response_mtom else "plain")
             self._stack.callback(srv.stop)
             endpoint = Endpoint(server, srv.base_url, srv.log)
         else:

@@ -95,8 +95,11 @@ def _fault_of(root: etree._Element) -> FaultInfo | None:
 
 def _values_of(root: etree._Element, xop: mtom.XopResult | None) -> list[ValueResult]:
     out: list[ValueResult] = []
+    swa = {id(r.element): r.attachment for r in (xop.swa if xop is not None else [])}
     for el in root.iter(DATA):
         att = xop.value_of(el) if xop is not None else None
+        if att is None:
+            att = swa.get(id(el))  # SwA: href="cid:..." on the element itself
         ct = el.get(XMIME_CT)
         if att is not None:
             out.append(ValueResult(att.size, att.sha256(), ct, att.content_type, inline=False))

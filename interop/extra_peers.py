@@ -1,0 +1,421 @@
+"""Build, start and drive the live peers added by issue #11: node-soap and Apache Axis 1.4.
+
+Same contract as :mod:`interop.peerctl` (which drives JAX-WS RI and gSOAP): servers are W3C MTOM
+CR echo services on 127.0.0.1 (``/echo11`` SOAP 1.1, ``/echo12`` SOAP 1.2, WSDL at ``?wsdl``),
+each logging one ``request Content-Type:`` line per POST; clients take
+``URL 1.1|1.2 on|off [--action URI] [--timeout S] [--ct TYPE] FILE ...`` and print one JSON line.
+Builds go to ``interop/peers/build/<peer>/<source hash>/``; every wait is bounded and every
+process is stopped by killing its process group.
+
+``"nodesoap"``
+    node-soap (npm ``soap``, :data:`NODESOAP_VERSION`) on the machine's Node.js (>= 20.19),
+    installed by ``interop/peers/install.sh`` into :data:`NPM_DIR`. Its server has no MTOM or SwA
+    (plain SOAP only; it copies the request's Content-Type onto its reply); its client sends
+    MTOM (``forceMTOM`` + ``attachments``) and reads MTOM replies.
+``"axis"``
+    Apache Axis 1.4 (Debian ``libaxis-java``, run on the JDK): its engine behind the JDK's HTTP
+    server (``mtompeer.axis.EchoServer``, a message-style echo service reading inline, href/ref
+    (SwA), xop:Include and DIME; reply mode ``plain``, ``swa``, ``mtom`` (Axis's flavour:
+    ``href`` references in an ``application/xop+xml`` package), ``dime`` or ``same``), and
+    ``mtompeer.axis.EchoClient`` (Axis's ``Call`` and HTTP transport; ``--format swa|mtom|dime``,
+    ``--xsi-type on|off``). Axis's own WSDL of an SwA service is at ``/swa?wsdl``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from interop import peerctl
+from interop.peerctl import BUILD_DIR, PEERS_DIR, ClientFile, PeerError, PeerServer, SoapVersion
+
+__all__ = [
+    "ALL_PEERS",
+    "EXTRA_PEER_NAMES",
+    "NODESOAP_VERSION",
+    "NPM_DIR",
+    "build",
+    "client_command",
+    "peer_available",
+    "run_client",
+    "serving",
+    "start_server",
+]
+
+EXTRA_PEER_NAMES: tuple[str, ...] = ("nodesoap", "axis")
+#: Every live peer: the two of :mod:`interop.peerctl` and the ones here.
+ALL_PEERS: tuple[str, ...] = peerctl.PEER_NAMES + EXTRA_PEER_NAMES
+
+#: The pinned npm package (what install.sh installs and the build checks).
+NODESOAP_VERSION = "1.13.0"
+#: Where install.sh puts node_modules (git-ignored, under the build folder).
+NPM_DIR = BUILD_DIR / "npm"
+NODE_MIN = (20, 19)
+
+#: The jars Axis 1.4 runs with (Debian libaxis-java and its dependencies).
+AXIS_JARS: tuple[Path, ...] = tuple(peerctl.JAVA_SHARE / jar for jar in (
+    "axis.jar", "axis-jaxrpc.jar", "axis-saaj.jar", "commons-discovery.jar",
+    "commons-logging.jar", "wsdl4j.jar", "javax.mail.jar", "javax.activation.jar"))
+AXIS_PACKAGES: tuple[str, ...] = ("openjdk-17-jdk-headless", "libaxis-java", "libactivation-java")
+AxisFormat = Literal["swa", "mtom", "dime", "plain"]
+AxisReply = Literal["plain", "swa", "mtom", "dime", "same"]
+
+_RECIPE = "extra-peers-recipe-1"
+_INSTALL = PEERS_DIR / "install.sh"
+
+
+def _script() -> str:
+    return str(_INSTALL.relative_to(PEERS_DIR.parent.parent))
+
+
+def _check_name(name: str) -> None:
+    if name not in EXTRA_PEER_NAMES:
+        raise ValueError(f"unknown peer {name!r}; expected one of {', '.join(EXTRA_PEER_NAMES)}")
+
+
+def _node_version() -> tuple[int, int] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30,
+                             check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.match(r"v(\d+)\.(\d+)", out.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _installed_nodesoap() -> str | None:
+    try:
+        meta = json.loads((NPM_DIR / "node_modules" / "soap" / "package.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = meta.get("version")
+    return version if isinstance(version, str) else None
+
+
+def peer_available(name: str) -> str | None:
+    """None when the peer can run, else what is missing and how to install it.
+
+    Accepts every name of :data:`ALL_PEERS` (the older peers are asked of :mod:`peerctl`).
+    """
+    if name in peerctl.PEER_NAMES:
+        return peerctl.peer_available(name)
+    _check_name(name)
+    if name == "axis":
+        return _axis_available()
+    problems: list[str] = []
+    node = _node_version()
+    if node is None:
+        problems.append("node not found on PATH (Node.js >= 20.19, e.g. Debian/NodeSource nodejs)")
+    elif node < NODE_MIN:
+        problems.append(f"node {node[0]}.{node[1]} is older than 20.19 (node-soap "
+                        f"{NODESOAP_VERSION} needs >= 20.19)")
+    installed = _installed_nodesoap()
+    if installed != NODESOAP_VERSION:
+        problems.append(f"npm package soap@{NODESOAP_VERSION} not in {NPM_DIR} "
+                        f"(found: {installed or 'none'})")
+    if not problems:
+        return None
+    return "; ".join(problems) + f" (run `sh {_script()}`: npm install soap@{NODESOAP_VERSION})"
+
+
+def _axis_available() -> str | None:
+    problems: list[tuple[str, str]] = []
+    for tool in ("java", "javac"):
+        if shutil.which(tool) is None:
+            problems.append((f"{tool} not found on PATH", "openjdk-17-jdk-headless"))
+    for jar in AXIS_JARS:
+        if not jar.is_file():
+            package = "libactivation-java" if "activation" in jar.name else "libaxis-java"
+            problems.append((f"{jar} not found", package))
+    if not problems:
+        return None
+    packages = " ".join(dict.fromkeys(p for _, p in problems))
+    return ("; ".join(what for what, _ in problems)
+            + f" (install the Debian package(s) {packages}, e.g. run `sh {_script()}` as root)")
+
+
+def _require(name: str) -> None:
+    reason = peer_available(name)
+    if reason is not None:
+        raise PeerError(f"peer {name!r} unavailable: {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def _sources(name: str) -> list[Path]:
+    root = PEERS_DIR / name
+    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _source_hash(name: str) -> str:
+    h = hashlib.sha256(_RECIPE.encode())
+    for p in _sources(name):
+        h.update(str(p.relative_to(PEERS_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
+    if name == "nodesoap":
+        h.update(f"{_node_version()}:{_installed_nodesoap()}".encode())
+    else:
+        for tool in [shutil.which("javac"), *map(str, AXIS_JARS)]:
+            h.update(peerctl._fingerprint(Path(tool) if tool else None).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def build(name: str) -> Path:
+    """Build a peer into ``interop/peers/build/<name>/<hash>/`` unless already built."""
+    _check_name(name)
+    _require(name)
+    digest = _source_hash(name)
+    out = BUILD_DIR / name / digest
+    if (out / ".complete").is_file():
+        return out
+    with peerctl._build_lock(name):
+        if (out / ".complete").is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for old in out.parent.iterdir():
+            if old.name != digest:
+                shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        try:
+            if name == "nodesoap":
+                for src in _sources(name):  # the scripts run as they are
+                    shutil.copyfile(src, out / src.name)
+            else:
+                _build_axis(out)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)
+            raise
+        (out / ".complete").write_text(digest, encoding="ascii")
+    return out
+
+
+def _axis_classpath(out: Path) -> str:
+    return os.pathsep.join([str(out / "classes"), *map(str, AXIS_JARS)])
+
+
+def _build_axis(out: Path) -> None:
+    classes = out / "classes"
+    classes.mkdir(parents=True)
+    sources = [str(p) for p in _sources("axis") if p.suffix == ".java"]
+    log: list[str] = []
+    peerctl._run_step(["javac", "-nowarn", "-encoding", "UTF-8", "-d", str(classes), "-cp",
+                       os.pathsep.join(map(str, AXIS_JARS)), *sources], out, log)
+    shutil.copyfile(PEERS_DIR / "axis" / "echo.wsdl", out / "echo.wsdl")
+    (out / "build.log").write_text("\n".join(log), encoding="utf-8")
+
+
+#: Axis keeps whole messages in memory; the echo values here are small.
+AXIS_JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
+def _java(out: Path, main_class: str, args: Sequence[str]) -> list[str]:
+    return ["java", *AXIS_JAVA_OPTIONS, "-cp", _axis_classpath(out), main_class, *args]
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+
+
+def _node_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NODE_PATH"] = str(NPM_DIR / "node_modules")
+    env.pop("HTTP_PROXY", None)
+    env.pop("http_proxy", None)
+    return env
+
+
+def _server_command(name: str, out: Path, port_file: Path, reply: AxisReply
+                    ) -> tuple[list[str], dict[str, str]]:
+    if name == "axis":
+        return (_java(out, "mtompeer.axis.EchoServer", [
+            "--port-file", str(port_file), "--wsdl", str(out / "echo.wsdl"), "--reply", reply,
+            "--parent-pid", str(os.getpid())]), dict(os.environ))
+    node = shutil.which("node") or "node"
+    return ([node, str(out / "echo_server.js"), "--port-file", str(port_file),
+             "--wsdl", str(out / "echo.wsdl"), "--parent-pid", str(os.getpid())], _node_env())
+
+
+def start_server(name: str, *, reply: AxisReply = "same",
+                 timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> PeerServer:
+    """Build if needed and start a peer server on a free 127.0.0.1 port; wait until it serves
+    its WSDL. The caller must :meth:`PeerServer.stop` it; prefer :func:`serving`.
+
+    ``reply``: Axis's reply mode (node-soap always answers plain)."""
+    out = build(name)
+    workdir = Path(tempfile.mkdtemp(prefix=f"mtom-peer-{name}-"))
+    port_file = workdir / "port"
+    log_path = workdir / "server.log"
+    cmd, env = _server_command(name, out, port_file, reply)
+    with open(log_path, "wb") as log_fh:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_fh,
+                                stderr=subprocess.STDOUT, cwd=workdir, env=env,
+                                start_new_session=True)
+    server = PeerServer(name=name, process=proc, port=0, workdir=workdir, log_path=log_path)
+    with peerctl._LIVE_LOCK:
+        peerctl._LIVE_SERVERS[id(server)] = server
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise PeerError(f"{name} server exited with code {proc.returncode} during "
+                                f"start-up:\n" + peerctl._tail(server.log()))
+            if server.port == 0:
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    server.port = int(port_file.read_text(encoding="ascii").strip())
+            if server.port and peerctl._probe(server.wsdl_url("1.1")):
+                return server
+            if time.monotonic() > deadline:
+                raise PeerError(f"{name} server not ready after {timeout:.0f} s:\n"
+                                + peerctl._tail(server.log()))
+            time.sleep(0.05)
+    except BaseException:
+        server.stop()
+        raise
+
+
+@contextlib.contextmanager
+def serving(name: str, *, reply: AxisReply = "same",
+            timeout: float = peerctl.DEFAULT_START_TIMEOUT) -> Iterator[PeerServer]:
+    """Context manager: a running :class:`PeerServer` (both SOAP versions), always stopped."""
+    server = start_server(name, reply=reply, timeout=timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Clients
+
+
+def client_command(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
+                   mtom: bool = True, *, action: str | None = None, timeout: float = 120.0,
+                   axis_format: AxisFormat | None = None, xsi_type: bool = True
+                   ) -> tuple[list[str], dict[str, str]]:
+    """The command line (and environment) :func:`run_client` runs (builds the peer if needed)."""
+    _check_name(name)
+    if soap_version not in ("1.1", "1.2"):
+        raise ValueError(f"SOAP version must be '1.1' or '1.2', not {soap_version!r}")
+    if not files:
+        raise ValueError("at least one file is needed")
+    args = [url, soap_version, "on" if mtom else "off", "--timeout", str(max(1, int(timeout)))]
+    if action is not None:
+        args += ["--action", action]
+    if name == "axis":
+        if axis_format is not None:
+            args += ["--format", axis_format]
+        args += ["--xsi-type", "on" if xsi_type else "off"]
+    elif axis_format is not None or not xsi_type:
+        raise ValueError("axis_format= and xsi_type= apply to the Axis peer only")
+    for item in files:
+        path, content_type = item if isinstance(item, tuple) else (item, None)
+        if content_type is not None:
+            args += ["--ct", content_type]
+        args.append(os.path.abspath(os.fspath(path)))
+    out = build(name)
+    if name == "axis":
+        return _java(out, "mtompeer.axis.EchoClient", args), dict(os.environ)
+    node = shutil.which("node") or "node"
+    return [node, str(out / "echo_client.js"), *args], _node_env()
+
+
+def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[ClientFile],
+               mtom: bool = True, *, action: str | None = None, timeout: float = 120.0,
+               check: bool = True, axis_format: AxisFormat | None = None,
+               xsi_type: bool = True) -> dict[str, Any]:
+    """Send one EchoTest with one Data per file through a peer's client; return its JSON
+    (the shape of :func:`interop.peerctl.run_client`)."""
+    cmd, env = client_command(name, url, soap_version, files, mtom, action=action,
+                              timeout=timeout, axis_format=axis_format, xsi_type=xsi_type)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        stdout_b, stderr_b = proc.communicate(timeout=timeout + 30.0)
+    except subprocess.TimeoutExpired:
+        peerctl._stop_process(proc)
+        stdout_b, stderr_b = proc.communicate()
+        raise PeerError(f"{name} client timed out after {timeout + 30.0:.0f} s: "
+                        + stderr_b.decode("utf-8", "replace")) from None
+    except BaseException:
+        peerctl._stop_process(proc)
+        raise
+    stdout = stdout_b.decode("utf-8", errors="replace")
+    stderr = stderr_b.decode("utf-8", errors="replace")
+    result: dict[str, Any] | None = None
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                result = json.loads(line)
+            break
+    if result is None:
+        result = {"ok": False, "error": peerctl._tail(stderr.strip() or stdout.strip()
+                                                      or "no output")}
+    result["exit_code"] = proc.returncode
+    for value in result.get("values", []):
+        value.setdefault("attachment_type", None)
+    if check and (proc.returncode != 0 or not result.get("ok")):
+        raise PeerError(f"{name} client failed (exit {proc.returncode}): {json.dumps(result)}\n"
+                        + peerctl._tail(stderr))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: python -m interop.extra_peers check|build|serve NAME
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m interop.extra_peers",
+                                     description="node-soap and Apache Axis 1.4 peers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="say which of these peers are usable")
+    p_build = sub.add_parser("build", help="build peers")
+    p_build.add_argument("names", nargs="*", default=list(EXTRA_PEER_NAMES))
+    p_serve = sub.add_parser("serve", help="run a peer server for a while")
+    p_serve.add_argument("name", choices=EXTRA_PEER_NAMES)
+    p_serve.add_argument("--seconds", type=float, default=600.0)
+    p_serve.add_argument("--reply", choices=("plain", "swa", "mtom", "dime", "same"),
+                         default="same")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        status = 0
+        for name in EXTRA_PEER_NAMES:
+            reason = peer_available(name)
+            print(f"{name}: {'ok' if reason is None else reason}")
+            status |= reason is not None
+        return status
+    if args.command == "build":
+        for name in args.names:
+            print(f"{name}: {build(name)}")
+        return 0
+    with serving(args.name, reply=args.reply) as server:
+        print(f"{args.name}: {server.url('1.1')} (SOAP 1.1), {server.url('1.2')} (SOAP 1.2); "
+              f"stopping in {args.seconds:.0f} s", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            deadline = time.monotonic() + args.seconds
+            while time.monotonic() < deadline and server.alive():
+                time.sleep(0.5)
+        print(server.log(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())
