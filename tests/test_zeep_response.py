@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests_mock
 import zeep
-from _support import DATA, ECHO11, ECHO12, NS, pattern
+from _support import DATA, ECHO11, ECHO12, INTEROP, NS, CannedApp, gsoap_echo_client, pattern
 from _support import fds_under as _spool_fds
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -378,3 +378,27 @@ def test_wcf_pdf_reply_through_zeep(corpus_path: Path) -> None:
     pdf = mtom.read_package(body, content_type).attachments[0].read()
     assert len(pdf) == 42608 and result.Content == pdf
     assert result.Content.startswith(b"%PDF-1.4") and result.MimeType == "application/pdf"
+
+
+def _capture_values(stem: str) -> list[tuple[int, str]]:
+    import json
+
+    meta = json.loads((INTEROP / "captures" / f"{stem}.json").read_text(encoding="utf-8"))
+    return [(v["size"], v["sha256"]) for v in meta["values"]]
+
+
+def test_axis_swa_href_reply_values_are_the_parts(wsgi_server: Any, tmp_path: Path) -> None:
+    """Axis answers with empty elements carrying href="cid:…": each value is its part."""
+    import hashlib
+
+    stem = "axis-reply-soap11-swa-reply"
+    app = CannedApp.from_capture((INTEROP / "captures" / f"{stem}.http").read_bytes())
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=False) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        result = client.service.EchoTest(Data=[{"_value_1": b"x"}])
+        got = [(len(d._value_1), hashlib.sha256(d._value_1).hexdigest()) for d in result]
+        assert got == _capture_values(stem)
+        assert result[0].contentType == "image/png"
+        reply = transport.last_reply
+        assert reply is not None and [r.kind for r in reply.swa] == ["swa-href", "swa-href"]
+        transport.session.close()

@@ -225,11 +225,21 @@ class ReplyReader:
         for ref in xop.swa:
             if ref.kind == "swa-ref" and ref.element.text:
                 values[ref.element.text] = ref.attachment
+            elif _empty(ref.element) and ref.attachment.content_id:
+                # href="cid:…" on an empty element (Axis 1, rpc/encoded SwA): the part is
+                # the element's value, so the element gets the token Zeep turns into it.
+                token = mtom.cid_href(ref.attachment.content_id)
+                ref.element.text = token
+                values[token] = ref.attachment
         version = soap_version_of_namespace(etree.QName(root).namespace) or mtom.SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
         content = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return ReplyResult(content, f"{version.media_type}; charset=utf-8", reply, values)
+
+
+def _empty(element: etree._Element) -> bool:
+    return not len(element) and not (element.text or "").strip()
 
 
 class MtomResponse(requests.Response):
