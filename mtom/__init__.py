@@ -57,6 +57,7 @@ from .values import (
     base64_text,
     build_package,
     detach_hints,
+    inline_parts,
     is_binary_value,
     unpack,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "href_to_content_id",
     "include",
     "inline_base64",
+    "inline_parts",
     "is_binary_value",
     "make_boundary",
     "make_content_id",

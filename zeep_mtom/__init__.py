@@ -79,7 +79,7 @@ from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
 from .hooks import ValueDeliveryError, install, read_attachment
 from .response import MtomReply, MtomResponse
 from .schemas import schema_for
-from .transport import AsyncMtomTransport, CallTimeout, MtomTransport
+from .transport import AsyncMtomTransport, CallTimeout, MtomTransport, UnsupportedMediaType
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -95,6 +95,7 @@ __all__ = [
     "MtomTransport",
     "OutgoingPart",
     "PolicyIndex",
+    "UnsupportedMediaType",
     "ValueDeliveryError",
     "install",
     "read_attachment",

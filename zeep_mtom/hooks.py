@@ -103,7 +103,7 @@ class CallContext:
         self.huge_tree = huge_tree
         self.inline_replies = inline_replies
         self.pending: dict[str, mtom.OutgoingPart] = {}
-        self.typed: list[etree._Element] = []
+        self.typed: list[etree._Element] = []  # base64 text that may become parts
         self.reply: MtomReply | None = None
         self._reply_values: dict[str, mtom.Attachment] = {}
         self._delivered: list[mtom.Attachment] = []
@@ -120,6 +120,8 @@ class CallContext:
             _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
         elif not self.optimise or not self.options.wants_part(node.tag, part.size):
             _set_text(node, mtom.base64_text(part))
+            if not self.optimise and self.options.wants_part(node.tag, part.size):
+                self.typed.append(node)  # a part if the request is resent as MTOM
         elif not self.placeholders:
             _set_text(node, mtom.base64_text(part))
             self.typed.append(node)
@@ -129,7 +131,11 @@ class CallContext:
     def _render_text(self, node: etree._Element, text: str) -> None:
         # Zeep passes str values through as base64 text; decode only what will move.
         node.text = text
-        if not self.optimise or not self.options.wants_part(node.tag, len(text) * 3 // 4):
+        if not self.optimise:
+            if self.options.wants_part(node.tag, len(text) * 3 // 4):
+                self.typed.append(node)  # a part if the request is resent as MTOM
+            return
+        if not self.options.wants_part(node.tag, len(text) * 3 // 4):
             return
         if not self.placeholders:
             self.typed.append(node)

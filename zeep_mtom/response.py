@@ -145,7 +145,11 @@ class ReplyReader:
     Raises (``feed``/``close``): the :class:`mtom.MtomError` family —
     :class:`mtom.MalformedMime`, :class:`mtom.TruncatedMessage`,
     :class:`mtom.LimitExceeded`, :class:`mtom.RootPartError`,
-    :class:`mtom.DanglingInclude`, :class:`mtom.InvalidInclude`. On any
+    :class:`mtom.DanglingInclude`, :class:`mtom.InvalidInclude`,
+    :class:`mtom.DimeNotSupported` (an ``application/dime`` reply, Axis 1 /
+    WSE). A body labelled multipart/related that holds no delimiter but is an
+    XML document (node-soap echoes the request's Content-Type on its faults)
+    is read as that document, with a warning in :attr:`MtomReply.warnings`. On any
     error every temporary file is released before it propagates.
     """
 
@@ -161,14 +165,21 @@ class ReplyReader:
         self._size = 0
         self._done = False
         spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
-        self._reader = (options.reader(self.content_type, spool_threshold=spool)
-                        if self.content_type.is_multipart else None)
-
+        self._reader: mtom.PackageReader | None = None
+        self._refused: mtom.MtomError | None = None
+        if self.content_type.is_multipart or self.content_type.media_type == "application/dime":
+            try:  # DIME is refused by the core (DimeNotSupported), raised at the first feed
+                self._reader = options.reader(self.content_type, spool_threshold=spool)
+            except mtom.MtomError as exc:
+                self._refused = exc
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
         if self._done:
             raise mtom.UsageError("ReplyReader.feed() after close() or abort()")
+        if self._refused is not None:
+            self._done = True
+            raise self._refused
         if not chunk:
             return
         if self._reader is not None:
@@ -199,6 +210,8 @@ class ReplyReader:
         if self._done:
             raise mtom.UsageError("ReplyReader.close() after close() or abort()")
         self._done = True
+        if self._refused is not None:
+            raise self._refused
         if self._reader is None:
             body = b"".join(self._chunks)
             self._chunks.clear()
