@@ -115,6 +115,7 @@ class _MtomMixin:
     def _init_mtom(self, options: mtom.MtomOptions, deadline: float | None,
                    render_placeholders: bool, negotiate: bool = True) -> None:
         hooks.install()
+        schemas.install()
         self.negotiate = bool(negotiate)
         self.negotiated = negotiate_.Memory()
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
