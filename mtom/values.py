@@ -28,12 +28,12 @@ from typing import Any, cast
 from lxml import etree
 
 from .attachments import Attachment
+from .errors import UsageError
+from .headers import cid_href
 from .options import MtomOptions
 from .package import Package
 from .soap import XMIME_CONTENT_TYPE, SoapVersion
 from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
-from .errors import UsageError
-from .headers import cid_href
 from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
 __all__ = ["Detached", "as_part", "base64_text", "build_package", "detach_hints", "inline_parts",

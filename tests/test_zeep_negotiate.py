@@ -122,9 +122,9 @@ def test_mtom_resend_keeps_the_soap_version(served: SharedServer, binding: str,
 
 def test_415_without_negotiation_is_a_typed_transport_error(served: SharedServer) -> None:
     app = Refusing("mtom", REFUSE_MTOM)
-    with echo_service(served, app, mtom=True, negotiate=False) as (svc, transport):
-        with pytest.raises(TransportError) as info:
-            svc.Echo(data=[VALUE])
+    with echo_service(served, app, mtom=True, negotiate=False) as (svc, transport), \
+            pytest.raises(TransportError) as info:
+        svc.Echo(data=[VALUE])
     err = info.value
     assert isinstance(err, zeep_mtom.UnsupportedMediaType)
     assert err.status_code == 415 and err.sent == "mtom" and err.address == served.url
@@ -135,9 +135,9 @@ def test_415_without_negotiation_is_a_typed_transport_error(served: SharedServer
 
 def test_415_to_both_formats_says_so(served: SharedServer) -> None:
     app = CannedApp(REFUSE_MTOM)
-    with echo_service(served, app, mtom=True) as (svc, transport):
-        with pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
-            svc.Echo(data=[VALUE])
+    with echo_service(served, app, mtom=True) as (svc, transport), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[VALUE])
     assert len(app.received) == 2 and info.value.sent == "plain"
     assert "after a resend in the other format was refused as well" in str(info.value)
     assert len(transport.negotiated) == 0
@@ -155,9 +155,9 @@ def test_a_non_seekable_value_is_not_resent(served: SharedServer) -> None:
             return self.data.readinto(buffer)
 
     app = Refusing("mtom", REFUSE_MTOM)
-    with echo_service(served, app, mtom=True) as (svc, _):
-        with pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
-            svc.Echo(data=[Pipe()])
+    with echo_service(served, app, mtom=True) as (svc, _), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[Pipe()])
     message = str(info.value)
     assert "it was not resent as plain SOAP" in message
     assert "'data'" in message and "Pipe that cannot be read a second time" in message
@@ -241,9 +241,9 @@ def test_version_mismatch_shows_the_peers_reason(
         served: SharedServer, binding: str, reply: bytes, content_type: str, reason: str,
         hint: str) -> None:
     app = CannedApp(("500 Internal Server Error", [("Content-Type", content_type)], reply))
-    with echo_service(served, app, binding=binding, mtom=False) as (svc, _):
-        with pytest.raises(Fault) as info:
-            svc.Echo(data=[b"x"])
+    with echo_service(served, app, binding=binding, mtom=False) as (svc, _), \
+            pytest.raises(Fault) as info:
+        svc.Echo(data=[b"x"])
     assert reason in info.value.message and hint in info.value.message
     assert info.value.message != "Unknown fault occured"
     assert info.value.code is not None and info.value.code.endswith("VersionMismatch")

@@ -56,7 +56,7 @@ _REFUSED = re.compile(r"unsupported|not supported|not the expected|unexpected|no
                       r"cannot process|can ?not be processed|not allowed|invalid", re.IGNORECASE)
 
 
-class UnsupportedMediaType(TransportError):  # type: ignore[misc]
+class UnsupportedMediaType(TransportError):
     """The server refused the request's media type (HTTP 415), and no resend helped.
 
     A zeep ``TransportError`` (``status_code``, ``content``), so existing
@@ -66,7 +66,8 @@ class UnsupportedMediaType(TransportError):  # type: ignore[misc]
 
     def __init__(self, message: str, *, status_code: int, content: bytes, address: str,
                  sent: Mode):
-        super().__init__(message, status_code=status_code, content=content)
+        super().__init__(message, status_code=status_code,  # type: ignore[no-untyped-call]
+                         content=content)
         self.address = address
         self.sent = sent
 
@@ -189,7 +190,8 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
     if env == request_ns:
         if version is mtom.SoapVersion.SOAP11 or fault.find(f"{{{env}}}Reason") is not None:
             return None  # Zeep reads it
-        return Fault(message=reason, code=code, actor=_text(fault, f"{{{env}}}Role"),
+        return Fault(message=reason, code=code,  # type: ignore[no-untyped-call]
+                     actor=_text(fault, f"{{{env}}}Role"),
                      detail=fault.find("detail"))
     detail = fault.find(f"{{{env}}}Detail")
     if detail is None:
@@ -204,4 +206,5 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
                     + (f" (Upgrade: {', '.join(supported)})" if supported else "")
                     + f"; if it speaks SOAP {version.value}, use the WSDL's SOAP "
                     f"{version.value} binding/port]")
-    return Fault(message=message, code=code, actor=None, detail=detail)
+    return Fault(message=message, code=code, actor=None,  # type: ignore[no-untyped-call]
+                 detail=detail)

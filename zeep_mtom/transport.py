@@ -44,8 +44,8 @@ import mtom
 from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import hooks, schemas
-from .hooks import CallContext
 from . import negotiate as negotiate_
+from .hooks import CallContext
 from .negotiate import LOG, UnsupportedMediaType
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
