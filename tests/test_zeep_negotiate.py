@@ -253,3 +253,14 @@ def test_same_version_faults_are_left_to_zeep() -> None:
     assert foreign_fault("http://schemas.xmlsoap.org/soap/envelope/", 500, VM11) is None
     assert foreign_fault("http://www.w3.org/2003/05/soap-envelope", 500, VM12) is None
     assert foreign_fault("http://www.w3.org/2003/05/soap-envelope", 500, b"<html/>") is None
+
+
+def test_a_415_fault_is_quoted_in_the_error(served: SharedServer) -> None:
+    fault = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+             b"<s:Fault><faultcode>s:Client</faultcode><faultstring>Expected Content-Type "
+             b"text/xml</faultstring></s:Fault></s:Body></s:Envelope>")
+    app = CannedApp(("415 Unsupported Media Type", [("Content-Type", "text/xml")], fault))
+    with echo_service(served, app, mtom=True, negotiate=False) as (svc, _), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[VALUE])
+    assert "the server said 'Expected Content-Type text/xml'" in str(info.value)

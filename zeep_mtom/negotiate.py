@@ -37,9 +37,11 @@ from lxml import etree
 from zeep.exceptions import Fault, TransportError
 
 import mtom
+from mtom.errors import quoted
+from mtom.soap import soap_version_of_namespace
 
-__all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "foreign_fault", "refusal",
-           "refused_message"]
+__all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "fault_reason",
+           "foreign_fault", "refusal", "refused_message"]
 
 #: The adapter's logger: negotiation decisions (INFO), tolerated reply deviations (WARNING).
 LOG = logging.getLogger("zeep_mtom")
@@ -99,7 +101,7 @@ class Memory:
 
 
 def _fault_of(root: etree._Element) -> tuple[mtom.SoapVersion, etree._Element] | None:
-    version = mtom.soap.soap_version_of_namespace(etree.QName(root).namespace)
+    version = soap_version_of_namespace(etree.QName(root).namespace)
     if version is None or etree.QName(root).localname != "Envelope":
         return None
     fault = root.find(f"{{{version.envelope_ns}}}Body/{{{version.envelope_ns}}}Fault")
@@ -121,6 +123,18 @@ def _parse(content: bytes) -> etree._Element | None:
         return None
 
 
+def fault_reason(content: bytes) -> str | None:
+    """The reason of the SOAP Fault in ``content`` (either version), else ``None``."""
+    if b"Fault" not in content:
+        return None
+    root = _parse(content)
+    found = _fault_of(root) if root is not None else None
+    if found is None:
+        return None
+    env = found[0].envelope_ns
+    return _text(found[1], f"{{{env}}}Reason/{{{env}}}Text", "faultstring")
+
+
 def refusal(sent: Mode, status: int, reason: str | None, headers: Mapping[str, str],
             content: bytes) -> Mode | None:
     """The format to resend in when this reply refuses the request's, else ``None``.
@@ -134,13 +148,9 @@ def refusal(sent: Mode, status: int, reason: str | None, headers: Mapping[str, s
         if status == 415:
             return "plain"
         if status >= 400:
-            root = _parse(content[:mtom.Limits().max_root_size])
-            found = _fault_of(root) if root is not None else None
-            if found is not None:
-                env = found[0].envelope_ns
-                text = _text(found[1], "faultstring", f"{{{env}}}Reason/{{{env}}}Text") or ""
-                if _MEDIA.search(text) and _REFUSED.search(text):
-                    return "plain"
+            text = fault_reason(content) or ""
+            if _MEDIA.search(text) and _REFUSED.search(text):
+                return "plain"
         return None
     if status != 415:
         return None
@@ -151,10 +161,15 @@ def refusal(sent: Mode, status: int, reason: str | None, headers: Mapping[str, s
 
 
 def refused_message(address: str, sent: Mode, status: int, *, resent: bool,
-                    why_not: str | None = None) -> str:
+                    why_not: str | None = None, content: bytes = b"") -> str:
     """What the user of a refused call should change."""
     what = "an MTOM (multipart/related)" if sent == "mtom" else "a plain SOAP"
-    out = f"{address} answered HTTP {status} (Unsupported Media Type) to {what} request"
+    refused = ("(Unsupported Media Type)" if status == 415
+               else "with a fault saying the media type is not supported")
+    out = f"{address} answered HTTP {status} {refused} to {what} request"
+    reason = fault_reason(content)
+    if reason:
+        out += f": the server said {quoted(reason)}"
     if resent:
         out += ", after a resend in the other format was refused as well"
     if why_not:
@@ -163,9 +178,10 @@ def refused_message(address: str, sent: Mode, status: int, *, resent: bool,
         out += ("; the server does not accept MTOM: pass mtom=False to the transport "
                 "(or keep negotiate=True to fall back to inline base64 automatically)")
     else:
-        out += ("; if the server requires MTOM pass mtom=True to the transport; check the "
-                "SOAP version of the binding too (text/xml is SOAP 1.1, application/soap+xml "
-                "SOAP 1.2)")
+        out += ("; check the SOAP version of the binding first (SOAP 1.1 is sent as text/xml, "
+                "SOAP 1.2 as application/soap+xml: bind the port of the endpoint's version "
+                "with client.bind(service, port)); if the server requires MTOM, pass "
+                "mtom=True to the transport")
     return out
 
 
@@ -196,7 +212,7 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
     detail = fault.find(f"{{{env}}}Detail")
     if detail is None:
         detail = fault.find("detail")
-    other = mtom.soap.soap_version_of_namespace(request_ns)
+    other = soap_version_of_namespace(request_ns)
     message = reason or "(no reason given)"
     if other is not None:
         supported = [e.get("qname", "") for e in root.iter(

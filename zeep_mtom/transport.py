@@ -242,7 +242,7 @@ class _MtomMixin:
         except mtom.UsageError as exc:
             raise negotiate_.UnsupportedMediaType(
                 negotiate_.refused_message(address, sent, response.status_code, resent=False,
-                                           why_not=str(exc)),
+                                           why_not=str(exc), content=response.content),
                 status_code=response.status_code, content=response.content, address=address,
                 sent=sent) from exc
         LOG.info("%s answered HTTP %d refusing the %s request's media type: resending it once "
@@ -259,7 +259,8 @@ class _MtomMixin:
         status = response.status_code
         if status == 415:
             raise negotiate_.UnsupportedMediaType(
-                negotiate_.refused_message(address, sent, status, resent=resent),
+                negotiate_.refused_message(address, sent, status, resent=resent,
+                                           content=response.content),
                 status_code=status, content=response.content, address=address, sent=sent)
         if resent and negotiate_.refusal(sent, status, response.reason, response.headers,
                                          response.content) is None:
