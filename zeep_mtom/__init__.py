@@ -43,7 +43,19 @@ Receiving
     an MTOM reply raises Zeep's ``Fault``; a malformed package raises a
     :class:`MtomError` subclass (``mtom.TruncatedMessage``,
     ``mtom.DanglingInclude``, ``mtom.LimitExceeded``…) naming the reply.
-    WSDLs importing the xmlmime schemas load offline (:func:`schema_for`).
+    WSDLs importing the xmlmime schemas load offline (:func:`schema_for`);
+    Apache Axis 1 WSDLs using ``apachesoap:DataHandler`` load, its types
+    being binary. A DIME reply raises :class:`mtom.DimeNotSupported`; a
+    fault in the other SOAP version's envelope (VersionMismatch) raises
+    Zeep's ``Fault`` with the peer's reason.
+
+Negotiation
+    With ``negotiate=True`` (the default) a request refused for its media
+    type (HTTP 415, or a fault saying so) is resent once in the other format
+    — MTOM → inline base64, or plain → MTOM when the 415 names
+    ``multipart/related`` — and the endpoint remembered; decisions are
+    logged at INFO on the ``zeep_mtom`` logger. Otherwise a 415 raises
+    :class:`UnsupportedMediaType` (a zeep ``TransportError``).
 
 How values avoid base64
     Zeep renders a value through ``Base64Binary.render`` and parses one

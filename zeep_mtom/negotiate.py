@@ -193,7 +193,7 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
     SOAP 1.1's ``faultcode``/``faultstring`` (node-soap). The peer's code and
     reason are kept; for another version the message says which to use.
     """
-    if status < 400 and b"Fault" not in content[:_HINT_TEXT * 4]:
+    if status < 400:  # faults come with 4xx/5xx (SOAP 1.1 and 1.2 HTTP bindings)
         return None
     root = _parse(content)
     found = _fault_of(root) if root is not None else None

@@ -17,6 +17,13 @@ A value's way in: socket → ``post_xml`` (this module) → ``ReplyReader``
 → :func:`~zeep_mtom.request.prepare` (core :func:`mtom.build_package`) →
 :class:`mtom.PackageStream` → socket.
 
+Negotiation (:mod:`zeep_mtom.negotiate`): ``post_xml`` sends an endpoint the
+format it accepted before (``_steer``), resends once in the other format
+when a reply refuses the request's media type (``_retry``), and before
+handing the reply to Zeep raises what Zeep would misreport (``_settle``: a
+415 as :class:`UnsupportedMediaType`, a fault of the other SOAP version as
+zeep's ``Fault``). The deadline covers both attempts.
+
 After any error while the reply is read the connection is closed, never
 returned to the pool. ``deadline`` bounds the whole exchange (sending the
 request included): past it the call raises :class:`CallTimeout`.
