@@ -153,8 +153,9 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
   `plain`.
 - node-soap (`interop/peers/nodesoap/`, issue #11): its server cannot read or write MTOM, so
   Python clients run `plain` against it; a Zeep MTOM request to it gets node-soap's own
-  Fault as zeep's `Fault` (item 4, `test_peers_nodesoap.py`). Its client sends MTOM through node-soap's own `forceMTOM` +
-  `attachments` (the script writes the `xop:Include`) and runs 1a-3b against Spyne.
+  Fault as zeep's `Fault` (item 4, `test_peers_nodesoap.py`). Its client sends MTOM through
+  node-soap's own `forceMTOM` + `attachments` (the script writes the `xop:Include`) and runs
+  1a-3b against Spyne.
 - Apache Axis 1.4 (`interop/peers/axis/`, issue #11): the Axis engine behind the JDK's HTTP
   server, with a message-style echo whose reply values are `DataHandler`s, which Axis itself
   serialises: reply mode `plain` for the "plain back" scenarios, Axis's MTOM (`xop:Include`)
