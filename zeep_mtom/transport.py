@@ -239,10 +239,12 @@ class _MtomMixin:
                prepared: PreparedRequest, ctx: CallContext | None,
                response: MtomResponse) -> PreparedRequest | None:
         """The request to resend when ``response`` refuses its format, else ``None``."""
+        if not self.negotiate:
+            return None
         sent: negotiate_.Mode = "mtom" if prepared.is_mtom else "plain"
         want = negotiate_.refusal(sent, response.status_code, response.reason,
                                   response.headers, response.content)
-        if want is None or not self.negotiate:
+        if want is None:
             return None
         try:
             again = self._convert(want, envelope, zeep_headers, prepared, ctx, again=True)
