@@ -117,7 +117,7 @@ def test_base64_text_all_sources(size: int, tmp_path: Path) -> None:
 
 
 def test_directory_path_is_refused_naming_the_field(tmp_path: Path) -> None:
-    with pytest.raises(mtom.UsageError, match="field 'photo': .* is a directory") as info:
+    with pytest.raises(mtom.UsageError, match=r"field 'photo': .* is a directory") as info:
         mtom.as_part(tmp_path, field="photo")
     assert isinstance(info.value, ValueError) and "pathlib.Path to a file" in str(info.value)
     with pytest.raises(mtom.UsageError, match="is a directory"):
@@ -128,7 +128,7 @@ def test_text_mode_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
     with path.open("r") as text, pytest.raises(
-            mtom.UsageError, match="field 'doc': the file .*notes.txt' is open in text mode; "
+            mtom.UsageError, match=r"field 'doc': the file .*notes\.txt' is open in text mode; "
                                    "open it in binary mode"):
         mtom.as_part(text, field="doc")
     with pytest.raises(mtom.UsageError, match="binary mode"):
@@ -142,7 +142,7 @@ def test_closed_file_is_refused_naming_the_field(tmp_path: Path) -> None:
     path.write_bytes(b"abc")
     with path.open("rb") as f:
         pass
-    with pytest.raises(mtom.UsageError, match="field 'blob': the file .*a.bin' is closed"):
+    with pytest.raises(mtom.UsageError, match=r"field 'blob': the file .*a\.bin' is closed"):
         mtom.as_part(f, field="blob")
     closed = io.BytesIO(b"abc")
     closed.close()

@@ -506,10 +506,8 @@ def test_package_stream_reports_progress_at_a_bounded_rate(how: str) -> None:
     events: list[mtom.Progress] = []
     stream = package.stream(progress=mtom.ProgressMeter(events.append, "send",
                                                         package.content_length))
-    if how == "read-8k":
-        body = b"".join(iter(lambda: stream.read(8192), b""))
-    else:
-        body = b"".join(stream)
+    chunks = iter(lambda: stream.read(8192), b"") if how == "read-8k" else stream
+    body = b"".join(chunks)
     assert body == package.to_bytes()
     total = package.content_length
     assert total is not None
