@@ -366,7 +366,7 @@ class PackageStream(io.RawIOBase):
             data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
             self._pos += len(data)
             if self._progress is not None:
-                self._progressed(len(data))
+                self._progress.advance(len(data))
             return data
         pieces, offset = [], 0
         for view in self._held:
@@ -384,14 +384,10 @@ class PackageStream(io.RawIOBase):
             data = b"".join(pieces)
         self._pos += len(data)
         if self._progress is not None:
-            self._progressed(len(data))
+            self._progress.advance(len(data))
+            if self._exhausted and self._pos >= self._end:
+                self._progress.finish()
         return data
-
-    def _progressed(self, n: int) -> None:
-        assert self._progress is not None
-        self._progress.advance(n)
-        if self._exhausted and self._pos >= self._end:
-            self._progress.finish()
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
