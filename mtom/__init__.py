@@ -43,7 +43,7 @@ from .options import DEFAULT_THRESHOLD, ElementName, MtomOptions, check_size, el
 from .package import Package, PackageReader, parse_xml, read_package
 from .progress import Progress, ProgressMeter
 from .reader import MultipartReader
-from .report import MessageKind, MessageStats, WireReport, base64_length
+from .report import MessageStats, WireReport, base64_length
 from .soap import (
     SOAP11_ENV_NS,
     SOAP12_ENV_NS,
@@ -101,7 +101,6 @@ __all__ = [
     "MalformedMime",
     "MalformedXop",
     "MessageEnd",
-    "MessageKind",
     "MessageStats",
     "MtomError",
     "MtomOptions",
