@@ -25,6 +25,7 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from lxml import etree
@@ -72,6 +73,8 @@ def check_source(value: object, *, field: str | None = None) -> None:
     """
     if isinstance(value, OutgoingPart):
         value = value.source
+        if isinstance(value, str):  # an OutgoingPart's str source is a path
+            value = Path(value)
     where = _named(field)
     if isinstance(value, os.PathLike):
         if stat.S_ISDIR(os.stat(value).st_mode):

@@ -122,6 +122,8 @@ def test_directory_path_is_refused_naming_the_field(tmp_path: Path) -> None:
     assert isinstance(info.value, ValueError) and "pathlib.Path to a file" in str(info.value)
     with pytest.raises(mtom.UsageError, match="is a directory"):
         mtom.check_source(mtom.OutgoingPart(tmp_path))
+    with pytest.raises(mtom.UsageError, match="is a directory"):
+        mtom.check_source(mtom.OutgoingPart(str(tmp_path)))  # a str source is a path
 
 
 def test_text_mode_file_is_refused(tmp_path: Path) -> None:
