@@ -304,7 +304,10 @@ class MtomTransport(_MtomMixin, Transport):
     :class:`pathlib.Path`, an :class:`mtom.Attachment` or an
     :class:`mtom.OutgoingPart`.
 
-    Raises (from operation calls): the :class:`mtom.MtomError` family for a
+    Raises (from operation calls): :class:`mtom.UsageError` for a binary
+    value that cannot be sent (a directory, a text-mode or closed file), or a
+    path given to an ``xs:string`` field while MTOM is on, naming the field;
+    the :class:`mtom.MtomError` family for a
     malformed or oversized reply; :class:`CallTimeout`; requests' exceptions
     for network errors; Zeep's ``Fault`` for SOAP faults, MTOM-packaged or not.
     """
