@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import zeep
 from _support import DATA, ECHO11, EchoApp, SharedServer, echo_service, pattern
+from _support import fds_under as _open_spool_files
 from zeep.proxy import AsyncServiceProxy
 
 import mtom
@@ -119,6 +120,28 @@ def test_async_progress_and_report(served: SharedServer) -> None:
     assert report.sent.wire_bytes == app.last.body_size
     _check_events(events, "send", app.last.body_size, app.last.body_size)
     _check_events(events, "receive", report.received.wire_bytes, report.received.wire_bytes)
+
+
+class _Cancel(Exception):
+    pass
+
+
+@pytest.mark.parametrize("direction", ["send", "receive"])
+def test_an_exception_from_the_callback_cancels_the_call(served: SharedServer, tmp_path: Path,
+                                                          direction: str) -> None:
+    def cancel(event: mtom.Progress) -> None:
+        if event.direction == direction and event.done >= 1024 * 1024:
+            raise _Cancel(direction)
+
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, progress=cancel,
+                      spool_dir=str(tmp_path)) as (svc, transport):
+        with pytest.raises(_Cancel):
+            svc.Echo(data=[pattern(4 * 1024 * 1024)])
+        assert transport.last_report is None
+        assert not _open_spool_files(tmp_path)  # nothing of the reply left open
+        transport.progress = None
+        assert svc.Echo(data=[b"again"]).data == [b"again"]  # the transport goes on
 
 
 def test_progress_must_be_callable() -> None:

@@ -294,8 +294,9 @@ class MtomTransport(_MtomMixin, Transport):
             (``"receive"``): bytes done, total (``None`` when unknown), the
             part's Content-ID; about a hundred per transfer whatever its
             size, and a last one with ``finished=True``. It runs in the
-            calling thread (or event loop): keep it quick. Default: none,
-            at no cost.
+            calling thread (or event loop): keep it quick. An exception it
+            raises ends the call and propagates (a way to cancel); the
+            connection is not reused. Default: none, at no cost.
 
     Use: ``with MtomTransport() as transport: zeep.Client(wsdl, transport=transport)``.
     After each call ``transport.last_report`` is its :class:`mtom.WireReport`,
