@@ -26,7 +26,6 @@ version only and report "Unknown fault occured".
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections import OrderedDict
@@ -40,11 +39,14 @@ import mtom
 from mtom.errors import quoted
 from mtom.soap import soap_version_of_namespace
 
+from .report import LOGGER
+
 __all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "fault_reason",
            "foreign_fault", "refusal", "refused_message"]
 
-#: The adapter's logger: negotiation decisions (INFO), tolerated reply deviations (WARNING).
-LOG = logging.getLogger("zeep_mtom")
+#: The adapter's logger (:mod:`zeep_mtom.report`'s): negotiation decisions (INFO), tolerated
+#: reply deviations (WARNING).
+LOG = LOGGER
 
 Mode = Literal["mtom", "plain"]
 
