@@ -94,6 +94,19 @@ class OutgoingPart:
             except (OSError, AttributeError, ValueError):
                 self._start = None
 
+    @property
+    def rereadable(self) -> bool:
+        """Whether the content can be produced again after it was sent once.
+
+        ``bytes``-likes, paths and attachments can; a file object only when it
+        was seekable (it is rewound to where it stood); an iterable of chunks
+        or a pipe cannot.
+        """
+        src = self.source
+        if isinstance(src, (bytes, bytearray, memoryview, str, os.PathLike, Attachment)):
+            return True
+        return hasattr(src, "read") and self._start is not None
+
     def header_block(self) -> bytes:
         lines = [f"Content-Type: {self.content_type}", "Content-Transfer-Encoding: binary",
                  f"Content-ID: <{self.content_id}>"]

@@ -524,3 +524,29 @@ def test_package_stream_reports_progress_at_a_bounded_rate(how: str) -> None:
 def test_package_stream_without_progress_is_unchanged() -> None:
     package, _ = _progress_package()
     assert b"".join(package.stream()) == package.to_bytes()
+
+
+class _Pipe(io.RawIOBase):
+    """A readable, non-seekable stream (like a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+def test_outgoing_part_rereadable(tmp_path: Path) -> None:
+    path = tmp_path / "v.bin"
+    path.write_bytes(b"abc")
+    seekable = io.BytesIO(b"xxabc")
+    seekable.seek(2)
+    assert OutgoingPart(b"abc").rereadable and OutgoingPart(path).rereadable
+    assert OutgoingPart(str(path)).rereadable and OutgoingPart(seekable).rereadable
+    assert not OutgoingPart(_Pipe(b"abc")).rereadable
+    assert not OutgoingPart(iter([b"a", b"bc"]), size=3).rereadable
+    part = OutgoingPart(seekable)
+    assert b"".join(part.iter_content()) == b"abc" == b"".join(part.iter_content())
