@@ -134,7 +134,6 @@ def test_axis_swa_without_xsi_type_to_spyne(spyne: Endpoint,
     assert "request Content-Type: multipart/related" in spyne.log()
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM2)
 def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
                                          payload_files: list[peerctl.ClientFile]) -> None:
     require_peer()
@@ -144,7 +143,6 @@ def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
     assert [(v["size"], v["sha256"], v["content_type"]) for v in result["values"]] == EXPECTED
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_SERVER)
 def test_axis_dime_to_spyne_is_refused_clearly(spyne: Endpoint,
                                                payload_files: list[peerctl.ClientFile]) -> None:
     require_peer()

@@ -26,6 +26,7 @@ from typing import IO, Any, BinaryIO, Union, cast
 from .attachments import Attachment
 from .errors import UsageError
 from .headers import make_boundary, make_content_id, normalize_content_id, validate_boundary
+from .progress import ProgressMeter
 from .soap import SoapVersion, multipart_content_type, root_content_type
 
 __all__ = ["OutgoingPackage", "OutgoingPart", "PackageStream", "PartSource", "source_size"]
@@ -249,9 +250,14 @@ class OutgoingPackage:
         """The whole body in memory (for small messages and tests)."""
         return b"".join(self)
 
-    def stream(self, on_close: Callable[[], None] | None = None) -> PackageStream:
-        """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration)."""
-        return PackageStream(self, on_close)
+    def stream(self, on_close: Callable[[], None] | None = None, *,
+               progress: ProgressMeter | None = None) -> PackageStream:
+        """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration).
+
+        ``progress``: a :class:`~mtom.ProgressMeter` (direction ``"send"``) told about
+        the bytes read from the stream; finished when the stream closes.
+        """
+        return PackageStream(self, on_close, progress=progress)
 
 
 class PackageStream(io.RawIOBase):
@@ -267,10 +273,15 @@ class PackageStream(io.RawIOBase):
       waitress's ``wsgi.file_wrapper``. Data before the latest read is released.
     * ``close()`` stops reading the sources and runs ``on_close`` once (also
       when an iteration ends or is abandoned).
+    * ``progress`` (optional :class:`~mtom.ProgressMeter`): told each byte once as it is
+      read or iterated (a look-back re-read is not counted), finished on ``close()``.
     """
 
-    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None):
+    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None,
+                 *, progress: ProgressMeter | None = None):
         super().__init__()
+        self._progress = progress  # send progress: told the high-water mark of what was read
+        self._counted = 0
         self._iter: Iterator[bytes | memoryview] = iter(package)
         self._length = package.content_length
         self._held: deque[memoryview] = deque()
@@ -343,6 +354,8 @@ class PackageStream(io.RawIOBase):
                      and first.nbytes == len(first.obj))
             data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
             self._pos += len(data)
+            if self._progress is not None:
+                self._count()
             return data
         pieces, offset = [], 0
         for view in self._held:
@@ -359,7 +372,15 @@ class PackageStream(io.RawIOBase):
         else:
             data = b"".join(pieces)
         self._pos += len(data)
+        if self._progress is not None:
+            self._count()
         return data
+
+    def _count(self) -> None:
+        """Report the bytes read for the first time (a look-back re-read is not counted)."""
+        if self._pos > self._counted and self._progress is not None:
+            self._progress.advance(self._pos - self._counted)
+            self._counted = self._pos
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
@@ -384,6 +405,8 @@ class PackageStream(io.RawIOBase):
                     continue
                 self._pos = self._end = self._floor = self._end + view.nbytes
                 self._held.clear()
+                if self._progress is not None:
+                    self._count()
                 whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
                 yield view.obj if whole else bytes(view)  # type: ignore[misc]
         finally:
@@ -397,6 +420,8 @@ class PackageStream(io.RawIOBase):
         if close_iter is not None:
             close_iter()  # stops the package generator: open files are closed now
         done, self._on_close = self._on_close, None
+        if self._progress is not None:
+            self._progress.finish()
         try:
             if done is not None:
                 done()

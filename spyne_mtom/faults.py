@@ -18,15 +18,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lxml import etree
 from spyne.const import http as http_status
 from spyne.error import RequestNotAllowed, RequestTooLongError, ResourceNotFoundError
 from spyne.model.fault import Fault
 
-from mtom import MtomError
+from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError
 from mtom.errors import printable
 
-__all__ = ["MtomFault", "fault_for_error", "http_status_line", "soap12_http_status",
-           "xml_safe_fault"]
+__all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_status_line",
+           "soap12_http_status", "soap12_subcode", "version_mismatch_envelope", "xml_safe_fault"]
+
+#: Namespace of SOAP 1.2 subcodes when the application has no target namespace.
+FAULT_NS = "urn:soap-mtom:fault"
+_SOAP_NS = {"1.1": SOAP11_ENV_NS, "1.2": SOAP12_ENV_NS}
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,7 @@ _STATUS: dict[int, str] = {
     404: http_status.HTTP_404,
     405: http_status.HTTP_405,
     413: http_status.HTTP_413,
+    415: http_status.HTTP_415,
     500: http_status.HTTP_500,
 }
 
@@ -98,3 +104,69 @@ def xml_safe_fault(fault: Any) -> Any:
     if isinstance(getattr(fault, "detail", None), (str, bytes)):
         fault.detail = _xml_safe(fault.detail)
     return fault
+
+
+def soap12_subcode(value: str, namespace: str | None, subcode: etree._Element | None = None
+                   ) -> etree._Element:
+    """``env:Subcode`` with a namespace-qualified ``env:Value`` (SOAP 1.2 Part 1 §5.4.6:
+    the value is an ``xs:QName``; JAX-WS rejects ``A Subcode must be namespace-qualified``).
+
+    An unprefixed ``value`` is put in ``namespace`` (the service's target namespace), or
+    :data:`FAULT_NS`.
+    """
+    node = etree.Element(f"{{{SOAP12_ENV_NS}}}Subcode")
+    if ":" in value:
+        etree.SubElement(node, f"{{{SOAP12_ENV_NS}}}Value").text = value
+    else:
+        value_elt = etree.SubElement(node, f"{{{SOAP12_ENV_NS}}}Value",
+                                     nsmap={"sub": namespace or FAULT_NS})
+        value_elt.text = f"sub:{value}"
+    if subcode is not None:
+        node.append(subcode)
+    return node
+
+
+class VersionMismatch(Fault):  # type: ignore[misc]
+    """The request's envelope is another SOAP version's (or an unknown one's).
+
+    Answered (:func:`version_mismatch_envelope`) in a version the sender reads: a
+    SOAP 1.1 envelope gets a SOAP 1.1 fault also from a SOAP 1.2 service (SOAP 1.2
+    Part 1, appendix A), with HTTP 500.
+    """
+
+    __type_name__ = "VersionMismatch"
+
+    def __init__(self, received: str | None, service_version: str):
+        self.service_version = service_version
+        self.reply_version = "1.1" if service_version == "1.1" or (
+            received == SOAP11_ENV_NS) else "1.2"
+        got = {SOAP11_ENV_NS: "SOAP 1.1", SOAP12_ENV_NS: "SOAP 1.2"}.get(received or "",
+                                                                         "no SOAP version")
+        super().__init__(faultcode="VersionMismatch", faultstring=printable(
+            f"the request's Envelope is in the namespace {received or '(none)'} ({got}); "
+            f"this endpoint speaks SOAP {service_version} only: send an Envelope in "
+            f"{_SOAP_NS[service_version]}"))
+
+
+def version_mismatch_envelope(fault: VersionMismatch, service_version: str) -> etree._Element:
+    """The VersionMismatch fault message, with the SOAP 1.2 ``Upgrade`` header block naming
+    the envelope this endpoint supports (SOAP 1.2 Part 1 §5.4.7 and appendix A)."""
+    ns, upg = _SOAP_NS[fault.reply_version], SOAP12_ENV_NS
+    env = etree.Element(f"{{{ns}}}Envelope", nsmap={"env": ns})
+    header = etree.SubElement(env, f"{{{ns}}}Header")
+    upgrade = etree.SubElement(header, f"{{{upg}}}Upgrade",
+                               nsmap=None if ns == upg else {"upg": upg})
+    supported = etree.SubElement(upgrade, f"{{{upg}}}SupportedEnvelope",
+                                 nsmap={"supported": _SOAP_NS[service_version]})
+    supported.set("qname", "supported:Envelope")
+    body_fault = etree.SubElement(etree.SubElement(env, f"{{{ns}}}Body"), f"{{{ns}}}Fault")
+    if fault.reply_version == "1.1":
+        etree.SubElement(body_fault, "faultcode").text = "env:VersionMismatch"
+        etree.SubElement(body_fault, "faultstring").text = fault.faultstring
+    else:
+        code = etree.SubElement(body_fault, f"{{{ns}}}Code")
+        etree.SubElement(code, f"{{{ns}}}Value").text = "env:VersionMismatch"
+        text = etree.SubElement(etree.SubElement(body_fault, f"{{{ns}}}Reason"), f"{{{ns}}}Text")
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        text.text = fault.faultstring
+    return env
