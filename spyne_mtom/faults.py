@@ -27,7 +27,7 @@ from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError
 from mtom.errors import printable
 
 __all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_status_line",
-           "soap12_http_status", "soap12_subcode", "version_mismatch_envelope", "xml_safe_fault"]
+           "qualify_subcodes", "soap12_http_status", "version_mismatch_envelope", "xml_safe_fault"]
 
 #: Namespace of SOAP 1.2 subcodes when the application has no target namespace.
 FAULT_NS = "urn:soap-mtom:fault"
@@ -106,24 +106,22 @@ def xml_safe_fault(fault: Any) -> Any:
     return fault
 
 
-def soap12_subcode(value: str, namespace: str | None, subcode: etree._Element | None = None
-                   ) -> etree._Element:
-    """``env:Subcode`` with a namespace-qualified ``env:Value`` (SOAP 1.2 Part 1 §5.4.6:
+def qualify_subcodes(document: etree._Element, namespace: str | None) -> None:
+    """Make every SOAP 1.2 ``env:Subcode/env:Value`` in ``document`` a QName (Part 1 §5.4.6:
     the value is an ``xs:QName``; JAX-WS rejects ``A Subcode must be namespace-qualified``).
 
-    An unprefixed ``value`` is put in ``namespace`` (the service's target namespace), or
-    :data:`FAULT_NS`.
+    An unprefixed value is put in ``namespace`` (the service's target namespace) or
+    :data:`FAULT_NS`, declared on the ``Value`` element itself (run this after Spyne's
+    namespace clean-up, which does not see prefixes in text).
     """
-    node = etree.Element(f"{{{SOAP12_ENV_NS}}}Subcode")
-    if ":" in value:
-        etree.SubElement(node, f"{{{SOAP12_ENV_NS}}}Value").text = value
-    else:
-        value_elt = etree.SubElement(node, f"{{{SOAP12_ENV_NS}}}Value",
-                                     nsmap={"sub": namespace or FAULT_NS})
-        value_elt.text = f"sub:{value}"
-    if subcode is not None:
-        node.append(subcode)
-    return node
+    tag = f"{{{SOAP12_ENV_NS}}}Value"
+    for subcode in list(document.iter(f"{{{SOAP12_ENV_NS}}}Subcode")):
+        old = subcode.find(tag)
+        if old is None or not old.text or ":" in old.text:
+            continue
+        new = etree.Element(tag, nsmap={"sub": namespace or FAULT_NS})
+        new.text, new.tail = f"sub:{old.text}", old.tail
+        subcode.replace(old, new)
 
 
 class VersionMismatch(Fault):  # type: ignore[misc]

@@ -88,8 +88,8 @@ from .faults import (
     VersionMismatch,
     fault_for_error,
     http_status_line,
+    qualify_subcodes,
     soap12_http_status,
-    soap12_subcode,
     version_mismatch_envelope,
     xml_safe_fault,
 )
@@ -600,12 +600,12 @@ class Soap12Mtom(MtomMixin, Soap12):  # type: ignore[misc]
     def fault_to_http_response_code(self, fault: Any) -> str:
         return soap12_http_status(fault)
 
-    def generate_subcode(self, value: str, subcode: Any = None) -> Any:
-        """An ``env:Subcode`` whose ``env:Value`` is a QName (SOAP 1.2 Part 1 §5.4.6;
-        JAX-WS rejects an unqualified one), in the service's target namespace."""
-        tns = getattr(self.app, "tns", None) if self.app is not None else None
-        return soap12_subcode(value, tns, subcode if isinstance(subcode, etree._Element)
-                              else None)
+    def serialize(self, ctx: Any, message: Any) -> Any:
+        """Spyne's, with namespace-qualified Subcode values (JAX-WS rejects bare ones)."""
+        result = super().serialize(ctx, message)
+        if ctx.out_error is not None and ctx.out_document is not None:
+            qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
+        return result
 
 
 # -- helpers ---------------------------------------------------------------------

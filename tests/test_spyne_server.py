@@ -160,7 +160,8 @@ class Streams(ServiceBase):  # type: ignore[misc]
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always"))
     with serve_wsgi(wsgi_application(app)) as base:
         yield base
 
@@ -191,7 +192,8 @@ def test_mtom_wsgi_application_uses_the_file_wrapper() -> None:
         def __init__(self, filelike: Any, block: int):
             self.filelike, self.block = filelike, block
 
-    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always"))
     wsgi = wsgi_application(app)
     assert isinstance(wsgi, MtomWsgiApplication)
     seen: dict[str, Any] = {}
