@@ -362,3 +362,15 @@ def test_peer_bytes_in_a_message_still_give_a_well_formed_fault(server: tuple[st
     resp = post_raw(url, body, _xop_ct(version))
     info = assert_client_fault(resp, version, "DanglingInclude")
     assert "cid:a" in info.string and "\x01" not in info.string
+
+
+def test_dime_request_is_refused_with_415(server: tuple[str, str]) -> None:
+    """DIME (Axis 1, WSE) is recognised and refused: HTTP 415, a fault that says so."""
+    url, version = server
+    record = b"\x0c\x20\x00\x00" + b"\x00" * 8  # a DIME record header (version 1, MB, ME)
+    resp = post_raw(url, record, "application/dime")
+    info = fault_of(resp, version)
+    assert info.status == 415
+    assert info.code == ("Client" if version == "1.1" else "Sender")
+    assert info.subcode == "DimeNotSupported"
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in info.string
