@@ -29,9 +29,14 @@ read here). ``create_out_string`` hands (envelope, values) to
 :func:`mtom.build_package`, which puts an ``xop:Include`` where a value
 qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
 base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
-— or writes plain SOAP when no value became a part. An MTOM endpoint thus
-answers a plain request with MTOM when the response carries large binaries
-(W3C MTOM scenarios 1a/2a/3a).
+— or writes plain SOAP when no value became a part. Whether a reply may be
+MTOM at all is ``mtom_reply``: by default (``"auto"``) only when the request
+was MTOM or its ``Accept`` lists ``application/xop+xml`` (JAX-WS RI's rule);
+``"always"`` answers plain requests with MTOM too (W3C scenarios 1a/2a/3a).
+
+*Wire report*: each request's sizes (MTOM, SwA or plain, parts, bytes each
+way, bytes as inline base64) are collected in its :class:`~.context.Exchange`
+and logged at INFO on the ``spyne_mtom`` logger when the reply is over.
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
 (``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
@@ -234,6 +239,7 @@ class MtomMixin:
         try:
             ct = parse_content_type(content_type) if content_type else None
             if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
+                state.exchange.request = "DIME" if not ct.is_multipart else "multipart"
                 root = self._read_package(ctx, ct, state)
                 xmlids: dict[str, Any] = {}
             else:
