@@ -490,3 +490,31 @@ def test_package_stream_close_runs_the_clean_up() -> None:
     assert calls == [1] and f.closed
 
 
+
+
+def test_package_stream_reports_send_progress_once_per_byte() -> None:
+    """Read, look-back re-read (waitress's file_wrapper peek) and iterate: each byte counts once."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    for how in ("read", "iterate"):
+        events: list[mtom.Progress] = []
+        pkg = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(data)])
+        meter = mtom.ProgressMeter(events.append, "send", pkg.content_length)
+        stream = pkg.stream(progress=meter)
+        if how == "read":
+            first = stream.read(1000)
+            stream.seek(0, io.SEEK_SET)  # look back to the start of the latest read
+            assert stream.read(1000) == first
+            body = first + stream.read()
+        else:
+            body = b"".join(stream)
+        stream.close()
+        assert body == pkg.to_bytes()
+        assert 2 <= len(events) <= 110
+        assert events[-1].finished and events[-1].done == len(body) == events[-1].total
+        assert {e.direction for e in events} == {"send"}
+
+
+def test_package_stream_without_progress_has_no_meter() -> None:
+    stream = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(b"x" * 10)]).stream()
+    assert stream._progress is None
+    assert b"".join(stream).endswith(b"--\r\n")
