@@ -27,7 +27,8 @@ from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError
 from mtom.errors import printable
 
 __all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_status_line",
-           "qualify_subcodes", "soap12_http_status", "version_mismatch_envelope", "xml_safe_fault"]
+           "qualify_subcodes", "set_status", "soap12_http_status", "version_mismatch_envelope",
+           "xml_safe_fault"]
 
 #: Namespace of SOAP 1.2 subcodes when the application has no target namespace.
 FAULT_NS = "urn:soap-mtom:fault"
@@ -61,12 +62,17 @@ class MtomFault(Fault):  # type: ignore[misc]
         self.error = error
 
 
+def set_status(ctx: Any, code: int) -> None:
+    """The HTTP status of the reply, when the transport has one (WSGI does)."""
+    transport = getattr(ctx, "transport", None)
+    if transport is not None and hasattr(transport, "resp_code"):
+        transport.resp_code = http_status_line(code)
+
+
 def fault_for_error(ctx: Any, error: MtomError, soap_version: str) -> MtomFault:
     """Turn ``error`` into a Fault and set the HTTP status for it on ``ctx``."""
     fault = MtomFault(error)
-    transport = getattr(ctx, "transport", None)
-    if transport is not None and hasattr(transport, "resp_code"):
-        transport.resp_code = http_status_line(error.http_status(soap_version))
+    set_status(ctx, error.http_status(soap_version))
     logger.debug("MTOM request rejected: %s", fault.faultstring)
     return fault
 

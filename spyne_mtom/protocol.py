@@ -92,8 +92,8 @@ from .context import MtomProtocolContext, base64_size, in_state, out_state
 from .faults import (
     VersionMismatch,
     fault_for_error,
-    http_status_line,
     qualify_subcodes,
+    set_status,
     soap12_http_status,
     version_mismatch_envelope,
     xml_safe_fault,
@@ -244,7 +244,7 @@ class MtomMixin:
                 xmlids: dict[str, Any] = {}
             else:
                 if self.require_mtom:
-                    ctx.transport.resp_code = http_status_line(415)
+                    set_status(ctx, 415)
                     raise Fault("Client.UnsupportedMediaType", (
                         f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
                         f"{ct.media_type if ct is not None else 'no Content-Type'})"))
@@ -321,7 +321,6 @@ class MtomMixin:
         envelope = ctx.in_document[0]
         name = etree.QName(envelope)
         if name.localname == "Envelope" and name.namespace != self.ns_soap_env:
-            ctx.transport.resp_code = http_status_line(500)
             raise VersionMismatch(name.namespace, self.soap_version)
         body = envelope.find(f"{{{self.ns_soap_env}}}Body")
         if etree.QName(envelope).namespace == self.ns_soap_env and body is not None and (
@@ -452,8 +451,9 @@ class MtomMixin:
         out_state(ctx).values = {}
         if isinstance(ctx.out_error, VersionMismatch):  # answered in the sender's version
             ctx.out_document = version_mismatch_envelope(ctx.out_error, self.soap_version)
-            if ctx.out_error.reply_version != self.soap_version:
-                ctx.transport.resp_headers["Content-Type"] = "text/xml; charset=utf-8"
+            headers = getattr(ctx.transport, "resp_headers", None)
+            if ctx.out_error.reply_version != self.soap_version and headers is not None:
+                headers["Content-Type"] = "text/xml; charset=utf-8"
             return None
         return super().serialize(ctx, message)  # type: ignore[misc]
 
