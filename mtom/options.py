@@ -154,7 +154,7 @@ class MtomOptions:
                spool_threshold: int | None = None,
                progress: ProgressMeter | None = None) -> PackageReader:
         """A :class:`mtom.PackageReader` with these limits, spool settings and parser options
-        (and the caller's receive ``progress`` meter, if any)."""
+        (and ``progress``, a :class:`mtom.ProgressMeter`, when given)."""
         return PackageReader(content_type, limits=self.limits,
                              spool_threshold=(self.spool_threshold if spool_threshold is None
                                               else spool_threshold),

@@ -196,13 +196,19 @@ class OutgoingPackage:
         self._tail = _CRLF + delim + b"--" + _CRLF
 
     @property
+    def framing_length(self) -> int:
+        """Bytes of the body that are not part content: the root and all MIME framing."""
+        return (len(self._head) + len(self.root) + len(self._tail)
+                + sum(len(head) for head in self._part_heads))
+
+    @property
     def content_length(self) -> int | None:
         """Exact body length in bytes, or ``None`` when a part's size is unknown."""
-        total = len(self._head) + len(self.root) + len(self._tail)
-        for head, part in zip(self._part_heads, self.parts, strict=False):
+        total = self.framing_length
+        for part in self.parts:
             if part.size is None:
                 return None
-            total += len(head) + part.size
+            total += part.size
         return total
 
     @property
@@ -214,11 +220,17 @@ class OutgoingPackage:
         return out
 
     def __iter__(self) -> Iterator[bytes | memoryview]:
+        return self._body()
+
+    def _body(self, progress: ProgressMeter | None = None) -> Iterator[bytes | memoryview]:
+        """The body's chunks; ``progress`` is told which part the following bytes belong to."""
         yield self._head
         if self.root:
             yield self.root
         for head, part in zip(self._part_heads, self.parts, strict=False):
             yield head
+            if progress is not None:
+                progress.part(part.content_id)
             written = 0
             scan = self._scan_streams and not isinstance(
                 part.source, (bytes, bytearray, memoryview))
@@ -252,11 +264,7 @@ class OutgoingPackage:
 
     def stream(self, on_close: Callable[[], None] | None = None, *,
                progress: ProgressMeter | None = None) -> PackageStream:
-        """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration).
-
-        ``progress``: a :class:`~mtom.ProgressMeter` (direction ``"send"``) told about
-        the bytes read from the stream; finished when the stream closes.
-        """
+        """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration)."""
         return PackageStream(self, on_close, progress=progress)
 
 
@@ -273,16 +281,20 @@ class PackageStream(io.RawIOBase):
       waitress's ``wsgi.file_wrapper``. Data before the latest read is released.
     * ``close()`` stops reading the sources and runs ``on_close`` once (also
       when an iteration ends or is abandoned).
-    * ``progress`` (optional :class:`~mtom.ProgressMeter`): told each byte once as it is
-      read or iterated (a look-back re-read is not counted), finished on ``close()``.
+    * ``progress``: a :class:`~mtom.ProgressMeter` told about the bytes handed
+      out (by ``read`` or iteration) and the part they belong to; it reports
+      at a bounded rate and once at the end of the body (or on ``close()``);
+      bytes re-read after a look-back ``seek`` count once. ``None`` (the
+      default) costs nothing.
     """
 
-    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None,
-                 *, progress: ProgressMeter | None = None):
+    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None, *,
+                 progress: ProgressMeter | None = None):
         super().__init__()
-        self._progress = progress  # send progress: told the high-water mark of what was read
-        self._counted = 0
-        self._iter: Iterator[bytes | memoryview] = iter(package)
+        self._iter: Iterator[bytes | memoryview] = package._body(progress)
+        self._progress = progress
+        self._counted = 0  # bytes already reported: a look-back re-read is not counted again
+        self._exhausted = False
         self._length = package.content_length
         self._held: deque[memoryview] = deque()
         self._floor = 0  # absolute offset of the first byte held
@@ -328,6 +340,7 @@ class PackageStream(io.RawIOBase):
                 self._held.append(view)
                 self._end += view.nbytes
                 return True
+        self._exhausted = True
         return False
 
     def _release_before(self, pos: int) -> None:
@@ -374,10 +387,13 @@ class PackageStream(io.RawIOBase):
         self._pos += len(data)
         if self._progress is not None:
             self._count()
+            if self._exhausted and self._pos >= self._end:
+                self._progress.finish()
         return data
 
     def _count(self) -> None:
-        """Report the bytes read for the first time (a look-back re-read is not counted)."""
+        """Report the bytes read for the first time: waitress's ``wsgi.file_wrapper`` reads,
+        seeks back and reads again (peek, then consume); those bytes count once."""
         if self._pos > self._counted and self._progress is not None:
             self._progress.advance(self._pos - self._counted)
             self._counted = self._pos
@@ -405,10 +421,12 @@ class PackageStream(io.RawIOBase):
                     continue
                 self._pos = self._end = self._floor = self._end + view.nbytes
                 self._held.clear()
+                whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
                 if self._progress is not None:
                     self._count()
-                whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
                 yield view.obj if whole else bytes(view)  # type: ignore[misc]
+            if self._progress is not None:
+                self._progress.finish()
         finally:
             self.close()
 
@@ -421,7 +439,7 @@ class PackageStream(io.RawIOBase):
             close_iter()  # stops the package generator: open files are closed now
         done, self._on_close = self._on_close, None
         if self._progress is not None:
-            self._progress.finish()
+            self._progress.finish()  # once (a body sent by read() may never hit its end)
         try:
             if done is not None:
                 done()
