@@ -27,7 +27,7 @@ from typing import Any
 from lxml import etree
 from spyne.context import ProtocolContext
 
-from mtom import Attachment, OutgoingPart, Package, XopReference
+from mtom import Attachment, OutgoingPart, Package, PackageStream, XopReference
 
 __all__ = [
     "MtomProtocolContext",
@@ -89,6 +89,7 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.values: dict[etree._Element, OutgoingPart] = {}
         self.streaming = False
         self.handles: list[Any] = []
+        self.body: PackageStream | None = None  # the MTOM reply body (output side)
         self._closed = False
         self.exchange = Exchange()
         self._started = time.perf_counter()

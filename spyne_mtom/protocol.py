@@ -98,7 +98,6 @@ from .faults import (
     version_mismatch_envelope,
     xml_safe_fault,
 )
-from .server import BODY_ENVIRON_KEY, set_package_headers
 from .wsdl import install_wsdl_hooks
 
 __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
@@ -583,10 +582,11 @@ class MtomMixin:
             self.progress, "send", package.content_length)
         body = package.stream(on_close=request.finish, progress=meter)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
-        set_package_headers(ctx.transport, package)
-        environ = getattr(ctx.transport, "req_env", None)
-        if isinstance(environ, dict):  # for MtomWsgiApplication's file_wrapper path
-            environ[BODY_ENVIRON_KEY] = body
+        state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
+        headers = getattr(ctx.transport, "resp_headers", None)
+        if headers is not None:
+            headers["Content-Type"] = package.content_type
+            headers["MIME-Version"] = "1.0"
 
 
 class Soap11Mtom(MtomMixin, Soap11):  # type: ignore[misc]
