@@ -237,6 +237,7 @@ class MtomMixin:
         state = in_state(ctx)
         try:
             ct = parse_content_type(content_type) if content_type else None
+            state.exchange.bytes_in = _content_length(ctx)  # until the body is read
             if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
                 state.exchange.request = "DIME" if not ct.is_multipart else "multipart"
                 root = self._read_package(ctx, ct, state)
@@ -271,9 +272,7 @@ class MtomMixin:
         """A receive meter for the request body (``None`` without a ``progress`` callable)."""
         if self.progress is None:
             return None
-        environ = getattr(ctx.transport, "req_env", None) or {}
-        length = str(environ.get("CONTENT_LENGTH") or "")
-        return ProgressMeter(self.progress, "receive", int(length) if length.isdigit() else None)
+        return ProgressMeter(self.progress, "receive", _content_length(ctx))
 
     def _read_plain(self, ctx: Any) -> bytes:
         meter = self._meter(ctx)
@@ -635,6 +634,13 @@ def _schema_fault(error: Any) -> Fault:
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
     return Fault("Client.SchemaValidationError", str(text))
+
+
+def _content_length(ctx: Any) -> int | None:
+    """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
+    environ = getattr(ctx.transport, "req_env", None) or {}
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    return int(length) if length.isdigit() else None
 
 
 def _drop_apache_types(references: Iterable[XopReference]) -> None:
