@@ -1,7 +1,8 @@
-"""``python -m benchmarks [core] [zeep] [spyne] [sizes] [--quick] [--json FILE]``.
+"""``python -m benchmarks [core] [zeep] [spyne] [sizes] [progress] [--quick] [--json FILE]``.
 
 Runs the named suites (core, zeep and spyne by default; ``sizes`` is the
-payload-size sweep behind the documentation's figures) and prints one table: throughput,
+payload-size sweep behind the documentation's figures; ``progress`` the cost of
+``progress=``) and prints one table: throughput,
 peak RSS and whether each target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
@@ -17,7 +18,7 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "sizes")
+SUITES = ("core", "zeep", "spyne", "sizes", "progress")
 DEFAULT_SUITES = ("core", "zeep", "spyne")
 
 

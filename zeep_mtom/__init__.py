@@ -45,6 +45,18 @@ Receiving
     ``mtom.DanglingInclude``, ``mtom.LimitExceeded``…) naming the reply.
     WSDLs importing the xmlmime schemas load offline (:func:`schema_for`).
 
+Seeing what happens
+    ``progress=`` (a callable) receives :class:`mtom.Progress` events while
+    the request is sent and the reply read, about a hundred per transfer.
+    After each call ``transport.last_report`` is an :class:`mtom.WireReport`
+    (MTOM or plain each way, parts, body bytes, what inline base64 would
+    have taken, seconds), logged at INFO on the ``zeep_mtom`` logger; in
+    policy mode a WARNING (once per endpoint) says when big values went out
+    inline because the WSDL has no MTOM policy. A value that cannot be sent
+    (a directory, a text-mode or closed file; a path for an ``xs:string``
+    field while MTOM is on) raises :class:`mtom.UsageError` naming the field
+    before anything is sent.
+
 How values avoid base64
     Zeep renders a value through ``Base64Binary.render`` and parses one
     through ``Base64Binary.pythonvalue``; :func:`install` (called by the

@@ -50,20 +50,23 @@ class PreparedRequest:
     def is_mtom(self) -> bool:
         return self.package is not None
 
-    def content(self) -> bytes | mtom.PackageStream | Iterator[bytes]:
+    def content(self, progress: mtom.ProgressMeter | None = None,
+                ) -> bytes | mtom.PackageStream | Iterator[bytes]:
         """The body: bytes, the package's stream (``read``, ``len()``), or its chunks when
-        a part's size is unknown (requests then sends it chunked)."""
+        a part's size is unknown (requests then sends it chunked). ``progress`` is told
+        about the package's bytes as they are read."""
         if self.package is None:
             return self.envelope
-        stream = self.package.stream()
+        stream = self.package.stream(progress=progress)
         return stream if self.package.content_length is not None else iter(stream)
 
-    async def aiter_content(self) -> AsyncIterator[bytes]:
+    async def aiter_content(self, progress: mtom.ProgressMeter | None = None,
+                            ) -> AsyncIterator[bytes]:
         """The body for httpx (file parts are read with blocking 1 MiB reads)."""
         if self.package is None:
             yield self.envelope
             return
-        for chunk in self.package.stream():
+        for chunk in self.package.stream(progress=progress):
             yield chunk
 
 

@@ -141,6 +141,10 @@ class ReplyReader:
             base64 text (the XOP infoset) instead of a token — for a client
             that verifies an XML signature over the reply. Costs a base64
             encode here and a decode in Zeep.
+        progress: a :class:`mtom.ProgressMeter` told about every chunk fed
+            (and, for a multipart body, the part it is in); ``None``: no cost.
+
+    ``received`` counts the body bytes fed so far (for the wire report).
 
     Raises (``feed``/``close``): the :class:`mtom.MtomError` family —
     :class:`mtom.MalformedMime`, :class:`mtom.TruncatedMessage`,
@@ -150,8 +154,11 @@ class ReplyReader:
     """
 
     def __init__(self, status_code: int, content_type: str | None, options: mtom.MtomOptions, *,
-                 huge_tree: bool = False, inline_values: bool = False):
+                 huge_tree: bool = False, inline_values: bool = False,
+                 progress: mtom.ProgressMeter | None = None):
         self.status_code = status_code
+        self.received = 0
+        self._progress = progress
         self._inline = inline_values
         self.raw_content_type = content_type
         self.content_type = mtom.parse_content_type(content_type or "")
@@ -161,9 +168,9 @@ class ReplyReader:
         self._size = 0
         self._done = False
         spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
-        self._reader = (options.reader(self.content_type, spool_threshold=spool)
+        self._reader = (options.reader(self.content_type, spool_threshold=spool,
+                                       progress=progress)
                         if self.content_type.is_multipart else None)
-
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
@@ -171,9 +178,12 @@ class ReplyReader:
             raise mtom.UsageError("ReplyReader.feed() after close() or abort()")
         if not chunk:
             return
+        self.received += len(chunk)
         if self._reader is not None:
             self._reader.feed(chunk)
             return
+        if self._progress is not None:
+            self._progress.advance(len(chunk))
         self._size += len(chunk)
         limits = self._options.limits
         value = min(limits.max_root_size, limits.max_total_size)
@@ -200,11 +210,15 @@ class ReplyReader:
             raise mtom.UsageError("ReplyReader.close() after close() or abort()")
         self._done = True
         if self._reader is None:
+            if self._progress is not None:
+                self._progress.finish()
             body = b"".join(self._chunks)
             self._chunks.clear()
             reply = MtomReply(self.status_code, self.content_type)
             return ReplyResult(body, self.raw_content_type, reply, {})
         package = self._reader.close()
+        if self._progress is not None:
+            self._progress.finish()  # also for a plain document labelled multipart
         try:
             return self._resolve(package)
         except BaseException:

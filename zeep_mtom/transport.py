@@ -24,7 +24,6 @@ request included): past it the call raises :class:`CallTimeout`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
@@ -42,9 +41,11 @@ from zeep.wsse.username import UsernameToken
 
 import mtom
 from mtom.policy import MtomPolicy, PolicyIndex
+from mtom.progress import ProgressCallback
 
 from . import hooks, schemas
 from .hooks import CallContext
+from .report import Exchange, PerCaller, log_report, warn_inlined_by_policy
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
 
@@ -73,32 +74,21 @@ class _Replies:
     """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._current: PerCaller[MtomReply] = PerCaller()
         self._all: weakref.WeakValueDictionary[int, MtomReply] = weakref.WeakValueDictionary()
 
-    def _slots(self) -> tuple[weakref.WeakKeyDictionary[Any, MtomReply], Any]:
-        if not hasattr(self._local, "slots"):
-            self._local.slots = weakref.WeakKeyDictionary()
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:
-            task = None
-        return self._local.slots, task if task is not None else _Replies
-
     def get(self) -> MtomReply | None:
-        slots, key = self._slots()
-        return slots.get(key)
+        return self._current.get()
 
     def set(self, reply: MtomReply) -> None:
-        slots, key = self._slots()
-        slots[key] = reply
+        self._current.set(reply)
         self._all[id(reply)] = reply
 
     def close(self) -> None:
         for reply in list(self._all.values()):
             reply.close()
         self._all.clear()
-        self._local = threading.local()
+        self._current.clear()
 
 
 class _MtomMixin:
@@ -111,16 +101,22 @@ class _MtomMixin:
     render_placeholders: bool
 
     def _init_mtom(self, options: mtom.MtomOptions, deadline: float | None,
-                   render_placeholders: bool) -> None:
+                   render_placeholders: bool, progress: ProgressCallback | None = None) -> None:
         hooks.install()
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, (int, float)) or not deadline > 0):
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable taking an mtom.Progress, got "
+                            f"{type(progress).__name__}")
         self.mtom_options = options
         self.deadline = deadline
         self.render_placeholders = bool(render_placeholders)
+        self.progress = progress
         self.policies = PolicyIndex()
         self._replies = _Replies()
+        self._reports: PerCaller[mtom.WireReport] = PerCaller()
+        self._policy_warned: set[str] = set()
 
     # -- WSDL loading ----------------------------------------------------
 
@@ -151,10 +147,12 @@ class _MtomMixin:
         optimise = self.sends_mtom(name) if name is not None else self.mtom_options.mtom is True
         settings = getattr(client, "settings", None)
         signs = _signs(getattr(client, "wsse", None))
-        return CallContext(
+        ctx = CallContext(
             self.mtom_options, optimise=optimise,
             placeholders=self.render_placeholders and not signs,
             huge_tree=bool(getattr(settings, "xml_huge_tree", False)), inline_replies=signs)
+        ctx.binding = name
+        return ctx
 
     @property
     def last_reply(self) -> MtomReply | None:
@@ -167,8 +165,32 @@ class _MtomMixin:
         """
         return self._replies.get()
 
+    @property
+    def last_report(self) -> mtom.WireReport | None:
+        """The :class:`mtom.WireReport` of the last call in the current thread / asyncio task.
+
+        MTOM or plain each way, parts, body bytes, what inline base64 would
+        have taken, seconds. Sizes only (no content, no open file); ``None``
+        before the first call and while a call that failed before its reply
+        was read is the latest. Kept after :meth:`close`.
+        """
+        return self._reports.get()
+
     def _release_replies(self) -> None:
         self._replies.close()
+
+    def _start(self, address: str, prepared: PreparedRequest,
+               ctx: CallContext | None) -> Exchange:
+        """Per exchange: the policy warning, progress meters, the report's clock."""
+        self._reports.set(None)
+        warn_inlined_by_policy(ctx, self.mtom_options, address, self._policy_warned)
+        return Exchange(prepared, self.progress)
+
+    def _finish(self, address: str, exchange: Exchange, reader: ReplyReader,
+                result: ReplyResult) -> None:
+        report = exchange.report(result.reply.package, reader.received)
+        self._reports.set(report)
+        log_report(address, result.reply.status_code, report)
 
     def _prepare(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> tuple[PreparedRequest, CallContext | None]:
@@ -182,10 +204,12 @@ class _MtomMixin:
         return prepared, ctx
 
     def _reply_reader(self, status: int, content_type: str | None,
-                      ctx: CallContext | None) -> ReplyReader:
+                      ctx: CallContext | None,
+                      progress: mtom.ProgressMeter | None = None) -> ReplyReader:
         return ReplyReader(status, content_type, self.mtom_options,
                            huge_tree=ctx.huge_tree if ctx is not None else False,
-                           inline_values=ctx.inline_replies if ctx is not None else False)
+                           inline_values=ctx.inline_replies if ctx is not None else False,
+                           progress=progress)
 
     def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
         self._replies.set(result.reply)
@@ -231,8 +255,9 @@ class _Watchdog:
 class _TimedStream(mtom.PackageStream):
     """The request body, refusing to go on past the deadline."""
 
-    def __init__(self, package: mtom.OutgoingPackage, end: float, error: CallTimeout):
-        super().__init__(package)
+    def __init__(self, package: mtom.OutgoingPackage, end: float, error: CallTimeout,
+                 progress: mtom.ProgressMeter | None = None):
+        super().__init__(package, progress=progress)
         self._deadline_at, self._error = end, error
 
     def read(self, size: int | None = _CHUNK) -> bytes:
@@ -264,13 +289,26 @@ class MtomTransport(_MtomMixin, Transport):
             of base64 for values that will become parts (no base64 work).
             Off automatically while a signing ``wsse`` is configured; turn it
             off yourself only for an egress plugin that hashes the body.
+        progress: a callable receiving :class:`mtom.Progress` events while
+            the request is sent (``direction="send"``) and the reply read
+            (``"receive"``): bytes done, total (``None`` when unknown), the
+            part's Content-ID; about a hundred per transfer whatever its
+            size, and a last one with ``finished=True``. It runs in the
+            calling thread (or event loop): keep it quick. An exception it
+            raises ends the call and propagates (a way to cancel); the
+            connection is not reused. Default: none, at no cost.
 
     Use: ``with MtomTransport() as transport: zeep.Client(wsdl, transport=transport)``.
+    After each call ``transport.last_report`` is its :class:`mtom.WireReport`,
+    also logged at INFO on the ``zeep_mtom`` logger.
     Binary fields accept ``bytes``, base64 ``str``, a binary file, a
     :class:`pathlib.Path`, an :class:`mtom.Attachment` or an
     :class:`mtom.OutgoingPart`.
 
-    Raises (from operation calls): the :class:`mtom.MtomError` family for a
+    Raises (from operation calls): :class:`mtom.UsageError` for a binary
+    value that cannot be sent (a directory, a text-mode or closed file), or a
+    path given to an ``xs:string`` field while MTOM is on, naming the field;
+    the :class:`mtom.MtomError` family for a
     malformed or oversized reply; :class:`CallTimeout`; requests' exceptions
     for network errors; Zeep's ``Fault`` for SOAP faults, MTOM-packaged or not.
     """
@@ -279,12 +317,13 @@ class MtomTransport(_MtomMixin, Transport):
                  operation_timeout: float | None = None,
                  session: requests.Session | None = None, *,
                  options: mtom.MtomOptions | None = None, deadline: float | None = None,
-                 render_placeholders: bool = True, **mtom_options: Any):
+                 render_placeholders: bool = True, progress: ProgressCallback | None = None,
+                 **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
-        self._init_mtom(opts, deadline, render_placeholders)
+        self._init_mtom(opts, deadline, render_placeholders, progress)
 
     def close(self) -> None:
         """Release ``last_reply`` (its temporary files) and the session this transport made."""
@@ -302,12 +341,14 @@ class MtomTransport(_MtomMixin, Transport):
                  headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
         prepared, ctx = self._prepare(address, envelope, headers)
+        exchange = self._start(address, prepared, ctx)
         end = None if self.deadline is None else time.monotonic() + self.deadline
-        body: Any = prepared.content()
+        body: Any = prepared.content(exchange.send_meter)
         timeout: Any = self.operation_timeout
         if end is not None:
             if prepared.package is not None:
-                body = _TimedStream(prepared.package, end, self._timeout(address))
+                body = _TimedStream(prepared.package, end, self._timeout(address),
+                                    exchange.send_meter)
                 if prepared.package.content_length is None:
                     body = iter(body.read, b"")
             read = self.deadline if timeout is None else min(timeout, self.deadline)
@@ -319,11 +360,13 @@ class MtomTransport(_MtomMixin, Transport):
             if end is not None and time.monotonic() >= end:
                 raise self._timeout(address) from exc
             raise
+        exchange.request_sent()
         watchdog = _Watchdog(response, end - time.monotonic()) if end is not None else None
         connection = response.raw.connection  # urllib3 returns it to the pool at the body's end
         with response:
             reader = self._reply_reader(response.status_code,
-                                        response.headers.get("Content-Type"), ctx)
+                                        response.headers.get("Content-Type"), ctx,
+                                        exchange.receive_meter(response.headers))
             try:
                 for chunk in response.iter_content(_CHUNK):
                     reader.feed(chunk)  # past the deadline the watchdog ends the reads
@@ -343,6 +386,7 @@ class MtomTransport(_MtomMixin, Transport):
                 if watchdog is not None:
                     watchdog.cancel()
         self._accept(address, result, ctx)
+        self._finish(address, exchange, reader, result)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
             url=response.url, reason=response.reason, cookies=response.cookies,
@@ -362,13 +406,14 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                  timeout: float = 300, operation_timeout: float | None = None,
                  verify_ssl: bool = True, proxy: Any = None, *,
                  options: mtom.MtomOptions | None = None, deadline: float | None = None,
-                 render_placeholders: bool = True, **mtom_options: Any):
+                 render_placeholders: bool = True, progress: ProgressCallback | None = None,
+                 **mtom_options: Any):
         self._close_session = False
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
-        self._init_mtom(opts, deadline, render_placeholders)
+        self._init_mtom(opts, deadline, render_placeholders, progress)
 
     async def aclose(self) -> None:
         """Release ``last_reply`` and close the httpx clients."""
@@ -386,20 +431,24 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                        headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
         prepared, ctx = self._prepare(address, envelope, headers)
+        exchange = self._start(address, prepared, ctx)
         if self.deadline is None:
-            return await self._exchange(address, prepared, ctx)
+            return await self._exchange(address, prepared, ctx, exchange)
         try:
             with anyio.fail_after(self.deadline):
-                return await self._exchange(address, prepared, ctx)
+                return await self._exchange(address, prepared, ctx, exchange)
         except TimeoutError as exc:
             raise self._timeout(address) from exc
 
     async def _exchange(self, address: str, prepared: PreparedRequest,
-                        ctx: CallContext | None) -> MtomResponse:
-        async with self.client.stream("POST", address, content=prepared.aiter_content(),
+                        ctx: CallContext | None, exchange: Exchange) -> MtomResponse:
+        async with self.client.stream("POST", address,
+                                      content=prepared.aiter_content(exchange.send_meter),
                                       headers=dict(prepared.headers)) as response:
+            exchange.request_sent()
             reader = self._reply_reader(response.status_code,
-                                        response.headers.get("Content-Type"), ctx)
+                                        response.headers.get("Content-Type"), ctx,
+                                        exchange.receive_meter(response.headers))
             try:
                 async for chunk in response.aiter_bytes(_CHUNK):
                     reader.feed(chunk)
@@ -414,6 +463,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                 _where(exc, address, response.status_code)
                 raise
         self._accept(address, result, ctx)
+        self._finish(address, exchange, reader, result)
         return make_response(
             result, status_code=response.status_code, headers=response.headers,
             url=str(response.url), reason=response.reason_phrase, cookies=response.cookies,
