@@ -21,13 +21,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 from spyne.context import ProtocolContext
 
-from mtom import Attachment, OutgoingPart, Package, PackageStream, XopReference
+from mtom import (
+    Attachment,
+    MessageStats,
+    OutgoingPart,
+    Package,
+    PackageStream,
+    WireReport,
+    XopReference,
+)
 
 __all__ = [
     "MtomProtocolContext",
@@ -38,45 +45,12 @@ __all__ = [
     "request_references",
 ]
 
-#: One INFO line per request (:class:`Exchange`); never any content.
+#: One INFO line per request (:meth:`mtom.WireReport.summary`); never any content.
 report_logger = logging.getLogger("spyne_mtom")
 
 _FALLBACK_IN = "_spyne_mtom_in"
-
-
-def base64_size(n: int) -> int:
-    """Characters of ``n`` bytes as base64 (no line breaks)."""
-    return 4 * ((n + 2) // 3)
-
-
-@dataclass
-class Exchange:
-    """What went over the wire for one request and its reply (sizes only, never content).
-
-    ``*_inline`` is the size the message would have had with every part inline as
-    base64 (equal to the wire size for a plain message); ``None`` when unknown.
-    """
-
-    request: str = "plain"
-    request_parts: int = 1
-    bytes_in: int | None = None
-    request_inline: int | None = None
-    reply: str | None = None
-    reply_parts: int = 1
-    bytes_out: int | None = None
-    reply_inline: int | None = None
-
-    def line(self, seconds: float) -> str:
-        """The log line: ``request: MTOM, 3 parts, 1049000 bytes in (inline base64: …); …``."""
-        def side(kind: str | None, parts: int, size: int | None, inline: int | None,
-                 way: str) -> str:
-            text = f"{kind or 'none'}, {parts} part{'s' * (parts != 1)}, "
-            text += f"{'?' if size is None else size} bytes {way}"
-            return text + (f" (inline base64: {inline})" if inline is not None else "")
-        request = side(self.request, self.request_parts, self.bytes_in, self.request_inline, "in")
-        reply = side(self.reply, self.reply_parts, self.bytes_out, self.reply_inline, "out")
-        return f"request: {request}; reply: {reply}; {seconds:.3f} s"
 _FALLBACK_OUT = "_spyne_mtom_out"
+
 
 
 class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
@@ -91,7 +65,9 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.handles: list[Any] = []
         self.body: PackageStream | None = None  # the MTOM reply body (output side)
         self._closed = False
-        self.exchange = Exchange()
+        # The wire report: the request as received, the reply as sent (None: not yet).
+        self.received: MessageStats | None = None
+        self.sent: MessageStats | None = None
         self._started = time.perf_counter()
         self._reported = False
 
@@ -119,12 +95,14 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
             self.package.close()
 
     def finish(self) -> None:
-        """The request is over: release its files and log its :class:`Exchange` (once)."""
+        """The request is over: release its files and log its :class:`mtom.WireReport` (once)."""
         self.close()
         if not self._reported:
             self._reported = True
             if report_logger.isEnabledFor(logging.INFO):
-                report_logger.info("%s", self.exchange.line(time.perf_counter() - self._started))
+                report = WireReport(self.sent or MessageStats.plain(0), self.received,
+                                    time.perf_counter() - self._started)
+                report_logger.info("%s", report.summary())
 
 
 def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:

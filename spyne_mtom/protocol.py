@@ -35,8 +35,9 @@ was MTOM or its ``Accept`` lists ``application/xop+xml`` (JAX-WS RI's rule);
 ``"always"`` answers plain requests with MTOM too (W3C scenarios 1a/2a/3a).
 
 *Wire report*: each request's sizes (MTOM, SwA or plain, parts, bytes each
-way, bytes as inline base64) are collected in its :class:`~.context.Exchange`
-and logged at INFO on the ``spyne_mtom`` logger when the reply is over.
+way, bytes as inline base64) are the core's :class:`mtom.MessageStats`, logged
+as one :class:`mtom.WireReport` line at INFO on the ``spyne_mtom`` logger when
+the reply is over.
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
 (``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
@@ -71,6 +72,7 @@ from mtom import (
     Attachment,
     Limits,
     MalformedXop,
+    MessageStats,
     MtomError,
     MtomOptions,
     OutgoingPart,
@@ -88,7 +90,7 @@ from mtom import (
 from mtom.progress import ProgressCallback
 
 from . import values
-from .context import MtomProtocolContext, base64_size, in_state, out_state
+from .context import MtomProtocolContext, in_state, out_state
 from .faults import (
     VersionMismatch,
     fault_for_error,
@@ -237,9 +239,7 @@ class MtomMixin:
         state = in_state(ctx)
         try:
             ct = parse_content_type(content_type) if content_type else None
-            state.exchange.bytes_in = _content_length(ctx)  # until the body is read
             if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
-                state.exchange.request = "DIME" if not ct.is_multipart else "multipart"
                 root = self._read_package(ctx, ct, state)
                 xmlids: dict[str, Any] = {}
             else:
@@ -249,7 +249,7 @@ class MtomMixin:
                         f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
                         f"{ct.media_type if ct is not None else 'no Content-Type'})"))
                 data = self._read_plain(ctx)
-                state.exchange.bytes_in = state.exchange.request_inline = len(data)
+                state.received = MessageStats.plain(len(data))
                 root = self._parse_plain(data, charset)
                 if next(root.iter(XOP_INCLUDE), None) is not None:
                     raise MalformedXop(
@@ -296,12 +296,7 @@ class MtomMixin:
                     reader.feed(chunk)
             package = reader.close()
         state.package = package
-        xop = "application/xop+xml" in ((ct.get("type") or "").lower(),
-                                        package.root.parsed_content_type.media_type)
-        state.exchange = dataclasses.replace(
-            state.exchange, request="MTOM" if xop else "SwA", request_parts=len(package.parts),
-            bytes_in=size, request_inline=package.root.size + sum(
-                base64_size(a.size) for a in package.attachments))
+        state.received = MessageStats.incoming(package, size)
         root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
         state.set_package(package, result.references + result.swa)
         _drop_apache_types(result.swa)
@@ -547,7 +542,8 @@ class MtomMixin:
         """Whether the reply may be MTOM (``mtom_reply``; ``mtom=False`` is ``"never"``)."""
         if self.mtom_options.mtom is False or self.mtom_reply == "never":
             return False
-        if self.mtom_reply == "always" or in_state(ctx).exchange.request == "MTOM":
+        received = in_state(ctx).received
+        if self.mtom_reply == "always" or (received is not None and received.mtom):
             return True
         environ = getattr(ctx.transport, "req_env", None) or {}
         return "application/xop+xml" in str(environ.get("HTTP_ACCEPT", "")).lower()
@@ -566,20 +562,17 @@ class MtomMixin:
         if package is None:  # no value became a part: the values are base64 text now
             super().create_out_string(ctx, charset)  # type: ignore[misc]
             if isinstance(ctx.out_string, list):
-                size = sum(len(chunk) for chunk in ctx.out_string)
-                request.exchange.reply, request.exchange.bytes_out = "plain", size
-                request.exchange.reply_inline = size
+                request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
             return
         request.streaming = True
-        sizes = [p.size for p in package.parts]
-        request.exchange.reply, request.exchange.reply_parts = "MTOM", len(sizes) + 1
-        request.exchange.bytes_out = package.content_length
-        if all(n is not None for n in sizes):
-            request.exchange.reply_inline = len(package.root) + sum(
-                base64_size(n) for n in sizes if n is not None)
         meter = None if self.progress is None else ProgressMeter(
             self.progress, "send", package.content_length)
-        body = package.stream(on_close=request.finish, progress=meter)
+
+        def sent() -> None:  # the stream is closed: what went out, then the report
+            request.sent = MessageStats.outgoing(package, body.tell())
+            request.finish()
+
+        body = package.stream(on_close=sent, progress=meter)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
         headers = getattr(ctx.transport, "resp_headers", None)

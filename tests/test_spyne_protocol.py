@@ -736,12 +736,13 @@ def test_one_info_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     assert len(lines) == 3 and all(r.levelname == "INFO" for r in lines)
     request_length = len(mtom.OutgoingPackage(root, [part]).to_bytes())
     mtom_line, plain_line, fault_line = (r.getMessage() for r in lines)
-    assert mtom_line.startswith(f"request: MTOM, 2 parts, {request_length} bytes in (inline "
-                                f"base64: {len(root) + 4 * ((len(data) + 2) // 3)})")
-    assert f"reply: MTOM, 2 parts, {len(resp.content)} bytes out" in mtom_line
-    assert plain_line.startswith(
-        f"request: plain, 1 part, {len(plain.request.body or b'')} bytes in")
-    assert f"reply: plain, 1 part, {len(plain.content)} bytes out" in plain_line
-    assert f"reply: plain, 1 part, {len(fault.content)} bytes out" in fault_line
+    # The server sends the reply and receives the request (mtom.WireReport.summary).
+    inline_request = len(root) + 4 * ((len(data) + 2) // 3)
+    assert (f"; received MTOM, 1 part, {request_length} bytes (inline base64: "
+            f"{inline_request}); ") in mtom_line
+    assert mtom_line.startswith(f"sent MTOM, 1 part, {len(resp.content)} bytes (inline base64: ")
+    assert plain_line.startswith(f"sent plain, {len(plain.content)} bytes; received plain, "
+                                 f"{len(plain.request.body or b'')} bytes; ")
+    assert fault_line.startswith(f"sent plain, {len(fault.content)} bytes; received plain, 5 bytes")
     assert all(line.endswith(" s") for line in (mtom_line, plain_line, fault_line))
     assert base64.b64encode(data[:30]).decode() not in mtom_line and "<t:" not in plain_line
