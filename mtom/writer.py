@@ -283,8 +283,9 @@ class PackageStream(io.RawIOBase):
       when an iteration ends or is abandoned).
     * ``progress``: a :class:`~mtom.ProgressMeter` told about the bytes handed
       out (by ``read`` or iteration) and the part they belong to; it reports
-      at a bounded rate and once at the end of the body (or on ``close()``);
-      bytes re-read after a look-back ``seek`` count once. ``None`` (the
+      at a bounded rate and once at the end of the body (when the last byte of a
+      known length is read, or the end is seen); bytes re-read after a look-back
+      ``seek`` count once. ``None`` (the
       default) costs nothing.
     """
 
@@ -397,6 +398,8 @@ class PackageStream(io.RawIOBase):
         if self._pos > self._counted and self._progress is not None:
             self._progress.advance(self._pos - self._counted)
             self._counted = self._pos
+            if self._length is not None and self._pos >= self._length:
+                self._progress.finish()  # all of a known length: a reader may stop here
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
@@ -438,8 +441,6 @@ class PackageStream(io.RawIOBase):
         if close_iter is not None:
             close_iter()  # stops the package generator: open files are closed now
         done, self._on_close = self._on_close, None
-        if self._progress is not None:
-            self._progress.finish()  # once (a body sent by read() may never hit its end)
         try:
             if done is not None:
                 done()
