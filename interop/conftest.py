@@ -63,6 +63,18 @@ def peer_missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def assert_missing_peer_skips_or_fails(monkeypatch: pytest.MonkeyPatch, case: scenarios.Case,
+                                       match: str) -> None:
+    """With a peer of ``case`` made unavailable by the caller: :func:`require_case` skips
+    (message matching ``match``), and fails under ``MTOM_INTEROP_REQUIRE=1``."""
+    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=match):
+        require_case(case)
+    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
+    with pytest.raises(pytest.fail.Exception, match="MTOM_INTEROP_REQUIRE=1"):
+        require_case(case)
+
+
 def require_peer(name: str) -> None:
     """Skip (or, with ``MTOM_INTEROP_REQUIRE=1``, fail) when a live peer cannot run, naming
     what to install."""
