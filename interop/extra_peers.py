@@ -270,17 +270,9 @@ def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[C
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m interop.extra_peers",
-                                     description="node-soap and Apache Axis 1.4 peers.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="say which of these peers are usable")
-    p_build = sub.add_parser("build", help="build peers")
-    p_build.add_argument("names", nargs="*", default=list(EXTRA_PEER_NAMES))
-    p_serve = sub.add_parser("serve", help="run a peer server for a while")
-    p_serve.add_argument("name", choices=EXTRA_PEER_NAMES)
-    p_serve.add_argument("--seconds", type=float, default=600.0)
+    parser, _, p_serve = peerctl._cli_parser("python -m interop.extra_peers",
+                                             "node-soap and Apache Axis 1.4 peers.",
+                                             EXTRA_PEER_NAMES)
     p_serve.add_argument("--reply", choices=("plain", "swa", "mtom", "dime", "same"),
                          default="same")
     args = parser.parse_args(argv)

@@ -829,6 +829,26 @@ def _run_client_process(
 # Command line: python -m interop.peerctl check|build|serve|client ...
 
 
+def _cli_parser(
+    prog: str, description: str, names: Sequence[str]
+) -> tuple[
+    argparse.ArgumentParser,
+    argparse._SubParsersAction[argparse.ArgumentParser],
+    argparse.ArgumentParser,
+]:
+    """The ``check``, ``build [NAME...]`` and ``serve NAME --seconds S`` commands of a peer
+    module's command line: (parser, its subparsers, the ``serve`` parser)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="say which peers are usable")
+    p_build = sub.add_parser("build", help="build peers")
+    p_build.add_argument("names", nargs="*", default=list(names))
+    p_serve = sub.add_parser("serve", help="run a peer server for a while")
+    p_serve.add_argument("name", choices=names)
+    p_serve.add_argument("--seconds", type=float, default=600.0)
+    return parser, sub, p_serve
+
+
 def _print_check(names: Sequence[str], available: Callable[[str], str | None]) -> int:
     """``check``: one line per peer; 1 when any is unusable."""
     status = 0
@@ -849,16 +869,9 @@ def _serve_for(server: PeerServer, seconds: float) -> None:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m interop.peerctl", description=(__doc__ or "").split("\n")[0]
+    parser, sub, p_serve = _cli_parser(
+        "python -m interop.peerctl", (__doc__ or "").split("\n")[0], PEER_NAMES
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="say which peers are usable")
-    p_build = sub.add_parser("build", help="build peers")
-    p_build.add_argument("names", nargs="*", default=list(PEER_NAMES))
-    p_serve = sub.add_parser("serve", help="run a peer server for a while")
-    p_serve.add_argument("name", choices=PEER_NAMES)
-    p_serve.add_argument("--seconds", type=float, default=600.0)
     p_serve.add_argument("--reply", choices=("mtom", "plain", "same"))
     p_serve.add_argument("--threshold", type=int, default=0)
     p_client = sub.add_parser("client", help="run a peer client once")
