@@ -5,7 +5,8 @@ CR echo services on 127.0.0.1 (``/echo11`` SOAP 1.1, ``/echo12`` SOAP 1.2, WSDL 
 each logging one ``request Content-Type:`` line per POST; clients take
 ``URL 1.1|1.2 on|off [--action URI] [--timeout S] [--ct TYPE] FILE ...`` and print one JSON line.
 Builds go to ``interop/peers/build/<peer>/<source hash>/``; every wait is bounded and every
-process is stopped by killing its process group.
+process is stopped by killing its process group. Only what differs per peer is here (availability,
+build recipe, command lines); building, starting and running are :mod:`interop.peerctl`'s.
 
 ``"nodesoap"``
     node-soap (npm ``soap``, :data:`NODESOAP_VERSION`) on the machine's Node.js (>= 20.19),

@@ -15,6 +15,11 @@ xs:base64Binary with an optional ``xmime:contentType``; the reply is ``EchoTest`
 
 Each peer also has a client program; :func:`run_client` runs it and returns its JSON.
 
+The machinery here (source-hashed build cache with its lock and ``.complete`` marker, server
+start/readiness/stop, client runs) also serves the peers of :mod:`interop.extra_peers`: each peer
+registers a :class:`_PeerRecipe` (availability check, toolchain fingerprint, build step) and
+supplies its own command lines.
+
 Only the standard library is used. Servers listen on 127.0.0.1 only, every wait is bounded, and
 every server is stopped by killing its process group, whatever happens.
 """
