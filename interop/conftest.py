@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
-from interop import peerctl, scenarios
+from interop import extra_peers, peerctl, scenarios
 
 MIB = 1024 * 1024
+#: Bytes that trip naive MIME/XML handling: CR/LF at both ends, NUL, a boundary look-alike.
+PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
 #: Peak of Python allocations (tracemalloc) allowed in this process during a 64 MiB exchange.
 #: Zeep streams the value from a file and spools the reply: the value must never be in memory
 #: (what is allowed covers the proxy's 2 x 4 MiB recording and parts below the 4 MiB spool
@@ -48,14 +50,55 @@ def case_param(case: scenarios.Case) -> Any:
 
 def require_case(case: scenarios.Case) -> None:
     """Skip (or fail, with MTOM_INTEROP_REQUIRE=1 for peers) when something is missing."""
-    missing = scenarios.adapter_missing(case.direction)
-    if missing is not None:
-        pytest.skip(missing)
+    require_adapter(case.direction)
     reason = scenarios.peer_missing(case.direction)
     if reason is not None:
-        if peerctl.interop_required():
-            pytest.fail(reason + " [MTOM_INTEROP_REQUIRE=1]")
-        pytest.skip(reason)
+        peer_missing(reason)
+
+
+def peer_missing(reason: str) -> NoReturn:
+    """Skip for a missing live peer, or fail when ``MTOM_INTEROP_REQUIRE=1``."""
+    if peerctl.interop_required():
+        pytest.fail(reason + " [MTOM_INTEROP_REQUIRE=1]")
+    pytest.skip(reason)
+
+
+def assert_missing_peer_skips_or_fails(monkeypatch: pytest.MonkeyPatch, case: scenarios.Case,
+                                       match: str) -> None:
+    """With a peer of ``case`` made unavailable by the caller: :func:`require_case` skips
+    (message matching ``match``), and fails under ``MTOM_INTEROP_REQUIRE=1``."""
+    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=match):
+        require_case(case)
+    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
+    with pytest.raises(pytest.fail.Exception, match="MTOM_INTEROP_REQUIRE=1"):
+        require_case(case)
+
+
+def require_peer(name: str) -> None:
+    """Skip (or, with ``MTOM_INTEROP_REQUIRE=1``, fail) when a live peer cannot run, naming
+    what to install."""
+    reason = extra_peers.peer_available(name)
+    if reason is not None:
+        peer_missing(f"{name} peer unavailable: {reason}")
+
+
+def require_adapter(direction: scenarios.Direction) -> None:
+    """Skip when an adapter a direction needs (``zeep_mtom``, ``spyne_mtom``) is missing."""
+    missing = scenarios.adapter_missing(direction)
+    if missing is not None:
+        pytest.skip(missing)
+
+
+def peer_server(name: str, **options: Any) -> Iterator[peerctl.PeerServer]:
+    """The body of a peer's server fixture (``yield from peer_server(...)``): requires the
+    peer, serves it with ``options`` (see :func:`interop.peerctl.serving` and
+    :func:`interop.extra_peers.serving`) and checks it is stopped afterwards."""
+    require_peer(name)
+    serving = extra_peers.serving if name in extra_peers.EXTRA_PEER_NAMES else peerctl.serving
+    with serving(name, **options) as srv:
+        yield srv
+    assert not srv.alive()
 
 
 @pytest.fixture(scope="session")

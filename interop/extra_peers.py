@@ -5,7 +5,8 @@ CR echo services on 127.0.0.1 (``/echo11`` SOAP 1.1, ``/echo12`` SOAP 1.2, WSDL 
 each logging one ``request Content-Type:`` line per POST; clients take
 ``URL 1.1|1.2 on|off [--action URI] [--timeout S] [--ct TYPE] FILE ...`` and print one JSON line.
 Builds go to ``interop/peers/build/<peer>/<source hash>/``; every wait is bounded and every
-process is stopped by killing its process group.
+process is stopped by killing its process group. Only what differs per peer is here (availability,
+build recipe, command lines); building, starting and running are :mod:`interop.peerctl`'s.
 
 ``"nodesoap"``
     node-soap (npm ``soap``, :data:`NODESOAP_VERSION`) on the machine's Node.js (>= 20.19),
@@ -24,20 +25,17 @@ process is stopped by killing its process group.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from interop import peerctl
-from interop.peerctl import BUILD_DIR, PEERS_DIR, ClientFile, PeerError, PeerServer, SoapVersion
+from interop.peerctl import BUILD_DIR, PEERS_DIR, ClientFile, PeerServer, SoapVersion
 
 __all__ = [
     "ALL_PEERS",
@@ -71,11 +69,6 @@ AxisFormat = Literal["swa", "mtom", "dime", "plain"]
 AxisReply = Literal["plain", "swa", "mtom", "dime", "same"]
 
 _RECIPE = "extra-peers-recipe-1"
-_INSTALL = PEERS_DIR / "install.sh"
-
-
-def _script() -> str:
-    return str(_INSTALL.relative_to(PEERS_DIR.parent.parent))
 
 
 def _check_name(name: str) -> None:
@@ -113,8 +106,10 @@ def peer_available(name: str) -> str | None:
     if name in peerctl.PEER_NAMES:
         return peerctl.peer_available(name)
     _check_name(name)
-    if name == "axis":
-        return _axis_available()
+    return peerctl._RECIPES[name].available()
+
+
+def _nodesoap_available() -> str | None:
     problems: list[str] = []
     node = _node_version()
     if node is None:
@@ -128,95 +123,57 @@ def peer_available(name: str) -> str | None:
                         f"(found: {installed or 'none'})")
     if not problems:
         return None
-    return "; ".join(problems) + f" (run `sh {_script()}`: npm install soap@{NODESOAP_VERSION})"
+    return "; ".join(problems) + f" (run `sh {peerctl._install_script()}`: npm install " \
+        f"soap@{NODESOAP_VERSION})"
 
 
 def _axis_available() -> str | None:
-    problems: list[tuple[str, str]] = []
-    for tool in ("java", "javac"):
-        if shutil.which(tool) is None:
-            problems.append((f"{tool} not found on PATH", "openjdk-17-jdk-headless"))
+    problems = peerctl._java_problems()
     for jar in AXIS_JARS:
         if not jar.is_file():
             package = "libactivation-java" if "activation" in jar.name else "libaxis-java"
             problems.append((f"{jar} not found", package))
-    if not problems:
-        return None
-    packages = " ".join(dict.fromkeys(p for _, p in problems))
-    return ("; ".join(what for what, _ in problems)
-            + f" (install the Debian package(s) {packages}, e.g. run `sh {_script()}` as root)")
+    return peerctl._install_hint(problems)
 
 
-def _require(name: str) -> None:
-    reason = peer_available(name)
-    if reason is not None:
-        raise PeerError(f"peer {name!r} unavailable: {reason}")
+def _nodesoap_toolchain() -> list[str]:
+    return [f"{_node_version()}:{_installed_nodesoap()}"]
 
 
-# --------------------------------------------------------------------------------------------
-# Building
-
-
-def _sources(name: str) -> list[Path]:
-    root = PEERS_DIR / name
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def _source_hash(name: str) -> str:
-    h = hashlib.sha256(_RECIPE.encode())
-    for p in _sources(name):
-        h.update(str(p.relative_to(PEERS_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
-    if name == "nodesoap":
-        h.update(f"{_node_version()}:{_installed_nodesoap()}".encode())
-    else:
-        for tool in [shutil.which("javac"), *map(str, AXIS_JARS)]:
-            h.update(peerctl._fingerprint(Path(tool) if tool else None).encode() + b"\0")
-    return h.hexdigest()[:16]
-
-
-def build(name: str) -> Path:
-    """Build a peer into ``interop/peers/build/<name>/<hash>/`` unless already built."""
-    _check_name(name)
-    _require(name)
-    digest = _source_hash(name)
-    out = BUILD_DIR / name / digest
-    if (out / ".complete").is_file():
-        return out
-    with peerctl._build_lock(name):
-        if (out / ".complete").is_file():
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        for old in out.parent.iterdir():
-            if old.name != digest:
-                shutil.rmtree(old, ignore_errors=True)
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
-        try:
-            if name == "nodesoap":
-                for src in _sources(name):  # the scripts run as they are
-                    shutil.copyfile(src, out / src.name)
-            else:
-                _build_axis(out)
-        except BaseException:
-            shutil.rmtree(out, ignore_errors=True)
-            raise
-        (out / ".complete").write_text(digest, encoding="ascii")
-    return out
+def _build_nodesoap(out: Path, log: list[str]) -> None:
+    for src in peerctl._source_files("nodesoap"):  # the scripts run as they are
+        shutil.copyfile(src, out / src.name)
+    log.append(f"copied the scripts of {PEERS_DIR / 'nodesoap'}")
 
 
 def _axis_classpath(out: Path) -> str:
     return os.pathsep.join([str(out / "classes"), *map(str, AXIS_JARS)])
 
 
-def _build_axis(out: Path) -> None:
+def _build_axis(out: Path, log: list[str]) -> None:
     classes = out / "classes"
     classes.mkdir(parents=True)
-    sources = [str(p) for p in _sources("axis") if p.suffix == ".java"]
-    log: list[str] = []
+    sources = [str(p) for p in peerctl._source_files("axis") if p.suffix == ".java"]
     peerctl._run_step(["javac", "-nowarn", "-encoding", "UTF-8", "-d", str(classes), "-cp",
                        os.pathsep.join(map(str, AXIS_JARS)), *sources], out, log)
     shutil.copyfile(PEERS_DIR / "axis" / "echo.wsdl", out / "echo.wsdl")
-    (out / "build.log").write_text("\n".join(log), encoding="utf-8")
+
+
+# The shared machinery of peerctl (source hash, build folder and lock) runs these recipes;
+# the lambdas look the module's names up at call time (tests replace them).
+peerctl._RECIPES["nodesoap"] = peerctl._PeerRecipe(
+    version=_RECIPE, available=lambda: _nodesoap_available(),
+    toolchain=lambda: _nodesoap_toolchain(), build=lambda out, log: _build_nodesoap(out, log))
+peerctl._RECIPES["axis"] = peerctl._PeerRecipe(
+    version=_RECIPE, available=lambda: _axis_available(),
+    toolchain=lambda: peerctl._fingerprints([shutil.which("javac"), *map(str, AXIS_JARS)]),
+    build=lambda out, log: _build_axis(out, log))
+
+
+def build(name: str) -> Path:
+    """Build a peer into ``interop/peers/build/<name>/<hash>/`` unless already built."""
+    _check_name(name)
+    return peerctl._build_peer(name)
 
 
 #: Axis keeps whole messages in memory; the echo values here are small.
@@ -239,15 +196,13 @@ def _node_env() -> dict[str, str]:
     return env
 
 
-def _server_command(name: str, out: Path, port_file: Path, reply: AxisReply
-                    ) -> tuple[list[str], dict[str, str]]:
+def _server_command(name: str, out: Path, port_file: Path, reply: AxisReply) -> list[str]:
+    args = ["--port-file", str(port_file), "--wsdl", str(out / "echo.wsdl")]
     if name == "axis":
-        return (_java(out, "mtompeer.axis.EchoServer", [
-            "--port-file", str(port_file), "--wsdl", str(out / "echo.wsdl"), "--reply", reply,
-            "--parent-pid", str(os.getpid())]), dict(os.environ))
+        return _java(out, "mtompeer.axis.EchoServer",
+                     [*args, "--reply", reply, "--parent-pid", str(os.getpid())])
     node = shutil.which("node") or "node"
-    return ([node, str(out / "echo_server.js"), "--port-file", str(port_file),
-             "--wsdl", str(out / "echo.wsdl"), "--parent-pid", str(os.getpid())], _node_env())
+    return [node, str(out / "echo_server.js"), *args, "--parent-pid", str(os.getpid())]
 
 
 def start_server(name: str, *, reply: AxisReply = "same",
@@ -257,35 +212,10 @@ def start_server(name: str, *, reply: AxisReply = "same",
 
     ``reply``: Axis's reply mode (node-soap always answers plain)."""
     out = build(name)
-    workdir = Path(tempfile.mkdtemp(prefix=f"mtom-peer-{name}-"))
-    port_file = workdir / "port"
-    log_path = workdir / "server.log"
-    cmd, env = _server_command(name, out, port_file, reply)
-    with open(log_path, "wb") as log_fh:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_fh,
-                                stderr=subprocess.STDOUT, cwd=workdir, env=env,
-                                start_new_session=True)
-    server = PeerServer(name=name, process=proc, port=0, workdir=workdir, log_path=log_path)
-    with peerctl._LIVE_LOCK:
-        peerctl._LIVE_SERVERS[id(server)] = server
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise PeerError(f"{name} server exited with code {proc.returncode} during "
-                                f"start-up:\n" + peerctl._tail(server.log()))
-            if server.port == 0:
-                with contextlib.suppress(FileNotFoundError, ValueError):
-                    server.port = int(port_file.read_text(encoding="ascii").strip())
-            if server.port and peerctl._probe(server.wsdl_url("1.1")):
-                return server
-            if time.monotonic() > deadline:
-                raise PeerError(f"{name} server not ready after {timeout:.0f} s:\n"
-                                + peerctl._tail(server.log()))
-            time.sleep(0.05)
-    except BaseException:
-        server.stop()
-        raise
+    env = _node_env() if name == "nodesoap" else None
+    return peerctl._start_process(
+        name, lambda port_file: _server_command(name, out, port_file, reply), env=env,
+        timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -309,24 +239,15 @@ def client_command(name: str, url: str, soap_version: SoapVersion, files: Sequen
                    ) -> tuple[list[str], dict[str, str]]:
     """The command line (and environment) :func:`run_client` runs (builds the peer if needed)."""
     _check_name(name)
-    if soap_version not in ("1.1", "1.2"):
-        raise ValueError(f"SOAP version must be '1.1' or '1.2', not {soap_version!r}")
-    if not files:
-        raise ValueError("at least one file is needed")
-    args = [url, soap_version, "on" if mtom else "off", "--timeout", str(max(1, int(timeout)))]
-    if action is not None:
-        args += ["--action", action]
+    extra: list[str] = []
     if name == "axis":
         if axis_format is not None:
-            args += ["--format", axis_format]
-        args += ["--xsi-type", "on" if xsi_type else "off"]
+            extra += ["--format", axis_format]
+        extra += ["--xsi-type", "on" if xsi_type else "off"]
     elif axis_format is not None or not xsi_type:
         raise ValueError("axis_format= and xsi_type= apply to the Axis peer only")
-    for item in files:
-        path, content_type = item if isinstance(item, tuple) else (item, None)
-        if content_type is not None:
-            args += ["--ct", content_type]
-        args.append(os.path.abspath(os.fspath(path)))
+    args = peerctl._client_args(url, soap_version, files, mtom, action=action, timeout=timeout,
+                                extra=extra)
     out = build(name)
     if name == "axis":
         return _java(out, "mtompeer.axis.EchoClient", args), dict(os.environ)
@@ -342,36 +263,7 @@ def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[C
     (the shape of :func:`interop.peerctl.run_client`)."""
     cmd, env = client_command(name, url, soap_version, files, mtom, action=action,
                               timeout=timeout, axis_format=axis_format, xsi_type=xsi_type)
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
-    try:
-        stdout_b, stderr_b = proc.communicate(timeout=timeout + 30.0)
-    except subprocess.TimeoutExpired:
-        peerctl._stop_process(proc)
-        stdout_b, stderr_b = proc.communicate()
-        raise PeerError(f"{name} client timed out after {timeout + 30.0:.0f} s: "
-                        + stderr_b.decode("utf-8", "replace")) from None
-    except BaseException:
-        peerctl._stop_process(proc)
-        raise
-    stdout = stdout_b.decode("utf-8", errors="replace")
-    stderr = stderr_b.decode("utf-8", errors="replace")
-    result: dict[str, Any] | None = None
-    for line in reversed(stdout.strip().splitlines()):
-        if line.startswith("{"):
-            with contextlib.suppress(json.JSONDecodeError):
-                result = json.loads(line)
-            break
-    if result is None:
-        result = {"ok": False, "error": peerctl._tail(stderr.strip() or stdout.strip()
-                                                      or "no output")}
-    result["exit_code"] = proc.returncode
-    for value in result.get("values", []):
-        value.setdefault("attachment_type", None)
-    if check and (proc.returncode != 0 or not result.get("ok")):
-        raise PeerError(f"{name} client failed (exit {proc.returncode}): {json.dumps(result)}\n"
-                        + peerctl._tail(stderr))
-    return result
+    return peerctl._run_client_process(name, cmd, env=env, timeout=timeout, check=check)
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,27 +271,14 @@ def run_client(name: str, url: str, soap_version: SoapVersion, files: Sequence[C
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m interop.extra_peers",
-                                     description="node-soap and Apache Axis 1.4 peers.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="say which of these peers are usable")
-    p_build = sub.add_parser("build", help="build peers")
-    p_build.add_argument("names", nargs="*", default=list(EXTRA_PEER_NAMES))
-    p_serve = sub.add_parser("serve", help="run a peer server for a while")
-    p_serve.add_argument("name", choices=EXTRA_PEER_NAMES)
-    p_serve.add_argument("--seconds", type=float, default=600.0)
+    parser, _, p_serve = peerctl._cli_parser("python -m interop.extra_peers",
+                                             "node-soap and Apache Axis 1.4 peers.",
+                                             EXTRA_PEER_NAMES)
     p_serve.add_argument("--reply", choices=("plain", "swa", "mtom", "dime", "same"),
                          default="same")
     args = parser.parse_args(argv)
     if args.command == "check":
-        status = 0
-        for name in EXTRA_PEER_NAMES:
-            reason = peer_available(name)
-            print(f"{name}: {'ok' if reason is None else reason}")
-            status |= reason is not None
-        return status
+        return peerctl._print_check(EXTRA_PEER_NAMES, peer_available)
     if args.command == "build":
         for name in args.names:
             print(f"{name}: {build(name)}")
@@ -407,11 +286,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     with serving(args.name, reply=args.reply) as server:
         print(f"{args.name}: {server.url('1.1')} (SOAP 1.1), {server.url('1.2')} (SOAP 1.2); "
               f"stopping in {args.seconds:.0f} s", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            deadline = time.monotonic() + args.seconds
-            while time.monotonic() < deadline and server.alive():
-                time.sleep(0.5)
-        print(server.log(), end="")
+        peerctl._serve_for(server, args.seconds)
     return 0
 
 

@@ -15,6 +15,11 @@ xs:base64Binary with an optional ``xmime:contentType``; the reply is ``EchoTest`
 
 Each peer also has a client program; :func:`run_client` runs it and returns its JSON.
 
+The machinery here (source-hashed build cache with its lock and ``.complete`` marker, server
+start/readiness/stop, client runs) also serves the peers of :mod:`interop.extra_peers`: each peer
+registers a :class:`_PeerRecipe` (availability check, toolchain fingerprint, build step) and
+supplies its own command lines.
+
 Only the standard library is used. Servers listen on 127.0.0.1 only, every wait is bounded, and
 every server is stopped by killing its process group, whatever happens.
 """
@@ -38,7 +43,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,8 +91,6 @@ BUILD_LOCK_TIMEOUT = 300.0
 BUILD_STEP_TIMEOUT = 240.0
 DEFAULT_START_TIMEOUT = 60.0
 STOP_GRACE = 5.0
-#: Bump when the build recipe below changes, so cached builds are redone.
-_RECIPE = "peerctl-recipe-1"
 
 _ENDPOINT_PATHS: dict[str, str] = {"1.1": "/echo11", "1.2": "/echo12"}
 _PACKAGES: dict[str, tuple[str, ...]] = {
@@ -120,30 +123,35 @@ def peer_available(name: str) -> str | None:
     """None when the peer's toolchain is installed, else what is missing and which Debian
     packages to install."""
     _check_name(name)
+    return _RECIPES[name].available()
+
+
+def _jaxws_available() -> str | None:
     problems: list[tuple[str, str]] = []  # (what is missing, Debian package)
-    if name == "jaxws":
-        for tool in ("java", "javac"):
-            if shutil.which(tool) is None:
-                problems.append((f"{tool} not found on PATH", "openjdk-17-jdk-headless"))
-        if not JAXWS_RT_JAR.is_file():
-            problems.append((f"{JAXWS_RT_JAR} not found", "libjaxws-java"))
-    else:
-        if shutil.which("soapcpp2") is None or _gsoap_import_dir() is None:
-            problems.append(("soapcpp2 or its import files (xop.h, xmime5.h) not found", "gsoap"))
-        if not _gsoap_dev_present():
-            problems.append(
-                ("gSOAP headers/library (stdsoap2.h, libgsoap) not found", "libgsoap-dev")
-            )
-        if _c_compiler() is None:
-            problems.append(("no C compiler (cc/gcc) on PATH", "gcc"))
-    if not problems:
-        return None
-    packages = " ".join(dict.fromkeys(package for _, package in problems))
-    script = INSTALL_SCRIPT.relative_to(PEERS_DIR.parent.parent)
-    return (
-        "; ".join(what for what, _ in problems)
-        + f" (install the Debian package(s) {packages}, e.g. run `sh {script}` as root)"
-    )
+    problems += _java_problems()
+    if not JAXWS_RT_JAR.is_file():
+        problems.append((f"{JAXWS_RT_JAR} not found", "libjaxws-java"))
+    return _install_hint(problems)
+
+
+def _java_problems() -> list[tuple[str, str]]:
+    """The JDK tools missing from PATH, with the Debian package that has them."""
+    return [
+        (f"{tool} not found on PATH", "openjdk-17-jdk-headless")
+        for tool in ("java", "javac")
+        if shutil.which(tool) is None
+    ]
+
+
+def _gsoap_available() -> str | None:
+    problems: list[tuple[str, str]] = []
+    if shutil.which("soapcpp2") is None or _gsoap_import_dir() is None:
+        problems.append(("soapcpp2 or its import files (xop.h, xmime5.h) not found", "gsoap"))
+    if not _gsoap_dev_present():
+        problems.append(("gSOAP headers/library (stdsoap2.h, libgsoap) not found", "libgsoap-dev"))
+    if _c_compiler() is None:
+        problems.append(("no C compiler (cc/gcc) on PATH", "gcc"))
+    return _install_hint(problems)
 
 
 def _gsoap_import_dir() -> Path | None:
@@ -170,10 +178,45 @@ def _c_compiler() -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _PeerRecipe:
+    """What one peer adds to the shared build machinery: everything else (source hashing, the
+    build folder, its lock and ``.complete`` marker) is done once, by :func:`_build_peer`."""
+
+    #: Bumped when the recipe changes, so cached builds are redone.
+    version: str
+    #: None when the peer can run, else what is missing (see :func:`peer_available`).
+    available: Callable[[], str | None]
+    #: Strings that identify the toolchain (tool fingerprints, versions) for the build hash.
+    toolchain: Callable[[], Sequence[str]]
+    #: Builds into an empty folder, appending commands and output to the log.
+    build: Callable[[Path, list[str]], None]
+
+
+#: Every peer that :func:`_build_peer` knows (this module's and :mod:`interop.extra_peers`').
+_RECIPES: dict[str, _PeerRecipe] = {}
+
+
 def _require(name: str) -> None:
-    reason = peer_available(name)
+    reason = _RECIPES[name].available()
     if reason is not None:
         raise PeerError(f"peer {name!r} unavailable: {reason}")
+
+
+def _install_hint(problems: Sequence[tuple[str, str]]) -> str | None:
+    """``problems`` (what is missing, Debian package) as one message naming the install."""
+    if not problems:
+        return None
+    packages = " ".join(dict.fromkeys(package for _, package in problems))
+    return (
+        "; ".join(what for what, _ in problems)
+        + f" (install the Debian package(s) {packages}, e.g. run `sh {_install_script()}` as root)"
+    )
+
+
+def _install_script() -> str:
+    """``interop/peers/install.sh``, relative to the repository root (for messages)."""
+    return str(INSTALL_SCRIPT.relative_to(PEERS_DIR.parent.parent))
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,17 +236,19 @@ def _fingerprint(path: Path | None) -> str:
 
 
 def _source_hash(name: str) -> str:
-    h = hashlib.sha256(_RECIPE.encode())
+    recipe = _RECIPES[name]
+    h = hashlib.sha256(recipe.version.encode())
     for p in _source_files(name):
         h.update(str(p.relative_to(PEERS_DIR)).encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
-    if name == "jaxws":
-        tools = [shutil.which("javac"), str(JAXWS_RT_JAR)]
-    else:
-        tools = [shutil.which("soapcpp2"), _c_compiler(), "/usr/include/stdsoap2.h"]
-    for tool in tools:
-        h.update(_fingerprint(Path(tool) if tool else None).encode() + b"\0")
+    for item in recipe.toolchain():
+        h.update(item.encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def _fingerprints(tools: Sequence[str | None]) -> list[str]:
+    """:func:`_fingerprint` of each tool path (None: not found)."""
+    return [_fingerprint(Path(tool) if tool else None) for tool in tools]
 
 
 def _run_step(cmd: Sequence[str], cwd: Path, log: list[str]) -> None:
@@ -350,6 +395,22 @@ def _build_lock(name: str) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+_RECIPES["jaxws"] = _PeerRecipe(
+    version="peerctl-recipe-1",
+    available=_jaxws_available,
+    toolchain=lambda: _fingerprints([shutil.which("javac"), str(JAXWS_RT_JAR)]),
+    build=_build_jaxws,
+)
+_RECIPES["gsoap"] = _PeerRecipe(
+    version="peerctl-recipe-1",
+    available=_gsoap_available,
+    toolchain=lambda: _fingerprints(
+        [shutil.which("soapcpp2"), _c_compiler(), "/usr/include/stdsoap2.h"]
+    ),
+    build=_build_gsoap,
+)
+
+
 def build(name: str) -> Path:
     """Build a peer into ``interop/peers/build/<name>/<hash>/`` unless already built; returns it.
 
@@ -357,6 +418,11 @@ def build(name: str) -> Path:
     nothing changed costs a few file reads. Safe to call from several processes at once.
     """
     _check_name(name)
+    return _build_peer(name)
+
+
+def _build_peer(name: str) -> Path:
+    """:func:`build` for any peer of :data:`_RECIPES`."""
     _require(name)
     digest = _source_hash(name)
     out = BUILD_DIR / name / digest
@@ -375,10 +441,7 @@ def build(name: str) -> Path:
         log: list[str] = []
         started = time.monotonic()
         try:
-            if name == "jaxws":
-                _build_jaxws(out, log)
-            else:
-                _build_gsoap(out, log)
+            _RECIPES[name].build(out, log)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)
             raise
@@ -540,19 +603,42 @@ def start_server(
     ``threshold``: JAX-WS MTOM threshold in bytes. ``reply``: gSOAP reply mode.
     """
     out = build(name)
+    return _start_process(
+        name,
+        lambda port_file: _server_command(
+            name, out, port_file, mtom=mtom, threshold=threshold, reply=reply
+        ),
+        timeout=timeout,
+    )
+
+
+def _start_process(
+    name: str,
+    command: Callable[[Path], Sequence[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_START_TIMEOUT,
+) -> PeerServer:
+    """Start ``command(port_file)`` in a fresh work directory and its own process group; wait
+    until it wrote its port to ``port_file`` and serves a WSDL at ``/echo11?wsdl``."""
     workdir = Path(tempfile.mkdtemp(prefix=f"mtom-peer-{name}-"))
     port_file = workdir / "port"
     log_path = workdir / "server.log"
-    cmd = _server_command(name, out, port_file, mtom=mtom, threshold=threshold, reply=reply)
-    with open(log_path, "wb") as log_fh:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            start_new_session=True,
-        )
+    try:
+        cmd = list(command(port_file))
+        with open(log_path, "wb") as log_fh:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=None if env is None else dict(env),
+                start_new_session=True,
+            )
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     server = PeerServer(name=name, process=proc, port=0, workdir=workdir, log_path=log_path)
     with _LIVE_LOCK:
         _LIVE_SERVERS[id(server)] = server
@@ -628,13 +714,32 @@ def client_command(
 ) -> list[str]:
     """The command line :func:`run_client` runs (builds the peer if needed)."""
     _check_name(name)
+    extra = [] if threshold is None else ["--threshold", str(threshold)]
+    args = _client_args(url, soap_version, files, mtom, action=action, timeout=timeout, extra=extra)
+    out = build(name)
+    if name == "jaxws":
+        return _java_command(out, "mtompeer.client.EchoClient", args)
+    return [str(out / "echo_client"), *args]
+
+
+def _client_args(
+    url: str,
+    soap_version: SoapVersion,
+    files: Sequence[ClientFile],
+    mtom: bool,
+    *,
+    action: str | None,
+    timeout: float,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The arguments every peer client takes:
+    ``URL 1.1|1.2 on|off --timeout S [EXTRA] [--action URI] ([--ct TYPE] FILE)...``."""
     if soap_version not in _ENDPOINT_PATHS:
         raise ValueError(f"SOAP version must be '1.1' or '1.2', not {soap_version!r}")
     if not files:
         raise ValueError("at least one file is needed")
     args = [url, soap_version, "on" if mtom else "off", "--timeout", str(max(1, int(timeout)))]
-    if threshold is not None:
-        args += ["--threshold", str(threshold)]
+    args += extra
     if action is not None:
         args += ["--action", action]
     for item in files:
@@ -645,10 +750,7 @@ def client_command(
         if content_type is not None:
             args += ["--ct", content_type]
         args.append(os.path.abspath(os.fspath(path)))  # never mistaken for an option
-    out = build(name)
-    if name == "jaxws":
-        return _java_command(out, "mtompeer.client.EchoClient", args)
-    return [str(out / "echo_client"), *args]
+    return args
 
 
 def run_client(
@@ -677,11 +779,25 @@ def run_client(
     cmd = client_command(
         name, url, soap_version, files, mtom, threshold=threshold, action=action, timeout=timeout
     )
+    return _run_client_process(name, cmd, timeout=timeout, check=check)
+
+
+def _run_client_process(
+    name: str,
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float,
+    check: bool,
+) -> dict[str, Any]:
+    """Run a peer client command (its own process group, bounded wait) and return the JSON
+    line it printed last, with ``exit_code`` (see :func:`run_client`)."""
     proc = subprocess.Popen(
-        cmd,
+        list(cmd),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=None if env is None else dict(env),
         start_new_session=True,
     )
     try:
@@ -718,17 +834,49 @@ def run_client(
 # Command line: python -m interop.peerctl check|build|serve|client ...
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m interop.peerctl", description=(__doc__ or "").split("\n")[0]
-    )
+def _cli_parser(
+    prog: str, description: str, names: Sequence[str]
+) -> tuple[
+    argparse.ArgumentParser,
+    argparse._SubParsersAction[argparse.ArgumentParser],
+    argparse.ArgumentParser,
+]:
+    """The ``check``, ``build [NAME...]`` and ``serve NAME --seconds S`` commands of a peer
+    module's command line: (parser, its subparsers, the ``serve`` parser)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="say which peers are usable")
     p_build = sub.add_parser("build", help="build peers")
-    p_build.add_argument("names", nargs="*", default=list(PEER_NAMES))
+    p_build.add_argument("names", nargs="*", default=list(names))
     p_serve = sub.add_parser("serve", help="run a peer server for a while")
-    p_serve.add_argument("name", choices=PEER_NAMES)
+    p_serve.add_argument("name", choices=names)
     p_serve.add_argument("--seconds", type=float, default=600.0)
+    return parser, sub, p_serve
+
+
+def _print_check(names: Sequence[str], available: Callable[[str], str | None]) -> int:
+    """``check``: one line per peer; 1 when any is unusable."""
+    status = 0
+    for name in names:
+        reason = available(name)
+        print(f"{name}: {'ok' if reason is None else reason}")
+        status |= reason is not None
+    return status
+
+
+def _serve_for(server: PeerServer, seconds: float) -> None:
+    """``serve``: keep a server up for ``seconds`` (or until Ctrl-C), then print its log."""
+    with contextlib.suppress(KeyboardInterrupt):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and server.alive():
+            time.sleep(0.5)
+    print(server.log(), end="")
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser, sub, p_serve = _cli_parser(
+        "python -m interop.peerctl", (__doc__ or "").split("\n")[0], PEER_NAMES
+    )
     p_serve.add_argument("--reply", choices=("mtom", "plain", "same"))
     p_serve.add_argument("--threshold", type=int, default=0)
     p_client = sub.add_parser("client", help="run a peer client once")
@@ -740,12 +888,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "check":
-        status = 0
-        for name in PEER_NAMES:
-            reason = peer_available(name)
-            print(f"{name}: {'ok' if reason is None else reason}")
-            status |= reason is not None
-        return status
+        return _print_check(PEER_NAMES, peer_available)
     if args.command == "build":
         for name in args.names:
             started = time.monotonic()
@@ -756,11 +899,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         with serving(args.name, reply=args.reply, threshold=args.threshold) as server:
             print(f"{args.name}: {server.url('1.1')} (SOAP 1.1), {server.url('1.2')} (SOAP 1.2)")
             print(f"WSDL: {server.wsdl_url('1.1')}; stopping in {args.seconds:.0f} s", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                deadline = time.monotonic() + args.seconds
-                while time.monotonic() < deadline and server.alive():
-                    time.sleep(0.5)
-            print(server.log(), end="")
+            _serve_for(server, args.seconds)
         return 0
     result = run_client(
         args.name, args.url, args.soap_version, args.files, not args.plain, check=False

@@ -21,12 +21,7 @@ def test_nodesoap_missing_package_names_the_install(monkeypatch: pytest.MonkeyPa
     assert "interop/peers/install.sh" in reason
 
     case = S.Case(S.Direction("nodesoap", "spyne"), "1.1", S.SCENARIOS["1b"])
-    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="nodesoap peer unavailable"):
-        conftest.require_case(case)
-    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
-    with pytest.raises(pytest.fail.Exception, match="MTOM_INTEROP_REQUIRE=1"):
-        conftest.require_case(case)
+    conftest.assert_missing_peer_skips_or_fails(monkeypatch, case, "nodesoap peer unavailable")
 
 
 def test_nodesoap_needs_node_20_19(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,9 +40,7 @@ def test_axis_missing_jar_names_the_debian_package(monkeypatch: pytest.MonkeyPat
     assert reason is not None and "libaxis-java" in reason and "axis.jar" in reason
 
     case = S.Case(S.Direction("zeep", "axis"), "1.2", S.SCENARIOS["1b"])
-    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="libaxis-java"):
-        conftest.require_case(case)
+    conftest.assert_missing_peer_skips_or_fails(monkeypatch, case, "libaxis-java")
 
 
 def test_new_directions_and_known_issues() -> None:

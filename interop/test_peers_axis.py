@@ -19,43 +19,30 @@ import pytest
 
 import mtom
 from interop import extra_peers, peerctl, scenarios
-from interop.conftest import RunCase, case_param
+from interop.conftest import (
+    PAYLOAD,
+    RunCase,
+    case_param,
+    peer_server,
+    require_adapter,
+    require_peer,
+)
 from interop.servers import Endpoint
 
 pytestmark = pytest.mark.live
 
 PEER = "axis"
 CASES = scenarios.cases(clients=("zeep", "raw"), servers=(PEER,))
-PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
 ITEM2 = ("issue #11 item 2: Axis's SwA reference element carries xsi:type=\"ns1:DataHandler\" "
          "(http://xml.apache.org/xml-soap), which Spyne rejects")
 ITEM3_SERVER = ("issue #11 item 3: a DIME request to Spyne gets a misleading "
                 "Client.XMLSyntaxError instead of a fault saying DIME is not supported")
 
 
-def require_peer() -> None:
-    reason = extra_peers.peer_available(PEER)
-    if reason is None:
-        return
-    message = f"{PEER} peer unavailable: {reason}"
-    if peerctl.interop_required():
-        pytest.fail(message + " [MTOM_INTEROP_REQUIRE=1]")
-    pytest.skip(message)
-
-
-def require_adapter(direction: scenarios.Direction) -> None:
-    missing = scenarios.adapter_missing(direction)
-    if missing:
-        pytest.skip(missing)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[peerctl.PeerServer]:
     """An Axis echo answering in the request's format (attachments only if it had some)."""
-    require_peer()
-    with extra_peers.serving(PEER, reply="same") as srv:
-        yield srv
-    assert not srv.alive()
+    yield from peer_server(PEER, reply="same")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +111,7 @@ def spyne() -> Iterator[Endpoint]:
 def test_axis_swa_without_xsi_type_to_spyne(spyne: Endpoint,
                                             payload_files: list[peerctl.ClientFile]) -> None:
     """SwA href references without Axis's xsi:type resolve in Spyne today (SOAP 1.1)."""
-    require_peer()
+    require_peer(PEER)
     result = extra_peers.run_client(PEER, spyne.url("1.1"), "1.1", payload_files,
                                     axis_format="swa", xsi_type=False)
     assert [(v["size"], v["sha256"], v["content_type"]) for v in result["values"]] == EXPECTED
@@ -133,7 +120,7 @@ def test_axis_swa_without_xsi_type_to_spyne(spyne: Endpoint,
 
 def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
                                          payload_files: list[peerctl.ClientFile]) -> None:
-    require_peer()
+    require_peer(PEER)
     result = extra_peers.run_client(PEER, spyne.url("1.1"), "1.1", payload_files,
                                     axis_format="swa", check=False)
     assert result.get("ok"), result
@@ -142,7 +129,7 @@ def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
 
 def test_axis_dime_to_spyne_is_refused_clearly(spyne: Endpoint,
                                                payload_files: list[peerctl.ClientFile]) -> None:
-    require_peer()
+    require_peer(PEER)
     result = extra_peers.run_client(PEER, spyne.url("1.1"), "1.1", payload_files,
                                     axis_format="dime", check=False)
     assert "application/dime" in spyne.log()
@@ -158,7 +145,7 @@ def test_axis_dime_to_spyne_is_refused_clearly(spyne: Endpoint,
 
 def test_zeep_gets_a_clear_error_for_a_dime_reply() -> None:
     """issue #11 item 3 (client): mtom.DimeNotSupported, not a TransportError about XML."""
-    require_peer()
+    require_peer(PEER)
     require_adapter(scenarios.Direction("zeep", PEER))
     import zeep
 

@@ -21,31 +21,17 @@ from pathlib import Path
 import pytest
 
 from interop import extra_peers, peerctl, scenarios
-from interop.conftest import RunCase, case_param
+from interop.conftest import PAYLOAD, RunCase, case_param, peer_server
 
 pytestmark = pytest.mark.live
 
 PEER = "nodesoap"
 CASES = scenarios.cases(clients=("zeep", "raw"), servers=(PEER,))
-PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
-
-
-def require_peer() -> None:
-    reason = extra_peers.peer_available(PEER)
-    if reason is None:
-        return
-    message = f"{PEER} peer unavailable: {reason}"
-    if peerctl.interop_required():
-        pytest.fail(message + " [MTOM_INTEROP_REQUIRE=1]")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[peerctl.PeerServer]:
-    require_peer()
-    with extra_peers.serving(PEER) as srv:
-        yield srv
-    assert not srv.alive()
+    yield from peer_server(PEER)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:

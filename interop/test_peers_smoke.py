@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from interop import peerctl
+from interop.conftest import PAYLOAD, peer_server, require_peer
 
 pytestmark = pytest.mark.live
 
@@ -28,29 +29,13 @@ SOAP_MEDIA_TYPE = {"1.1": "text/xml", "1.2": "application/soap+xml"}
 DATA_NS = "http://example.org/mtom/data"
 XMIME_NS = "http://www.w3.org/2005/05/xmlmime"
 
-# Bytes that trip naive MIME/XML handling: CR/LF at both ends, NUL, a boundary look-alike.
-PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
-
-
-def require_peer(name: str) -> None:
-    """Skip (or, with MTOM_INTEROP_REQUIRE=1, fail) when a peer's toolchain is missing."""
-    reason = peerctl.peer_available(name)
-    if reason is None:
-        return
-    message = f"{name} peer unavailable: {reason}"
-    if peerctl.interop_required():
-        pytest.fail(message + " [MTOM_INTEROP_REQUIRE=1]")
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module", params=peerctl.PEER_NAMES)
 def server(request: pytest.FixtureRequest) -> Iterator[peerctl.PeerServer]:
     name: str = request.param
-    require_peer(name)
     # gSOAP answers MTOM to everything by default; "same" keeps a plain exchange plain.
-    with peerctl.serving(name, reply="same" if name == "gsoap" else None) as srv:
-        yield srv
-    assert not srv.alive()
+    yield from peer_server(name, reply="same" if name == "gsoap" else None)
 
 
 def _envelope(version: str, payload: bytes, content_type: str) -> bytes:

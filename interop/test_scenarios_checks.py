@@ -182,12 +182,7 @@ def test_missing_peer_skips_naming_the_package(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(peerctl, "peer_available",
                         lambda name: "java not found on PATH (install the Debian package(s) "
                                      "openjdk-17-jdk-headless)")
-    monkeypatch.delenv("MTOM_INTEROP_REQUIRE", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="openjdk-17-jdk-headless"):
-        conftest.require_case(case)
-    monkeypatch.setenv("MTOM_INTEROP_REQUIRE", "1")
-    with pytest.raises(pytest.fail.Exception, match="MTOM_INTEROP_REQUIRE=1"):
-        conftest.require_case(case)
+    conftest.assert_missing_peer_skips_or_fails(monkeypatch, case, "openjdk-17-jdk-headless")
 
 
 def test_missing_adapter_skips_even_when_peers_are_required(

@@ -5,7 +5,8 @@
 * file descriptors: :func:`fds_under`;
 * work and memory, measured without timings: :func:`run_counting_calls`,
   :func:`calls_during`, :func:`peak_traced_bytes`; hand-framed bodies:
-  :func:`multipart_body`; server processes: :func:`free_port`, :func:`server_process`;
+  :func:`multipart_body`; a non-seekable stream: :class:`Pipe`; server processes:
+  :func:`free_port`, :func:`server_process`;
 * the Spyne adapter tests: a test service, request builders (requests built with
   :class:`mtom.OutgoingPackage`, sent with ``requests`` or ``http.client``),
   response checks (decoded with :func:`mtom.read_package`).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import os
 import socket
 import subprocess
@@ -202,6 +204,20 @@ def pattern(size: int, seed: int = 0) -> bytes:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class Pipe(io.RawIOBase):
+    """A readable stream that cannot seek and has no size (like a pipe): a value sent from it
+    goes chunked, with its total unknown."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
 
 
 # -- the service -----------------------------------------------------------------------

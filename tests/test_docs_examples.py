@@ -42,23 +42,24 @@ def test_spyne_quickstart_serves_mtom(wsgi_server: Any) -> None:
     assert reply_is_xop and reply_refs == 1  # the 5000-byte value came as a MIME part
 
 
-def test_zeep_quickstart_round_trip(wsgi_server: Any) -> None:
+def _run_zeep_example(wsgi_server: Any, name: str) -> subprocess.CompletedProcess[str]:
+    """Run ``docs/examples/<name>.py`` against the demo service (SOAP 1.1); it must succeed."""
     with wsgi_server(demo_service.wsgi_app("1.1")) as url:
-        proc = subprocess.run([sys.executable, str(EXAMPLES / "quickstart_zeep.py"),
-                               url + "/?wsdl"], capture_output=True, text=True, timeout=120,
-                              check=False)
+        proc = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), url + "/?wsdl"],
+                              capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_zeep_quickstart_round_trip(wsgi_server: Any) -> None:
+    proc = _run_zeep_example(wsgi_server, "quickstart_zeep")
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("uploaded 3145728 bytes as ")
     assert lines[1].startswith("downloaded 3145728 bytes, sha256 ")
 
 
 def test_zeep_progress_example_draws_bars_and_reports(wsgi_server: Any) -> None:
-    with wsgi_server(demo_service.wsgi_app("1.1")) as url:
-        proc = subprocess.run([sys.executable, str(EXAMPLES / "progress_zeep.py"),
-                               url + "/?wsdl"], capture_output=True, text=True, timeout=120,
-                              check=False)
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_zeep_example(wsgi_server, "progress_zeep")
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("uploaded 8388608 bytes: ") and " as MTOM, " in lines[0]
     assert lines[1].startswith("downloaded 8388608 bytes: sent plain, ")

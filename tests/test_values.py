@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _support import Pipe
 from lxml import etree
 
 import mtom
@@ -169,13 +170,6 @@ def test_inline_parts_undoes_build_package(tmp_path: Path) -> None:
 
 
 def test_inline_parts_refuses_a_stream_already_sent() -> None:
-    class Pipe(io.RawIOBase):
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-            return 0
-
     root = etree.fromstring(b"<r><data/></r>")
     part = mtom.OutgoingPart(Pipe(), size=0)
     mtom.include(root[0], part)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import Pipe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -221,17 +222,7 @@ def test_file_source_read_from_its_current_position() -> None:
 
 
 def test_non_seekable_file_has_unknown_size() -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self) -> None:
-            self._data = io.BytesIO(BLOB)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-            return self._data.readinto(b)
-
-    pkg = OutgoingPackage(ROOT, [OutgoingPart(io.BufferedReader(Pipe()))])
+    pkg = OutgoingPackage(ROOT, [OutgoingPart(io.BufferedReader(Pipe(BLOB)))])
     assert pkg.content_length is None
     with read_package(pkg.to_bytes(), pkg.content_type) as back:
         assert back.attachments[0].read() == BLOB
@@ -526,19 +517,6 @@ def test_package_stream_without_progress_is_unchanged() -> None:
     assert b"".join(package.stream()) == package.to_bytes()
 
 
-class _Pipe(io.RawIOBase):
-    """A readable, non-seekable stream (like a pipe)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return self._data.readinto(buffer)
-
-
 def test_outgoing_part_rereadable(tmp_path: Path) -> None:
     path = tmp_path / "v.bin"
     path.write_bytes(b"abc")
@@ -546,7 +524,7 @@ def test_outgoing_part_rereadable(tmp_path: Path) -> None:
     seekable.seek(2)
     assert OutgoingPart(b"abc").rereadable and OutgoingPart(path).rereadable
     assert OutgoingPart(str(path)).rereadable and OutgoingPart(seekable).rereadable
-    assert not OutgoingPart(_Pipe(b"abc")).rereadable
+    assert not OutgoingPart(Pipe(b"abc")).rereadable
     assert not OutgoingPart(iter([b"a", b"bc"]), size=3).rereadable
     part = OutgoingPart(seekable)
     assert b"".join(part.iter_content()) == b"abc" == b"".join(part.iter_content())

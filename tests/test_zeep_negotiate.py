@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 import zeep
-from _support import DATA, ECHO11, ECHO12, CannedApp, EchoApp, SharedServer, echo_service, pattern
+from _support import (
+    DATA,
+    ECHO11,
+    ECHO12,
+    CannedApp,
+    EchoApp,
+    Pipe,
+    SharedServer,
+    echo_service,
+    pattern,
+)
 from zeep.exceptions import Fault, TransportError
 from zeep.proxy import AsyncServiceProxy
 
@@ -146,20 +156,10 @@ def test_415_to_both_formats_says_so(served: SharedServer) -> None:
 
 
 def test_a_non_seekable_value_is_not_resent(served: SharedServer) -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self) -> None:
-            self.data = io.BytesIO(VALUE)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: Any) -> int:
-            return self.data.readinto(buffer)
-
     app = Refusing("mtom", REFUSE_MTOM)
     with echo_service(served, app, mtom=True) as (svc, _), \
             pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
-        svc.Echo(data=[Pipe()])
+        svc.Echo(data=[Pipe(VALUE)])
     message = str(info.value)
     assert "it was not resent as plain SOAP" in message
     assert "'data'" in message and "Pipe that cannot be read a second time" in message

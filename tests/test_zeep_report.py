@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
 import logging
 import weakref
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 import zeep
-from _support import DATA, ECHO11, EchoApp, SharedServer, echo_service, pattern
+from _support import DATA, ECHO11, EchoApp, Pipe, SharedServer, echo_service, pattern
 from _support import fds_under as _open_spool_files
 from zeep.proxy import AsyncServiceProxy
 
@@ -78,16 +77,6 @@ def test_progress_of_a_plain_request_and_an_unsized_stream(served: SharedServer)
         sent = _check_events(events, "send", app.last.body_size, app.last.body_size)
         assert len(sent) == 1 and transport.last_report.sent.kind == "plain"
         events.clear()
-
-        class Pipe(io.RawIOBase):  # no size: the body goes chunked, total unknown
-            def __init__(self, data: bytes):
-                self._data = io.BytesIO(data)
-
-            def readable(self) -> bool:
-                return True
-
-            def readinto(self, buffer: Any) -> int:
-                return self._data.readinto(buffer)
 
         svc.Echo(data=[Pipe(pattern(20_000))])
         report = transport.last_report

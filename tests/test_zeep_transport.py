@@ -24,6 +24,7 @@ from _support import (
     ECHO12,
     NS,
     EchoApp,
+    Pipe,
     SharedServer,
     echo_service,
     pattern,
@@ -204,16 +205,6 @@ def test_every_source_kind(served: SharedServer, tmp_path: Path) -> None:
 
 
 def test_unsized_stream_is_sent_chunked(served: SharedServer) -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self, data: bytes):
-            self._data = io.BytesIO(data)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: Any) -> int:
-            return self._data.readinto(buffer)
-
     raw = pattern(20_000)
     app = EchoApp()
     history = HistoryPlugin()
