@@ -30,7 +30,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from lxml import etree
 from zeep.exceptions import Fault, TransportError
@@ -49,6 +49,7 @@ __all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "fault_reas
 LOG = LOGGER
 
 Mode = Literal["mtom", "plain"]
+V = TypeVar("V")
 
 #: Endpoints remembered per transport (least recently used dropped first).
 MAX_ENDPOINTS = 256
@@ -76,22 +77,26 @@ class UnsupportedMediaType(TransportError):
         self.sent = sent
 
 
-class Memory:
-    """Endpoint → the format it accepted after a resend (bounded LRU, thread-safe)."""
+class Memory(Generic[V]):
+    """Endpoint → what the transport learnt about it (bounded LRU, thread-safe).
+
+    ``Memory[Mode]``: the format an endpoint accepted after a resend;
+    ``Memory[bool]``: the endpoints already warned about (the policy WARNING).
+    """
 
     def __init__(self, size: int = MAX_ENDPOINTS):
         self._size = size
-        self._modes: OrderedDict[str, Mode] = OrderedDict()
+        self._modes: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, address: str) -> Mode | None:
+    def get(self, address: str) -> V | None:
         with self._lock:
             mode = self._modes.get(address)
             if mode is not None:
                 self._modes.move_to_end(address)
             return mode
 
-    def remember(self, address: str, mode: Mode) -> None:
+    def remember(self, address: str, mode: V) -> None:
         with self._lock:
             self._modes[address] = mode
             self._modes.move_to_end(address)
