@@ -23,7 +23,7 @@ from spyne.const import http as http_status
 from spyne.error import RequestNotAllowed, RequestTooLongError, ResourceNotFoundError
 from spyne.model.fault import Fault
 
-from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError, SoapVersion
+from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError, SoapVersion, fault_envelope
 from mtom.errors import printable
 from mtom.soap import soap_version_of_namespace
 
@@ -155,23 +155,5 @@ class VersionMismatch(Fault):  # type: ignore[misc]
 def version_mismatch_envelope(fault: VersionMismatch, service_version: str) -> etree._Element:
     """The VersionMismatch fault message, with the SOAP 1.2 ``Upgrade`` header block naming
     the envelope this endpoint supports (SOAP 1.2 Part 1 §5.4.7 and appendix A)."""
-    ns, upg = SoapVersion.coerce(fault.reply_version).envelope_ns, SOAP12_ENV_NS
-    supported_ns = SoapVersion.coerce(service_version).envelope_ns
-    env = etree.Element(f"{{{ns}}}Envelope", nsmap={"env": ns})
-    header = etree.SubElement(env, f"{{{ns}}}Header")
-    upgrade = etree.SubElement(header, f"{{{upg}}}Upgrade",
-                               nsmap=None if ns == upg else {"upg": upg})
-    supported = etree.SubElement(upgrade, f"{{{upg}}}SupportedEnvelope",
-                                 nsmap={"supported": supported_ns})
-    supported.set("qname", "supported:Envelope")
-    body_fault = etree.SubElement(etree.SubElement(env, f"{{{ns}}}Body"), f"{{{ns}}}Fault")
-    if fault.reply_version == "1.1":
-        etree.SubElement(body_fault, "faultcode").text = "env:VersionMismatch"
-        etree.SubElement(body_fault, "faultstring").text = fault.faultstring
-    else:
-        code = etree.SubElement(body_fault, f"{{{ns}}}Code")
-        etree.SubElement(code, f"{{{ns}}}Value").text = "env:VersionMismatch"
-        text = etree.SubElement(etree.SubElement(body_fault, f"{{{ns}}}Reason"), f"{{{ns}}}Text")
-        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-        text.text = fault.faultstring
-    return env
+    return fault_envelope(fault.reply_version, "VersionMismatch", fault.faultstring,
+                          upgrade=service_version)
