@@ -36,6 +36,7 @@ from .headers import (
     make_boundary,
     make_content_id,
     normalize_content_id,
+    parse_content_length,
     parse_content_type,
 )
 from .limits import DEFAULT_LIMITS, Limits
@@ -154,6 +155,7 @@ __all__ = [
     "multipart_content_type",
     "normalize_content_id",
     "optimize",
+    "parse_content_length",
     "parse_content_type",
     "parse_xml",
     "read_fault",

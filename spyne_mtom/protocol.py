@@ -84,6 +84,7 @@ from mtom import (
     content_type_hint,
     detach_hints,
     inline_base64,
+    parse_content_length,
     parse_content_type,
     unpack,
 )
@@ -632,8 +633,7 @@ def _schema_fault(error: Any) -> Fault:
 def _content_length(ctx: Any) -> int | None:
     """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
     environ = getattr(ctx.transport, "req_env", None) or {}
-    length = str(environ.get("CONTENT_LENGTH") or "")
-    return int(length) if length.isdigit() else None
+    return parse_content_length(environ.get("CONTENT_LENGTH"))
 
 
 def _drop_apache_types(references: Iterable[XopReference]) -> None:

@@ -83,11 +83,7 @@ def reply_length(headers: Mapping[str, str]) -> int | None:
     Content-Encoding (gzip…) makes the decoded body another size."""
     if headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
         return None
-    try:
-        length = int(headers.get("Content-Length", ""))
-    except ValueError:
-        return None
-    return length if length >= 0 else None
+    return mtom.parse_content_length(headers.get("Content-Length"))
 
 
 class Exchange:
