@@ -76,6 +76,7 @@ from mtom import (
     MtomError,
     MtomOptions,
     OutgoingPart,
+    Progress,
     ProgressMeter,
     RootPartError,
     XopReference,
@@ -566,13 +567,22 @@ class MtomMixin:
                 request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
             return
         request.streaming = True
-        meter = None if self.progress is None else ProgressMeter(
-            self.progress, "send", package.content_length)
+        user = self.progress
 
-        def sent() -> None:  # the stream is closed: what went out, then the report
-            request.sent = MessageStats.outgoing(package, body.tell())
+        def progress(event: Progress) -> None:  # the last byte is out: the report
+            if user is not None:
+                user(event)
+            if event.finished:
+                request.sent = MessageStats.outgoing(package, event.done)
+                request.report()
+
+        def sent() -> None:  # the stream is closed (maybe early): release, report if not yet
+            if request.sent is None:
+                request.sent = MessageStats.outgoing(package, body.tell())
             request.finish()
 
+        meter = ProgressMeter(progress, "send", package.content_length,
+                              step=None if user is not None else 1 << 62)
         body = package.stream(on_close=sent, progress=meter)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
