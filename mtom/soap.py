@@ -20,6 +20,7 @@ __all__ = [
     "XMIME_CONTENT_TYPE",
     "XMIME_NS",
     "XMIME_NS_2004",
+    "XML_SOAP_NS",
     "XOP_NS",
     "SoapFault",
     "SoapVersion",
@@ -36,6 +37,9 @@ XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XMIME_NS = "http://www.w3.org/2005/05/xmlmime"
 XMIME_NS_2004 = "http://www.w3.org/2004/11/xmlmime"
 XOP_MEDIA_TYPE = "application/xop+xml"
+#: Apache SOAP / Axis 1.x namespace of ``DataHandler`` and its other attachment types
+#: (``apachesoap:*``), which WSDLs use without importing any schema for it.
+XML_SOAP_NS = "http://xml.apache.org/xml-soap"
 #: The ``xmime:contentType`` attribute, in the 2005/05 and the 2004/11 namespace.
 XMIME_CONTENT_TYPE = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
 

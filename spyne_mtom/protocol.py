@@ -90,6 +90,7 @@ from mtom import (
     unpack,
 )
 from mtom.progress import ProgressCallback
+from mtom.soap import XML_SOAP_NS
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
@@ -113,8 +114,6 @@ _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
 MTOM_REPLY = ("auto", "always", "never")
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-#: Apache SOAP / Axis 1 types (``DataHandler``…) that no service schema declares.
-APACHE_SOAP_NS = "http://xml.apache.org/xml-soap"
 
 
 class MtomMixin:
@@ -656,7 +655,7 @@ def _drop_apache_types(references: Iterable[XopReference]) -> None:
         if value is None:
             continue
         prefix = value.partition(":")[0] if ":" in value else None
-        if el.nsmap.get(prefix) == APACHE_SOAP_NS:
+        if el.nsmap.get(prefix) == XML_SOAP_NS:
             del el.attrib[_XSI_TYPE]
 
 
