@@ -36,6 +36,7 @@ from .headers import (
     make_boundary,
     make_content_id,
     normalize_content_id,
+    parse_content_length,
     parse_content_type,
 )
 from .limits import DEFAULT_LIMITS, Limits
@@ -49,8 +50,11 @@ from .soap import (
     SOAP12_ENV_NS,
     XMIME_NS,
     XOP_NS,
+    SoapFault,
     SoapVersion,
+    fault_envelope,
     multipart_content_type,
+    read_fault,
     root_content_type,
 )
 from .values import (
@@ -120,6 +124,7 @@ __all__ = [
     "ProgressMeter",
     "ProtocolError",
     "RootPartError",
+    "SoapFault",
     "SoapVersion",
     "TruncatedMessage",
     "UsageError",
@@ -138,6 +143,7 @@ __all__ = [
     "content_type_hint",
     "detach_hints",
     "element_names",
+    "fault_envelope",
     "find_swa_references",
     "href_to_content_id",
     "include",
@@ -149,8 +155,10 @@ __all__ = [
     "multipart_content_type",
     "normalize_content_id",
     "optimize",
+    "parse_content_length",
     "parse_content_type",
     "parse_xml",
+    "read_fault",
     "read_package",
     "reconstitute",
     "root_content_type",

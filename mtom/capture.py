@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import MalformedMime
-from .headers import Headers, parse_header_block
+from .headers import Headers, parse_content_length, parse_header_block
 
 __all__ = ["SavedMessage", "dechunk", "read_saved_message", "sniff_boundary"]
 
@@ -111,12 +111,11 @@ def _http_messages(data: bytes) -> list[tuple[str, Headers, bytes]]:
         if (status and status.group(1).startswith(b"1")) or (
                 length is not None and length.strip() == "0" and _START_LINE.match(rest)):
             continue
-        if length is not None and length.strip().isdigit():
-            n = int(length)
-            if _START_LINE.match(rest[n:].lstrip(b"\r\n")):
-                messages.append((start.decode("latin-1"), headers, rest[:n]))
-                rest = rest[n:].lstrip(b"\r\n")
-                continue
+        n = parse_content_length(length)
+        if n is not None and _START_LINE.match(rest[n:].lstrip(b"\r\n")):
+            messages.append((start.decode("latin-1"), headers, rest[:n]))
+            rest = rest[n:].lstrip(b"\r\n")
+            continue
         messages.append((start.decode("latin-1"), headers, rest))
         break
     return messages

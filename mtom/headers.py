@@ -39,6 +39,7 @@ __all__ = [
     "make_boundary",
     "make_content_id",
     "normalize_content_id",
+    "parse_content_length",
     "parse_content_type",
     "parse_header_block",
     "validate_boundary",
@@ -390,3 +391,19 @@ def require_multipart(ct: ContentType) -> str:
     if len(boundary) > 200:
         raise NoBoundary(f"boundary parameter is {len(boundary)} characters long (RFC 2046: ≤ 70)")
     return boundary
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_content_length(value: str | bytes | None) -> int | None:
+    """A ``Content-Length`` value as a number of bytes, or ``None`` when absent or invalid.
+
+    Only ASCII digits (surrounding blanks allowed) are a length, as RFC 9110 §8.6 says:
+    no sign, no ``_``, no other script's digits.
+    """
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip(" \t")
+    return int(text) if _DIGITS.fullmatch(text) else None

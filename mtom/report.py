@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .package import Package
+from .soap import XOP_MEDIA_TYPE
 from .writer import OutgoingPackage
 
 __all__ = ["MessageKind", "MessageStats", "WireReport", "base64_length"]
@@ -79,7 +80,7 @@ class MessageStats:
         if len(known) < len(package.parts):
             unknown = max(0, wire_bytes - package.framing_length - sum(known))
             inline += base64_length(unknown)
-        kind: MessageKind = ("mtom" if package.root_content_type.startswith("application/xop+xml")
+        kind: MessageKind = ("mtom" if package.root_content_type.startswith(XOP_MEDIA_TYPE)
                              else "swa")
         return cls(kind, len(package.parts), wire_bytes, inline)
 

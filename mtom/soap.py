@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from lxml import etree
+
 from .headers import ContentType, format_content_type, quote_param
 
 __all__ = [
@@ -18,9 +20,13 @@ __all__ = [
     "XMIME_CONTENT_TYPE",
     "XMIME_NS",
     "XMIME_NS_2004",
+    "XML_SOAP_NS",
     "XOP_NS",
+    "SoapFault",
     "SoapVersion",
+    "fault_envelope",
     "multipart_content_type",
+    "read_fault",
     "root_content_type",
     "soap_version_of_namespace",
 ]
@@ -31,6 +37,9 @@ XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XMIME_NS = "http://www.w3.org/2005/05/xmlmime"
 XMIME_NS_2004 = "http://www.w3.org/2004/11/xmlmime"
 XOP_MEDIA_TYPE = "application/xop+xml"
+#: Apache SOAP / Axis 1.x namespace of ``DataHandler`` and its other attachment types
+#: (``apachesoap:*``), which WSDLs use without importing any schema for it.
+XML_SOAP_NS = "http://xml.apache.org/xml-soap"
 #: The ``xmime:contentType`` attribute, in the 2005/05 and the 2004/11 namespace.
 XMIME_CONTENT_TYPE = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
 
@@ -152,3 +161,87 @@ def multipart_content_type(version: SoapVersion | str, *, boundary: str, start: 
     out = ["multipart/related"]
     out.extend(f"{name}={quote_param(value)}" for name, value in params)
     return "; ".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class SoapFault:
+    """A SOAP Fault as read by :func:`read_fault` from a message of either SOAP version.
+
+    Attributes:
+        version: the version of the envelope the Fault is in.
+        code: the fault code as written (``env:Sender``, ``soap:Client``…), or ``None``.
+        reason: the reason text (SOAP 1.2 ``env:Reason/env:Text``, SOAP 1.1
+            ``faultstring``), or ``None``.
+        element: the ``Fault`` element itself (role, detail…).
+    """
+
+    version: SoapVersion
+    code: str | None
+    reason: str | None
+    element: etree._Element
+
+    @property
+    def native(self) -> bool:
+        """False for a SOAP 1.2 Fault written with SOAP 1.1's ``faultcode``/``faultstring``
+        (node-soap), which a SOAP 1.2 reader does not find; True otherwise."""
+        env = self.version.envelope_ns
+        return self.version is SoapVersion.SOAP11 or self.element.find(
+            f"{{{env}}}Reason") is not None
+
+
+def _text(element: etree._Element, *paths: str) -> str | None:
+    for path in paths:
+        value = element.findtext(path)
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def read_fault(root: etree._Element) -> SoapFault | None:
+    """The Fault in the Body of the SOAP envelope ``root`` (either version), else ``None``.
+
+    Code and reason are read from the version's own elements, or else from
+    the unqualified ``faultcode``/``faultstring`` some SOAP 1.2 peers write.
+    """
+    name = etree.QName(root)
+    version = soap_version_of_namespace(name.namespace)
+    if version is None or name.localname != "Envelope":
+        return None
+    env = version.envelope_ns
+    fault = root.find(f"{{{env}}}Body/{{{env}}}Fault")
+    if fault is None:
+        return None
+    return SoapFault(version, _text(fault, f"{{{env}}}Code/{{{env}}}Value", "faultcode"),
+                     _text(fault, f"{{{env}}}Reason/{{{env}}}Text", "faultstring"), fault)
+
+
+def fault_envelope(version: SoapVersion | str, code: str, reason: str, *,
+                   upgrade: SoapVersion | str | None = None) -> etree._Element:
+    """A SOAP fault message: ``code`` is a fault code of the envelope's namespace
+    (``"VersionMismatch"``, ``"Sender"``/``"Client"``…), ``reason`` its text.
+
+    ``upgrade``: add the SOAP 1.2 ``Upgrade`` header block naming the envelope
+    version the sender should use (SOAP 1.2 Part 1 §5.4.7 and appendix A; in a
+    SOAP 1.1 message too, as a VersionMismatch answer to a SOAP 1.1 sender).
+    """
+    v = SoapVersion.coerce(version)
+    ns, upg = v.envelope_ns, SOAP12_ENV_NS
+    env = etree.Element(f"{{{ns}}}Envelope", nsmap={"env": ns})
+    if upgrade is not None:
+        header = etree.SubElement(env, f"{{{ns}}}Header")
+        block = etree.SubElement(header, f"{{{upg}}}Upgrade",
+                                 nsmap=None if ns == upg else {"upg": upg})
+        supported = etree.SubElement(block, f"{{{upg}}}SupportedEnvelope", nsmap={
+            "supported": SoapVersion.coerce(upgrade).envelope_ns})
+        supported.set("qname", "supported:Envelope")
+    fault = etree.SubElement(etree.SubElement(env, f"{{{ns}}}Body"), f"{{{ns}}}Fault")
+    if v is SoapVersion.SOAP11:
+        etree.SubElement(fault, "faultcode").text = f"env:{code}"
+        etree.SubElement(fault, "faultstring").text = reason
+    else:
+        value = etree.SubElement(etree.SubElement(fault, f"{{{ns}}}Code"), f"{{{ns}}}Value")
+        value.text = f"env:{code}"
+        text = etree.SubElement(etree.SubElement(fault, f"{{{ns}}}Reason"), f"{{{ns}}}Text")
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        text.text = reason
+    return env

@@ -97,6 +97,11 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
     def finish(self) -> None:
         """The request is over: release its files and log its :class:`mtom.WireReport` (once)."""
         self.close()
+        self.report()
+
+    def report(self) -> None:
+        """Log the :class:`mtom.WireReport` (once): as soon as the last byte of the reply is
+        out, before the server sends it, so a client's next call is logged after this one."""
         if not self._reported:
             self._reported = True
             if report_logger.isEnabledFor(logging.INFO):

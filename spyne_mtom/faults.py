@@ -23,8 +23,9 @@ from spyne.const import http as http_status
 from spyne.error import RequestNotAllowed, RequestTooLongError, ResourceNotFoundError
 from spyne.model.fault import Fault
 
-from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError
+from mtom import SOAP11_ENV_NS, SOAP12_ENV_NS, MtomError, SoapVersion, fault_envelope
 from mtom.errors import printable
+from mtom.soap import soap_version_of_namespace
 
 __all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_status_line",
            "qualify_subcodes", "set_status", "soap12_http_status", "version_mismatch_envelope",
@@ -32,7 +33,6 @@ __all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_
 
 #: Namespace of SOAP 1.2 subcodes when the application has no target namespace.
 FAULT_NS = "urn:soap-mtom:fault"
-_SOAP_NS = {"1.1": SOAP11_ENV_NS, "1.2": SOAP12_ENV_NS}
 
 logger = logging.getLogger(__name__)
 
@@ -144,33 +144,16 @@ class VersionMismatch(Fault):  # type: ignore[misc]
         self.service_version = service_version
         self.reply_version = "1.1" if service_version == "1.1" or (
             received == SOAP11_ENV_NS) else "1.2"
-        got = {SOAP11_ENV_NS: "SOAP 1.1", SOAP12_ENV_NS: "SOAP 1.2"}.get(received or "",
-                                                                         "no SOAP version")
+        version = soap_version_of_namespace(received)
+        got = f"SOAP {version.value}" if version is not None else "no SOAP version"
         super().__init__(faultcode="VersionMismatch", faultstring=printable(
             f"the request's Envelope is in the namespace {received or '(none)'} ({got}); "
             f"this endpoint speaks SOAP {service_version} only: send an Envelope in "
-            f"{_SOAP_NS[service_version]}"))
+            f"{SoapVersion.coerce(service_version).envelope_ns}"))
 
 
 def version_mismatch_envelope(fault: VersionMismatch, service_version: str) -> etree._Element:
     """The VersionMismatch fault message, with the SOAP 1.2 ``Upgrade`` header block naming
     the envelope this endpoint supports (SOAP 1.2 Part 1 §5.4.7 and appendix A)."""
-    ns, upg = _SOAP_NS[fault.reply_version], SOAP12_ENV_NS
-    env = etree.Element(f"{{{ns}}}Envelope", nsmap={"env": ns})
-    header = etree.SubElement(env, f"{{{ns}}}Header")
-    upgrade = etree.SubElement(header, f"{{{upg}}}Upgrade",
-                               nsmap=None if ns == upg else {"upg": upg})
-    supported = etree.SubElement(upgrade, f"{{{upg}}}SupportedEnvelope",
-                                 nsmap={"supported": _SOAP_NS[service_version]})
-    supported.set("qname", "supported:Envelope")
-    body_fault = etree.SubElement(etree.SubElement(env, f"{{{ns}}}Body"), f"{{{ns}}}Fault")
-    if fault.reply_version == "1.1":
-        etree.SubElement(body_fault, "faultcode").text = "env:VersionMismatch"
-        etree.SubElement(body_fault, "faultstring").text = fault.faultstring
-    else:
-        code = etree.SubElement(body_fault, f"{{{ns}}}Code")
-        etree.SubElement(code, f"{{{ns}}}Value").text = "env:VersionMismatch"
-        text = etree.SubElement(etree.SubElement(body_fault, f"{{{ns}}}Reason"), f"{{{ns}}}Text")
-        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-        text.text = fault.faultstring
-    return env
+    return fault_envelope(fault.reply_version, "VersionMismatch", fault.faultstring,
+                          upgrade=service_version)

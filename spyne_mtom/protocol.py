@@ -76,6 +76,7 @@ from mtom import (
     MtomError,
     MtomOptions,
     OutgoingPart,
+    Progress,
     ProgressMeter,
     RootPartError,
     XopReference,
@@ -84,10 +85,12 @@ from mtom import (
     content_type_hint,
     detach_hints,
     inline_base64,
+    parse_content_length,
     parse_content_type,
     unpack,
 )
 from mtom.progress import ProgressCallback
+from mtom.soap import XML_SOAP_NS
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
@@ -111,8 +114,6 @@ _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
 MTOM_REPLY = ("auto", "always", "never")
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-#: Apache SOAP / Axis 1 types (``DataHandler``…) that no service schema declares.
-APACHE_SOAP_NS = "http://xml.apache.org/xml-soap"
 
 
 class MtomMixin:
@@ -565,13 +566,22 @@ class MtomMixin:
                 request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
             return
         request.streaming = True
-        meter = None if self.progress is None else ProgressMeter(
-            self.progress, "send", package.content_length)
+        user = self.progress
 
-        def sent() -> None:  # the stream is closed: what went out, then the report
-            request.sent = MessageStats.outgoing(package, body.tell())
+        def progress(event: Progress) -> None:  # the last byte is out: the report
+            if user is not None:
+                user(event)
+            if event.finished:
+                request.sent = MessageStats.outgoing(package, event.done)
+                request.report()
+
+        def sent() -> None:  # the stream is closed (maybe early): release, report if not yet
+            if request.sent is None:
+                request.sent = MessageStats.outgoing(package, body.tell())
             request.finish()
 
+        meter = ProgressMeter(progress, "send", package.content_length,
+                              step=None if user is not None else 1 << 62)
         body = package.stream(on_close=sent, progress=meter)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
@@ -632,8 +642,7 @@ def _schema_fault(error: Any) -> Fault:
 def _content_length(ctx: Any) -> int | None:
     """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
     environ = getattr(ctx.transport, "req_env", None) or {}
-    length = str(environ.get("CONTENT_LENGTH") or "")
-    return int(length) if length.isdigit() else None
+    return parse_content_length(environ.get("CONTENT_LENGTH"))
 
 
 def _drop_apache_types(references: Iterable[XopReference]) -> None:
@@ -646,7 +655,7 @@ def _drop_apache_types(references: Iterable[XopReference]) -> None:
         if value is None:
             continue
         prefix = value.partition(":")[0] if ":" in value else None
-        if el.nsmap.get(prefix) == APACHE_SOAP_NS:
+        if el.nsmap.get(prefix) == XML_SOAP_NS:
             del el.attrib[_XSI_TYPE]
 
 

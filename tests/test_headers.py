@@ -21,7 +21,12 @@ from mtom import (
     normalize_content_id,
     parse_content_type,
 )
-from mtom.headers import format_content_type, parse_header_block, validate_boundary
+from mtom.headers import (
+    format_content_type,
+    parse_content_length,
+    parse_header_block,
+    validate_boundary,
+)
 
 # RFC 3986 path characters (pchar): unreserved, sub-delims, ':' and '@', or %XX.
 _URI_CID = re.compile(r"cid:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-F]{2})*")
@@ -306,3 +311,13 @@ def test_content_type_parse_is_cached_and_read_only() -> None:
     assert parse_content_type(value.encode("latin-1")) is first
     with pytest.raises(TypeError):
         first.params["boundary"] = "changed"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("value", "want"), [
+    ("0", 0), ("1234", 1234), (" 12\t", 12), (b"77", 77), (None, None), ("", None),
+    ("-1", None), ("+5", None), ("1_000", None), ("1e3", None), ("\u00b2", None),
+    ("\u0661\u0662", None), ("12, 12", None),
+])
+def test_parse_content_length(value: str | bytes | None, want: int | None) -> None:
+    """ASCII digits only: int() would take '1_000' and '+5', str.isdigit() takes '²'."""
+    assert parse_content_length(value) == want

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
+import mtom
 from mtom import (
     SOAP11_ENV_NS,
     SOAP12_ENV_NS,
@@ -116,3 +118,47 @@ def test_package_version_comes_from_the_envelope_not_the_content_type() -> None:
     with read_package(body, ct) as pkg:
         assert pkg.soap_version is SoapVersion.SOAP11
         assert pkg.declared_soap_version is SoapVersion.SOAP12
+
+
+# -- SOAP Faults: read_fault / fault_envelope -------------------------------------------------
+
+_NODE_SOAP_12 = (  # a SOAP 1.2 envelope with SOAP 1.1's fault children (node-soap)
+    b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>'
+    b"<faultcode>e:Receiver</faultcode><faultstring> boom </faultstring></e:Fault></e:Body>"
+    b"</e:Envelope>")
+
+
+@pytest.mark.parametrize(("body", "want"), [
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+     b"<faultcode>s:Client</faultcode><faultstring>bad</faultstring></s:Fault></s:Body>"
+     b"</s:Envelope>", ("1.1", "s:Client", "bad", True)),
+    (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>'
+     b"<e:Code><e:Value>e:Sender</e:Value></e:Code><e:Reason><e:Text>no</e:Text></e:Reason>"
+     b"</e:Fault></e:Body></e:Envelope>", ("1.2", "e:Sender", "no", True)),
+    (_NODE_SOAP_12, ("1.2", "e:Receiver", "boom", False)),
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><ok/></s:Body>'
+     b"</s:Envelope>", None),
+    (b'<Envelope xmlns="urn:other"><Body><Fault/></Body></Envelope>', None),
+])
+def test_read_fault(body: bytes, want: tuple[str, str, str, bool] | None) -> None:
+    fault = mtom.read_fault(mtom.parse_xml(body))
+    got = None if fault is None else (fault.version.value, fault.code, fault.reason, fault.native)
+    assert got == want
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+@pytest.mark.parametrize("upgrade", [None, "1.1", "1.2"])
+def test_fault_envelope_reads_back(version: str, upgrade: str | None) -> None:
+    env = mtom.fault_envelope(version, "VersionMismatch", "use <the> other", upgrade=upgrade)
+    fault = mtom.read_fault(mtom.parse_xml(etree.tostring(env)))
+    assert fault is not None and fault.native
+    assert (fault.version.value, fault.code, fault.reason) == (
+        version, "env:VersionMismatch", "use <the> other")
+    supported = env.findall(f"*/{{{mtom.SOAP12_ENV_NS}}}Upgrade/"
+                            f"{{{mtom.SOAP12_ENV_NS}}}SupportedEnvelope")
+    if upgrade is None:
+        assert supported == []
+    else:
+        ns = mtom.SoapVersion.coerce(upgrade).envelope_ns
+        assert [s.get("qname") for s in supported] == ["supported:Envelope"]
+        assert supported[0].nsmap["supported"] == ns

@@ -19,7 +19,9 @@ from zeep.proxy import AsyncServiceProxy
 
 import mtom
 import zeep_mtom
-from zeep_mtom.report import PerCaller, reply_length
+from zeep_mtom.hooks import CallContext
+from zeep_mtom.negotiate import Memory
+from zeep_mtom.report import PerCaller, reply_length, warn_inlined_by_policy
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +239,21 @@ def test_policy_mode_warns_once_per_endpoint_when_big_values_go_inline(
     text = warnings[0].getMessage()
     assert "1 binary value(s) of 1024 bytes or more" in text and served.url in text
     assert "mtom=True" in text and "Echo11Binding" in text
+
+
+def test_policy_warning_memory_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    """A transport that calls many addresses keeps only the most recent as warned."""
+    caplog.set_level(logging.WARNING, logger="zeep_mtom")
+    options = mtom.MtomOptions(mtom=None)
+    ctx = CallContext(options, optimise=False, placeholders=False)
+    ctx.inlined = 1
+    warned: Memory[bool] = Memory(size=2)
+    for i in range(5):
+        warn_inlined_by_policy(ctx, options, f"http://127.0.0.1/{i}", warned)
+    warn_inlined_by_policy(ctx, options, "http://127.0.0.1/4", warned)  # still remembered
+    assert len(warned) == 2 and len(caplog.records) == 5
+    warn_inlined_by_policy(ctx, options, "http://127.0.0.1/0", warned)  # forgotten: warns again
+    assert len(caplog.records) == 6
 
 
 @pytest.mark.parametrize("options", [{"mtom": False}, {"mtom": True}, {"wsdl": "echo-policy.wsdl"}],

@@ -30,7 +30,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from lxml import etree
 from zeep.exceptions import Fault, TransportError
@@ -49,6 +49,7 @@ __all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "fault_reas
 LOG = LOGGER
 
 Mode = Literal["mtom", "plain"]
+V = TypeVar("V")
 
 #: Endpoints remembered per transport (least recently used dropped first).
 MAX_ENDPOINTS = 256
@@ -76,22 +77,26 @@ class UnsupportedMediaType(TransportError):
         self.sent = sent
 
 
-class Memory:
-    """Endpoint → the format it accepted after a resend (bounded LRU, thread-safe)."""
+class Memory(Generic[V]):
+    """Endpoint → what the transport learnt about it (bounded LRU, thread-safe).
+
+    ``Memory[Mode]``: the format an endpoint accepted after a resend;
+    ``Memory[bool]``: the endpoints already warned about (the policy WARNING).
+    """
 
     def __init__(self, size: int = MAX_ENDPOINTS):
         self._size = size
-        self._modes: OrderedDict[str, Mode] = OrderedDict()
+        self._modes: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, address: str) -> Mode | None:
+    def get(self, address: str) -> V | None:
         with self._lock:
             mode = self._modes.get(address)
             if mode is not None:
                 self._modes.move_to_end(address)
             return mode
 
-    def remember(self, address: str, mode: Mode) -> None:
+    def remember(self, address: str, mode: V) -> None:
         with self._lock:
             self._modes[address] = mode
             self._modes.move_to_end(address)
@@ -100,22 +105,6 @@ class Memory:
 
     def __len__(self) -> int:
         return len(self._modes)
-
-
-def _fault_of(root: etree._Element) -> tuple[mtom.SoapVersion, etree._Element] | None:
-    version = soap_version_of_namespace(etree.QName(root).namespace)
-    if version is None or etree.QName(root).localname != "Envelope":
-        return None
-    fault = root.find(f"{{{version.envelope_ns}}}Body/{{{version.envelope_ns}}}Fault")
-    return (version, fault) if fault is not None else None
-
-
-def _text(fault: etree._Element, *paths: str) -> str | None:
-    for path in paths:
-        value = fault.findtext(path)
-        if value is not None and value.strip():
-            return value.strip()
-    return None
 
 
 def _parse(content: bytes) -> etree._Element | None:
@@ -127,14 +116,9 @@ def _parse(content: bytes) -> etree._Element | None:
 
 def fault_reason(content: bytes) -> str | None:
     """The reason of the SOAP Fault in ``content`` (either version), else ``None``."""
-    if b"Fault" not in content:
-        return None
-    root = _parse(content)
-    found = _fault_of(root) if root is not None else None
-    if found is None:
-        return None
-    env = found[0].envelope_ns
-    return _text(found[1], f"{{{env}}}Reason/{{{env}}}Text", "faultstring")
+    root = _parse(content) if b"Fault" in content else None
+    fault = mtom.read_fault(root) if root is not None else None
+    return fault.reason if fault is not None else None
 
 
 def refusal(sent: Mode, status: int, reason: str | None, headers: Mapping[str, str],
@@ -198,24 +182,20 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
     if status < 400:  # faults come with 4xx/5xx (SOAP 1.1 and 1.2 HTTP bindings)
         return None
     root = _parse(content)
-    found = _fault_of(root) if root is not None else None
-    if root is None or found is None:
+    fault = mtom.read_fault(root) if root is not None else None
+    if root is None or fault is None:
         return None
-    version, fault = found
-    env = version.envelope_ns
-    reason = _text(fault, f"{{{env}}}Reason/{{{env}}}Text", "faultstring")
-    code = _text(fault, f"{{{env}}}Code/{{{env}}}Value", "faultcode")
+    version, element, env = fault.version, fault.element, fault.version.envelope_ns
     if env == request_ns:
-        if version is mtom.SoapVersion.SOAP11 or fault.find(f"{{{env}}}Reason") is not None:
+        if fault.native:
             return None  # Zeep reads it
-        return Fault(message=reason, code=code,  # type: ignore[no-untyped-call]
-                     actor=_text(fault, f"{{{env}}}Role"),
-                     detail=fault.find("detail"))
-    detail = fault.find(f"{{{env}}}Detail")
+        return Fault(message=fault.reason, code=fault.code,  # type: ignore[no-untyped-call]
+                     actor=element.findtext(f"{{{env}}}Role"), detail=element.find("detail"))
+    detail = element.find(f"{{{env}}}Detail")
     if detail is None:
-        detail = fault.find("detail")
+        detail = element.find("detail")
     other = soap_version_of_namespace(request_ns)
-    message = reason or "(no reason given)"
+    message = fault.reason or "(no reason given)"
     if other is not None:
         supported = [e.get("qname", "") for e in root.iter(
             f"{{{mtom.SOAP12_ENV_NS}}}SupportedEnvelope")]
@@ -224,5 +204,5 @@ def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault 
                     + (f" (Upgrade: {', '.join(supported)})" if supported else "")
                     + f"; if it speaks SOAP {version.value}, use the WSDL's SOAP "
                     f"{version.value} binding/port]")
-    return Fault(message=message, code=code, actor=None,  # type: ignore[no-untyped-call]
+    return Fault(message=message, code=fault.code, actor=None,  # type: ignore[no-untyped-call]
                  detail=detail)

@@ -23,13 +23,16 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import mtom
 from mtom.progress import ProgressCallback
 
 from .hooks import CallContext
 from .request import PreparedRequest
+
+if TYPE_CHECKING:
+    from .negotiate import Memory
 
 __all__ = ["LOGGER", "Exchange", "PerCaller", "log_report", "reply_length",
            "warn_inlined_by_policy"]
@@ -80,11 +83,7 @@ def reply_length(headers: Mapping[str, str]) -> int | None:
     Content-Encoding (gzip…) makes the decoded body another size."""
     if headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
         return None
-    try:
-        length = int(headers.get("Content-Length", ""))
-    except ValueError:
-        return None
-    return length if length >= 0 else None
+    return mtom.parse_content_length(headers.get("Content-Length"))
 
 
 class Exchange:
@@ -138,18 +137,19 @@ def log_report(address: str, status: int, report: mtom.WireReport) -> None:
 
 
 def warn_inlined_by_policy(ctx: CallContext | None, options: mtom.MtomOptions, address: str,
-                           warned: set[str]) -> None:
+                           warned: Memory[bool]) -> None:
     """WARNING once per endpoint: policy mode sent values over the threshold inline.
 
     Only in policy mode (``mtom=None``) and only when a value at or above the
     threshold went out as base64 because the binding's WSDL attaches no MTOM
-    policy; ``warned`` holds the endpoints already warned about.
+    policy; ``warned`` holds the endpoints already warned about (bounded: a transport
+    that calls many addresses keeps the most recent ones).
     """
     if ctx is None or ctx.optimise or options.mtom is not None or not ctx.inlined:
         return
-    if address in warned:
+    if warned.get(address):
         return
-    warned.add(address)
+    warned.remember(address, True)
     LOGGER.warning(
         "%d binary value(s) of %d bytes or more were sent to %s as inline base64: the "
         "WSDL attaches no MTOM policy (wsoma:OptimizedMimeSerialization) to binding %s, "

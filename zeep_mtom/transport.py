@@ -115,7 +115,7 @@ class _MtomMixin:
         hooks.install()
         schemas.install()
         self.negotiate = bool(negotiate)
-        self.negotiated = negotiate_.Memory()
+        self.negotiated: negotiate_.Memory[negotiate_.Mode] = negotiate_.Memory()
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, (int, float)) or not deadline > 0):
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
@@ -129,7 +129,7 @@ class _MtomMixin:
         self.policies = PolicyIndex()
         self._replies = _Replies()
         self._reports: PerCaller[mtom.WireReport] = PerCaller()
-        self._policy_warned: set[str] = set()
+        self._policy_warned: negotiate_.Memory[bool] = negotiate_.Memory()
 
     # -- WSDL loading ----------------------------------------------------
 

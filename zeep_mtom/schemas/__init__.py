@@ -23,10 +23,10 @@ from typing import Any
 
 from zeep.xsd.schema import Schema
 
+from mtom.soap import XML_SOAP_NS
+
 __all__ = ["SCHEMA_FILES", "XML_SOAP_NS", "install", "schema_for"]
 
-#: Apache Axis 1.x's namespace of ``DataHandler`` and its other attachment types.
-XML_SOAP_NS = "http://xml.apache.org/xml-soap"
 
 #: Namespace URL (scheme and trailing ``/`` or ``.xsd`` ignored) → file name.
 SCHEMA_FILES = {
