@@ -44,6 +44,7 @@ import mtom
 from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import hooks, schemas
+from ._http import MtomHTTPAdapter
 from .hooks import CallContext
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
@@ -284,6 +285,9 @@ class MtomTransport(_MtomMixin, Transport):
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
+        if session is None:  # our own session: replies' headers skip email's boundary regex
+            for prefix in ("http://", "https://"):
+                self.session.mount(prefix, MtomHTTPAdapter())
         self._init_mtom(opts, deadline, render_placeholders)
 
     def close(self) -> None:
