@@ -40,6 +40,7 @@ written on XML-safe strings; see :mod:`.faults`.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import logging
 from collections.abc import Iterable
@@ -296,10 +297,23 @@ class MtomMixin:
             inline_base64([ref])
         return super().from_element(ctx, cls, element)  # type: ignore[misc]
 
+    def _plain_base64(self, cls: Any, text: Any) -> bool:
+        """Whether ``text`` is an inline value Spyne would decode as plain base64, unvalidated."""
+        if not text or not isinstance(text, str) or self.validator is self.SOFT_VALIDATION:
+            return False
+        encoding = self.get_cls_attrs(cls).encoding
+        if encoding is BINARY_ENCODING_USE_DEFAULT:
+            encoding = self.binary_encoding
+        return encoding is BINARY_ENCODING_BASE64
+
     def byte_array_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
         if ref is None:
             try:
+                if self._plain_base64(cls, element.text):
+                    # Spyne's from_base64 joins the text character by character
+                    # (''.join(str)): ~8 µs per KiB. Same result, same errors.
+                    return (binascii.a2b_base64(element.text),)
                 return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
             except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
                 raise Fault("Client.ValidationError",

@@ -420,3 +420,26 @@ def test_dime_is_refused_with_415() -> None:
     assert "DIME (application/dime) is not supported; MTOM and SwA are" in str(info.value)
     assert info.value.http_status("1.1") == info.value.http_status("1.2") == 415
     assert info.value.fault_role == "Sender" and isinstance(info.value, NotMultipart)
+
+
+def test_parse_xml_reuses_a_parser_per_thread_and_options_invisibly() -> None:
+    import threading
+
+    from mtom.package import _parser
+
+    a = _parser({"huge_tree": False, "encoding": None})
+    assert _parser({"encoding": None, "huge_tree": False}) is a  # same options, same parser
+    assert _parser({"huge_tree": True, "encoding": None}) is not a
+    # A failed parse leaves nothing behind for the next one (error_log is per parse).
+    with pytest.raises(RootPartError, match="prefix x"):
+        parse_xml(b"<a><x:b/></a>")
+    assert parse_xml(b"<a><b/></a>").tag == "a"
+    with pytest.raises(RootPartError, match="DTD"):
+        parse_xml(b"<!DOCTYPE a []><a/>")
+    assert parse_xml(b"<a/>").tag == "a"
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(_parser({"huge_tree": False,
+                                                              "encoding": None})))
+    t.start()
+    t.join()
+    assert other and other[0] is not a  # lxml parsers are not shared between threads
