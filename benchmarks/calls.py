@@ -268,15 +268,19 @@ def run_sweep(sizes: list[int], rounds: int, n: int) -> list[dict[str, Any]]:
                 call()
                 wire[name] = counter.sent + counter.received
                 calls[name] = (call, pid)
-            per: dict[str, list[float]] = {"mtom": [], "inline": []}
+            per: dict[str, list[tuple[float, float]]] = {"mtom": [], "inline": []}
             for _ in range(rounds):
                 for name, (call, pid) in calls.items():
-                    client_cpu, server_cpu = _cpu_batch(call, pid, n)
-                    per[name].append(client_cpu + server_cpu)
-            ratios = [m / i for m, i in zip(per["mtom"], per["inline"], strict=True)]
-            rows.append({"size": size, "mtom_ms": statistics.median(per["mtom"]) * 1e3,
-                         "inline_ms": statistics.median(per["inline"]) * 1e3,
-                         "cpu_ratio": statistics.median(ratios),
+                    per[name].append(_cpu_batch(call, pid, n))
+
+            def med(name: str, which: int) -> float:
+                return statistics.median(sum(r) if which < 0 else r[which]
+                                         for r in per[name]) * 1e3
+            ratios = [sum(m) / sum(i) for m, i in zip(per["mtom"], per["inline"], strict=True)]
+            rows.append({"size": size, "mtom_ms": med("mtom", -1),
+                         "inline_ms": med("inline", -1), "cpu_ratio": statistics.median(ratios),
+                         "mtom_client_ms": med("mtom", 0), "inline_client_ms": med("inline", 0),
+                         "mtom_server_ms": med("mtom", 1), "inline_server_ms": med("inline", 1),
                          "mtom_wire": wire["mtom"], "inline_wire": wire["inline"]})
     return rows
 
@@ -326,19 +330,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calls", type=int, default=300, help="calls per CPU batch")
     ap.add_argument("--per-thread", type=int, default=60, help="calls per thread, 8 threads")
     ap.add_argument("--sweep", action="store_true", help="threshold sweep (target 2)")
+    ap.add_argument("--sizes", type=int, nargs="*", help="value sizes for --sweep (bytes)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
     if args.serve:
         _serve_forever(args.serve, args.threshold)
         return 0
     if args.sweep:
-        sizes = [64, 256, 512, 768, 1024, 1536, 2048, 4096, 16384, 65536]
+        sizes = args.sizes or [256, 1024, 2048, 4096, 8192, 16384, 24576, 32768, 49152, 65536]
         out: Any = run_sweep(sizes, args.rounds, args.calls)
-        print(f"{'size':>7} {'mtom ms':>8} {'inline ms':>9} {'cpu ratio':>9} "
-              f"{'mtom wire':>10} {'inline wire':>11}")
+        print(f"{'size':>7} {'mtom ms':>8} {'inline ms':>9} {'cpu x':>6} {'client x':>8} "
+              f"{'server x':>8} {'mtom wire':>10} {'inline wire':>11}")
         for r in out:
             print(f"{r['size']:7d} {r['mtom_ms']:8.3f} {r['inline_ms']:9.3f} "
-                  f"{r['cpu_ratio']:9.2f} {r['mtom_wire']:10d} {r['inline_wire']:11d}")
+                  f"{r['cpu_ratio']:6.2f} {r['mtom_client_ms'] / r['inline_client_ms']:8.2f} "
+                  f"{r['mtom_server_ms'] / max(r['inline_server_ms'], 1e-9):8.2f} "
+                  f"{r['mtom_wire']:10d} {r['inline_wire']:11d}")
     else:
         raw = run_small(args.size, args.rounds, args.calls, args.per_thread, args.threshold)
         out = {"raw": raw, "summary": summarise(raw)}
