@@ -18,7 +18,7 @@ import requests
 from _support import serve_wsgi
 
 from zeep_mtom import MtomTransport
-from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse
+from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse, coalesce
 
 MULTIPART = ('multipart/related; type="application/xop+xml"; boundary="uuid:4f1c-b7"; '
              'start="<root@x>"; start-info="text/xml"')
@@ -96,3 +96,41 @@ def test_a_session_passed_in_keeps_its_adapters() -> None:
     assert isinstance(own.session.get_adapter("https://example.invalid/"), MtomHTTPAdapter)
     transport.close()
     own.close()
+
+
+@pytest.mark.parametrize("sizes, size, expected", [
+    ([4, 4, 4, 4, 4], 8, [8, 8, 4]),
+    ([20, 4, 4], 8, [20, 8]),
+    ([3, 20, 1], 8, [23, 1]),
+    ([], 8, []),
+    ([1], 8, [1]),
+])
+def test_coalesce_joins_small_chunks_only(sizes: list[int], size: int,
+                                          expected: list[int]) -> None:
+    chunks = [bytes([i]) * n for i, n in enumerate(sizes)]
+    out = list(coalesce(chunks, size))
+    assert [len(c) for c in out] == expected
+    assert b"".join(out) == b"".join(chunks)
+
+
+
+def test_coalesce_hands_a_big_chunk_on_without_a_copy() -> None:
+    big = b"x" * 20
+    assert next(coalesce([big], 8)) is big
+
+
+def _chunked_app(environ: dict[str, Any], start_response: Any) -> Any:
+    body = bytes(range(256)) * 16  # 4 KiB
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return iter([body] * 200)  # no Content-Length: waitress sends 200 HTTP chunks
+
+
+def test_a_chunked_reply_reaches_the_decoder_in_big_pieces() -> None:
+    with serve_wsgi(_chunked_app) as base:
+        resp = requests.get(base, stream=True)
+        raw = [len(c) for c in resp.iter_content(1 << 20)]
+        resp = requests.get(base, stream=True)
+        joined = [len(c) for c in coalesce(resp.iter_content(1 << 20), 64 * 1024)]
+    assert sum(raw) == sum(joined) == 200 * 4096
+    assert len(raw) > 50  # requests hands over the HTTP chunks as they come
+    assert all(n >= 64 * 1024 for n in joined[:-1]) and len(joined) <= 13

@@ -44,7 +44,7 @@ import mtom
 from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import hooks, schemas
-from ._http import MtomHTTPAdapter
+from ._http import MtomHTTPAdapter, coalesce
 from .hooks import CallContext
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
@@ -329,7 +329,7 @@ class MtomTransport(_MtomMixin, Transport):
             reader = self._reply_reader(response.status_code,
                                         response.headers.get("Content-Type"), ctx)
             try:
-                for chunk in response.iter_content(_CHUNK):
+                for chunk in coalesce(response.iter_content(_CHUNK)):
                     reader.feed(chunk)  # past the deadline the watchdog ends the reads
                 if watchdog is not None and watchdog.fired:  # the body may look complete
                     raise self._timeout(address)
