@@ -103,7 +103,7 @@ class MtomMixin:
         options: an :class:`mtom.MtomOptions`; its fields given as keywords
             (``mtom``, ``threshold``, ``optimize_elements``, ``inline_elements``,
             ``spool_dir``, ``limits``…) override it: the same names and the same
-            validation as Zeep's transports (``threshold`` default 1024; values
+            validation as Zeep's transports (``threshold`` default 2048; values
             whose size cannot be known without reading, a pipe, are parts).
         optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.

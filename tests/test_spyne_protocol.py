@@ -182,7 +182,7 @@ def test_invalid_inline_base64_is_a_client_fault(server: tuple[str, str], text: 
 # -- downloads ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [1024, 2 * 1024 * 1024 + 3])
+@pytest.mark.parametrize("size", [mtom.DEFAULT_THRESHOLD, 2 * 1024 * 1024 + 3])
 def test_file_download_from_path(server: tuple[str, str], size: int) -> None:
     url, version = server
     root = envelope(version, f"<t:download><t:size>{size}</t:size><t:seed>5</t:seed>"
@@ -264,7 +264,7 @@ def test_many_values_out(server: tuple[str, str]) -> None:
                              parts))
     got = [reply.binary(el) for el in reply.find_all("echo_manyResult")]
     assert got == values
-    assert len(reply.values) == sum(1 for v in values if len(v) >= 1024)
+    assert len(reply.values) == sum(1 for v in values if len(v) >= mtom.DEFAULT_THRESHOLD)
 
 
 def test_declared_content_type_is_the_part_type(server: tuple[str, str]) -> None:
