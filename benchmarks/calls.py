@@ -207,20 +207,21 @@ def run_small(size: int, rounds: int, n: int, per_thread: int,
 
 def summarise(raw: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Medians over rounds: absolute figures and ratios to ``plain`` of the same round."""
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
     res: dict[str, dict[str, float]] = {}
     for c in CONFIGS:
-        def med(f: Callable[[dict[str, Any]], float]) -> float:
-            return statistics.median(f(r) for r in raw["rounds"])
+        rows = [(r[c], r["plain"]) for r in raw["rounds"]]
         res[c] = {
-            "client_ms": med(lambda r: r[c]["client_cpu"] * 1e3),
-            "server_ms": med(lambda r: r[c]["server_cpu"] * 1e3),
-            "calls_per_s": med(lambda r: r[c]["calls_per_s"]),
-            "cpu_ratio": med(lambda r: (r[c]["client_cpu"] + r[c]["server_cpu"])
-                             / (r["plain"]["client_cpu"] + r["plain"]["server_cpu"])),
-            "client_ratio": med(lambda r: r[c]["client_cpu"] / r["plain"]["client_cpu"]),
-            "server_ratio": med(lambda r: r[c]["server_cpu"] / r["plain"]["server_cpu"]),
-            "throughput_ratio": med(lambda r: r[c]["calls_per_s"]
-                                    / r["plain"]["calls_per_s"]),
+            "client_ms": med([m["client_cpu"] * 1e3 for m, _ in rows]),
+            "server_ms": med([m["server_cpu"] * 1e3 for m, _ in rows]),
+            "calls_per_s": med([m["calls_per_s"] for m, _ in rows]),
+            "cpu_ratio": med([(m["client_cpu"] + m["server_cpu"])
+                              / (b["client_cpu"] + b["server_cpu"]) for m, b in rows]),
+            "client_ratio": med([m["client_cpu"] / b["client_cpu"] for m, b in rows]),
+            "server_ratio": med([m["server_cpu"] / b["server_cpu"] for m, b in rows]),
+            "throughput_ratio": med([m["calls_per_s"] / b["calls_per_s"] for m, b in rows]),
         }
     return res
 
@@ -273,7 +274,8 @@ def run_sweep(sizes: list[int], rounds: int, n: int) -> list[dict[str, Any]]:
                 for name, (call, pid) in calls.items():
                     per[name].append(_cpu_batch(call, pid, n))
 
-            def med(name: str, which: int) -> float:
+            def med(name: str, which: int, per: dict[str, list[tuple[float, float]]] = per
+                    ) -> float:
                 return statistics.median(sum(r) if which < 0 else r[which]
                                          for r in per[name]) * 1e3
             ratios = [sum(m) / sum(i) for m, i in zip(per["mtom"], per["inline"], strict=True)]

@@ -65,7 +65,7 @@ class Inspection:
     warnings: list[str] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)
     #: Bytes the same message would take with every optimised value inline as base64
-    #: (for a plain message: with every value of ``DEFAULT_THRESHOLD`` bytes or more sent as a part).
+    #: (for a plain message: with every value of ``DEFAULT_THRESHOLD`` bytes or more as a part).
     other_size: int = 0
     #: A plain (not multipart) message: its base64 values, ``{"path", "size"}``.
     inline_base64: list[dict[str, Any]] | None = None

@@ -34,8 +34,8 @@ from lxml import etree
 from .attachments import Attachment
 from .errors import DanglingInclude, InvalidInclude, LimitExceeded, quoted
 from .headers import cid_href, href_to_content_id, make_content_id
-from .options import DEFAULT_THRESHOLD
 from .limits import DEFAULT_LIMITS, Limits
+from .options import DEFAULT_THRESHOLD
 from .package import Package
 from .soap import XMIME_CONTENT_TYPE, XOP_NS
 from .writer import OutgoingPart, PartSource

@@ -301,7 +301,7 @@ class MtomMixin:
         """Whether ``text`` is an inline value Spyne would decode as plain base64, unvalidated."""
         if not text or not isinstance(text, str) or self.validator is self.SOFT_VALIDATION:
             return False
-        encoding = self.get_cls_attrs(cls).encoding
+        encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
         if encoding is BINARY_ENCODING_USE_DEFAULT:
             encoding = self.binary_encoding
         return encoding is BINARY_ENCODING_BASE64

@@ -35,8 +35,8 @@ from spyne_mtom import Soap11Mtom, wsgi_application
 from spyne_mtom.server import (
     DEFAULT_BLOCK_LENGTH,
     DEFAULT_MAX_CONTENT_LENGTH,
-    SPYNE_MAX_CONTENT_LENGTH,
     SMALL_BODY,
+    SPYNE_MAX_CONTENT_LENGTH,
     LengthKeepingHeaders,
     set_package_headers,
 )

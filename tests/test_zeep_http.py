@@ -30,7 +30,7 @@ def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     headers = [("Content-Type", ctype), ("X-Before", "1")]
     if environ["PATH_INFO"] == "/two":
         headers.append(("Content-Type", "multipart/mixed; boundary=second"))
-    start_response("200 OK", headers + [("Content-Length", "4")])
+    start_response("200 OK", [*headers, ("Content-Length", "4")])
     return [b"body"]
 
 

@@ -70,7 +70,7 @@ class MtomHTTPResponse(http.client.HTTPResponse):
             return
         raw = self.fp
         lines = _HeaderLines(raw)
-        self.fp = lines  # type: ignore[assignment]
+        self.fp = lines
         try:
             super().begin()
         finally:
