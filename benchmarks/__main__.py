@@ -1,9 +1,9 @@
 """``python -m benchmarks [SUITE ...] [--quick] [--json FILE]``.
 
 Runs the named suites (core, zeep, spyne, calls and echo by default; ``sizes`` is
-the payload-size sweep behind the documentation's figures, ``aio`` async calls in
-flight, ``save`` writes a 1 GiB download to disk, ``peers`` runs against JAX-WS RI and
-gSOAP) and prints one table: throughput,
+the payload-size sweep behind the documentation's figures, ``progress`` the cost of
+``progress=``, ``aio`` async calls in flight, ``save`` writes a 1 GiB download to disk,
+``peers`` runs against JAX-WS RI and gSOAP) and prints one table: throughput,
 peak RSS and whether each target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
@@ -19,7 +19,8 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "calls", "echo", "aio", "save", "peers", "sizes")
+SUITES = ("core", "zeep", "spyne", "calls", "echo", "aio", "save", "peers", "sizes",
+          "progress")
 DEFAULT_SUITES = ("core", "zeep", "spyne", "calls", "echo")
 
 

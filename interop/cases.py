@@ -289,10 +289,6 @@ KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = (
 for _client in ("zeep", "raw"):
     KNOWN_ISSUES[(_client, "axis", "1.2", "swa-reply")] = _AXIS_REF.replace(
         "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")
-KNOWN_ISSUES[("zeep", "axis", "1.1", "swa-reply")] = (
-    "BUG: found with the Axis peer of issue #11 (no item of it covers this yet): zeep_mtom reads "
-    "an SwA reply and keeps its parts in transport.last_reply.swa, but an href=\"cid:\" "
-    "element's value reaches the user as empty bytes instead of the part")
 KNOWN_ISSUES[("raw", "axis", "*", "content-location")] = (
     "PEER: Apache Axis 1.4 resolves a reference by Content-Location (as the SwA Note allows) "
     "and echoes the value instead of rejecting the XOP package")

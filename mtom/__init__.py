@@ -25,6 +25,7 @@ from .errors import (
     RootPartError,
     TruncatedMessage,
     UsageError,
+    UsageWarning,
 )
 from .events import MessageEnd, PartData, PartEnd, PartStart
 from .headers import (
@@ -42,6 +43,7 @@ from .options import DEFAULT_THRESHOLD, ElementName, MtomOptions, check_size, el
 from .package import Package, PackageReader, parse_xml, read_package
 from .progress import Progress, ProgressMeter
 from .reader import MultipartReader
+from .report import MessageStats, WireReport, base64_length
 from .soap import (
     SOAP11_ENV_NS,
     SOAP12_ENV_NS,
@@ -56,7 +58,9 @@ from .values import (
     as_part,
     base64_text,
     build_package,
+    check_source,
     detach_hints,
+    inline_parts,
     is_binary_value,
     unpack,
 )
@@ -98,6 +102,7 @@ __all__ = [
     "MalformedMime",
     "MalformedXop",
     "MessageEnd",
+    "MessageStats",
     "MtomError",
     "MtomOptions",
     "MultipartReader",
@@ -118,13 +123,17 @@ __all__ = [
     "SoapVersion",
     "TruncatedMessage",
     "UsageError",
+    "UsageWarning",
+    "WireReport",
     "XopReference",
     "XopResult",
     "__version__",
     "as_part",
+    "base64_length",
     "base64_text",
     "build_package",
     "check_size",
+    "check_source",
     "cid_href",
     "content_type_hint",
     "detach_hints",
@@ -133,6 +142,7 @@ __all__ = [
     "href_to_content_id",
     "include",
     "inline_base64",
+    "inline_parts",
     "is_binary_value",
     "make_boundary",
     "make_content_id",

@@ -34,6 +34,7 @@ from .errors import MtomError, RootPartError, UsageError
 from .headers import cid_href, format_content_type, href_to_content_id, parse_content_type
 from .options import DEFAULT_THRESHOLD
 from .package import Package, parse_xml, read_package
+from .report import base64_length
 from .soap import soap_version_of_namespace
 from .xop import XOP_INCLUDE, reconstitute
 
@@ -43,12 +44,6 @@ __all__ = ["Inspection", "inspect_bytes", "main"]
 _THRESHOLD = DEFAULT_THRESHOLD
 _B64_TEXT = re.compile(r"[A-Za-z0-9+/\s]+={0,2}\s*")
 _SAFE_EXT = re.compile(r"\.[a-z0-9]{1,8}")
-
-
-def b64_size(n: int, line: int = 0) -> int:
-    """Characters of ``n`` bytes as base64 (plus a line break per ``line`` characters)."""
-    chars = 4 * ((n + 2) // 3)
-    return chars + (chars // line if line else 0)
 
 
 @dataclass
@@ -164,7 +159,7 @@ def _describe(package: Package, ct: str, body_size: int, source: str) -> Inspect
             # Inline, this part's framing, headers and Include would go; base64 comes.
             framing = len(boundary) + 6 + sum(len(k) + len(v) + 4 for k, v in att.headers.raw) + 2
             include = len(f'<xop:Include href="{cid_href(att.content_id or "")}"/>')
-            other += b64_size(att.size) - att.size - framing - include
+            other += base64_length(att.size) - att.size - framing - include
     return Inspection(
         soap_version=version.value if version else None,
         root={"content_id": root.content_id, "content_type": root.headers.get("content-type"),

@@ -36,6 +36,7 @@ __all__ = [
     "RootPartError",
     "TruncatedMessage",
     "UsageError",
+    "UsageWarning",
     "quoted",
 ]
 
@@ -144,6 +145,10 @@ class UsageError(MtomError, ValueError):
     """The API was called wrongly (bad argument, wrong order of calls)."""
 
     fault_role: FaultRole = "Receiver"
+
+
+class UsageWarning(UserWarning):
+    """The API was called in a way that works but is probably not what was meant."""
 
 
 class ProtocolError(MtomError):

@@ -22,6 +22,7 @@ from .attachments import DEFAULT_SPOOL_THRESHOLD
 from .headers import ContentType
 from .limits import DEFAULT_LIMITS, Limits
 from .package import PackageReader, parse_xml
+from .progress import ProgressMeter
 
 __all__ = ["DEFAULT_THRESHOLD", "ElementName", "MtomOptions", "check_size", "element_names"]
 
@@ -153,12 +154,15 @@ class MtomOptions:
         return size >= self.threshold
 
     def reader(self, content_type: str | ContentType, *,
-               spool_threshold: int | None = None) -> PackageReader:
-        """A :class:`mtom.PackageReader` with these limits, spool settings and parser options."""
+               spool_threshold: int | None = None,
+               progress: ProgressMeter | None = None) -> PackageReader:
+        """A :class:`mtom.PackageReader` with these limits, spool settings and parser options
+        (and ``progress``, a :class:`mtom.ProgressMeter`, when given)."""
         return PackageReader(content_type, limits=self.limits,
                              spool_threshold=(self.spool_threshold if spool_threshold is None
                                               else spool_threshold),
-                             spool_dir=self.spool_dir, huge_tree=self.huge_tree)
+                             spool_dir=self.spool_dir, huge_tree=self.huge_tree,
+                             progress=progress)
 
     def parse(self, data: bytes, *, charset: str | None = None, what: str = "root part",
               parser_options: dict[str, Any] | None = None) -> etree._Element:

@@ -3,10 +3,11 @@
 Strategy: the code that moves bytes calls :meth:`ProgressMeter.advance` with
 each chunk's size; that is one addition and one comparison. The callback
 runs only when the count crosses the next step (1/100 of a known total, at
-least 256 KiB; 1 MiB when the total is unknown), when the part changes, and
-once at the end, so a 1 GiB transfer makes about a hundred calls whatever the
-chunk size. With no callback there is no meter at all (the caller keeps
-``None``): no cost.
+least 256 KiB; 1 MiB when the total is unknown) and once at the end, so a
+1 GiB transfer makes about a hundred calls whatever the chunk size or the
+number of parts (each report names the part being moved at that moment).
+With no callback there is no meter at all (the caller keeps ``None``): no
+cost.
 """
 
 from __future__ import annotations

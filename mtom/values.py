@@ -21,21 +21,27 @@ directions live here, so each adapter keeps only its framework seams:
 from __future__ import annotations
 
 import base64
+import io
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from lxml import etree
 
 from .attachments import Attachment
+from .errors import UsageError
+from .headers import cid_href
 from .options import MtomOptions
 from .package import Package
 from .soap import XMIME_CONTENT_TYPE, SoapVersion
 from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
-from .xop import XopReference, XopResult, optimize, reconstitute
+from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
-__all__ = ["Detached", "as_part", "base64_text", "build_package", "detach_hints", "is_binary_value",
-           "source_size", "unpack"]
+__all__ = ["ACCEPTED_VALUES", "Detached", "as_part", "base64_text", "build_package",
+           "check_source", "detach_hints", "inline_parts", "is_binary_value", "source_size",
+           "unpack"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -47,25 +53,74 @@ def is_binary_value(value: object) -> bool:
         not isinstance(value, str) and hasattr(value, "read"))
 
 
-def as_part(value: object, *, content_type: str | None = None) -> OutgoingPart | None:
+#: What a binary field accepts, for error messages.
+ACCEPTED_VALUES = ("bytes, a pathlib.Path to a file, a file object opened in binary mode "
+                   "('rb'), an mtom.Attachment or an mtom.OutgoingPart")
+
+
+def _named(field: str | None) -> str:
+    return f"field {field!r}" if field else "a binary value"
+
+
+def check_source(value: object, *, field: str | None = None) -> None:
+    """Refuse a value that cannot be sent as a part, naming ``field``, before anything is sent.
+
+    A directory path, a file opened in text mode and a closed file raise
+    :class:`~mtom.UsageError` (a :class:`ValueError`) saying what is accepted;
+    an :class:`~mtom.OutgoingPart`'s source is checked the same way.
+
+    Raises:
+        UsageError: the value can never be read as binary content.
+        OSError: a path that cannot be stat'ed (e.g. missing).
+    """
+    if isinstance(value, OutgoingPart):
+        value = value.source
+        if isinstance(value, str):  # an OutgoingPart's str source is a path
+            value = Path(value)
+    where = _named(field)
+    if isinstance(value, os.PathLike):
+        if stat.S_ISDIR(os.stat(value).st_mode):
+            raise UsageError(f"{where}: {os.fspath(value)!r} is a directory, not a file; "
+                             f"expected {ACCEPTED_VALUES}")
+        return
+    if isinstance(value, (str, bytes, bytearray, memoryview, Attachment)) or not hasattr(
+            value, "read"):
+        return
+    if getattr(value, "closed", False) is True:
+        name = getattr(value, "name", None)
+        raise UsageError(f"{where}: the file {name!r} is closed; pass it while it is open "
+                         "(inside its 'with' block) or pass its pathlib.Path" if name
+                         else f"{where}: the file object is closed; pass an open one")
+    mode = getattr(value, "mode", None)
+    if isinstance(value, io.TextIOBase) or (
+            isinstance(mode, str) and "b" not in mode and hasattr(value, "encoding")):
+        name = getattr(value, "name", None)
+        shown = f" {name!r}" if isinstance(name, str) else ""
+        raise UsageError(f"{where}: the file{shown} is open in text mode; open it in binary "
+                         "mode (open(path, 'rb')) or pass its pathlib.Path")
+
+
+def as_part(value: object, *, content_type: str | None = None,
+            field: str | None = None) -> OutgoingPart | None:
     """Describe a binary value as a part to send, without reading it; ``None`` if it is not one.
 
     ``bytes``-likes, :class:`os.PathLike` paths (a ``str`` is text, never a
     path), binary file objects (read from their current position when sent),
     :class:`Attachment` (its own Content-Type) and :class:`OutgoingPart`
-    (returned as it is).
+    (returned as it is). ``field`` names the value in errors.
 
     Raises:
+        UsageError: a directory, a text-mode file or a closed file
+            (:func:`check_source`).
         OSError: a path that cannot be stat'ed.
     """
-    if isinstance(value, OutgoingPart):
-        return value
     if not is_binary_value(value):
         return None
+    check_source(value, field=field)
+    if isinstance(value, OutgoingPart):
+        return value
     if isinstance(value, Attachment):
         content_type = content_type or value.content_type
-    if isinstance(value, os.PathLike):
-        os.stat(value)  # a missing file fails now, not halfway through sending
     source: PartSource = value  # type: ignore[assignment]
     return OutgoingPart(source, content_type=content_type or "application/octet-stream")
 
@@ -130,6 +185,35 @@ def build_package(envelope: etree._Element, values: Mapping[etree._Element, Outg
     root = cast(bytes, etree.tostring(envelope, xml_declaration=True, encoding=charset))
     return OutgoingPackage(root, parts, soap_version=soap_version, action=action,
                            charset=charset)
+
+
+def inline_parts(envelope: etree._Element, parts: Iterable[OutgoingPart], *,
+                 again: bool = True) -> None:
+    """Undo :func:`build_package`: each ``xop:Include`` of one of ``parts`` becomes the
+    part's content as base64 text again (files and paths are read again).
+
+    ``envelope`` is modified in place. Used to resend a request as plain SOAP
+    when a server refuses MTOM (``again``: the parts were already sent once;
+    ``again=False`` for a request not sent yet).
+
+    Raises:
+        UsageError: a part's source cannot be read a second time (a non-seekable
+            stream or an iterable of chunks), naming the element and the part.
+    """
+    by_href = {cid_href(p.content_id): p for p in parts}
+    for inc in list(envelope.iter(XOP_INCLUDE)):
+        part = by_href.get(inc.get("href") or "")
+        parent = inc.getparent()
+        if part is None or parent is None:
+            continue
+        if again and not part.rereadable:
+            raise UsageError(
+                f"the value of {etree.QName(parent).localname!r} (part <{part.content_id}>) "
+                f"came from a {type(part.source).__name__} that cannot be read a second time "
+                "(not seekable); pass bytes, a pathlib.Path or a seekable binary file to let "
+                "it be resent")
+        parent.remove(inc)
+        parent.text = base64_text(part).decode("ascii")
 
 
 def unpack(package: Package, options: MtomOptions, *,

@@ -26,6 +26,7 @@ from typing import IO, Any, BinaryIO, Union, cast
 from .attachments import Attachment
 from .errors import UsageError
 from .headers import make_boundary, make_content_id, normalize_content_id, validate_boundary
+from .progress import ProgressMeter
 from .soap import SoapVersion, multipart_content_type, root_content_type
 
 __all__ = ["OutgoingPackage", "OutgoingPart", "PackageStream", "PartSource", "source_size"]
@@ -92,6 +93,19 @@ class OutgoingPart:
                 self._start = source.tell() if source.seekable() else None  # type: ignore[union-attr]
             except (OSError, AttributeError, ValueError):
                 self._start = None
+
+    @property
+    def rereadable(self) -> bool:
+        """Whether the content can be produced again after it was sent once.
+
+        ``bytes``-likes, paths and attachments can; a file object only when it
+        was seekable (it is rewound to where it stood); an iterable of chunks
+        or a pipe cannot.
+        """
+        src = self.source
+        if isinstance(src, (bytes, bytearray, memoryview, str, os.PathLike, Attachment)):
+            return True
+        return hasattr(src, "read") and self._start is not None
 
     def header_block(self) -> bytes:
         lines = [f"Content-Type: {self.content_type}", "Content-Transfer-Encoding: binary",
@@ -195,13 +209,19 @@ class OutgoingPackage:
         self._tail = _CRLF + delim + b"--" + _CRLF
 
     @property
+    def framing_length(self) -> int:
+        """Bytes of the body that are not part content: the root and all MIME framing."""
+        return (len(self._head) + len(self.root) + len(self._tail)
+                + sum(len(head) for head in self._part_heads))
+
+    @property
     def content_length(self) -> int | None:
         """Exact body length in bytes, or ``None`` when a part's size is unknown."""
-        total = len(self._head) + len(self.root) + len(self._tail)
-        for head, part in zip(self._part_heads, self.parts, strict=False):
+        total = self.framing_length
+        for part in self.parts:
             if part.size is None:
                 return None
-            total += len(head) + part.size
+            total += part.size
         return total
 
     @property
@@ -213,11 +233,17 @@ class OutgoingPackage:
         return out
 
     def __iter__(self) -> Iterator[bytes | memoryview]:
+        return self._body()
+
+    def _body(self, progress: ProgressMeter | None = None) -> Iterator[bytes | memoryview]:
+        """The body's chunks; ``progress`` is told which part the following bytes belong to."""
         yield self._head
         if self.root:
             yield self.root
         for head, part in zip(self._part_heads, self.parts, strict=False):
             yield head
+            if progress is not None:
+                progress.part(part.content_id)
             written = 0
             scan = self._scan_streams and not isinstance(
                 part.source, (bytes, bytearray, memoryview))
@@ -249,9 +275,10 @@ class OutgoingPackage:
         """The whole body in memory (for small messages and tests)."""
         return b"".join(self)
 
-    def stream(self, on_close: Callable[[], None] | None = None) -> PackageStream:
+    def stream(self, on_close: Callable[[], None] | None = None, *,
+               progress: ProgressMeter | None = None) -> PackageStream:
         """The body as a :class:`PackageStream` (``read``, ``len()``, chunk iteration)."""
-        return PackageStream(self, on_close)
+        return PackageStream(self, on_close, progress=progress)
 
 
 class PackageStream(io.RawIOBase):
@@ -267,11 +294,18 @@ class PackageStream(io.RawIOBase):
       waitress's ``wsgi.file_wrapper``. Data before the latest read is released.
     * ``close()`` stops reading the sources and runs ``on_close`` once (also
       when an iteration ends or is abandoned).
+    * ``progress``: a :class:`~mtom.ProgressMeter` told about the bytes handed
+      out (by ``read`` or iteration) and the part they belong to; it reports
+      at a bounded rate and once at the end of the body. ``None`` (the
+      default) costs nothing.
     """
 
-    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None):
+    def __init__(self, package: OutgoingPackage, on_close: Callable[[], None] | None = None, *,
+                 progress: ProgressMeter | None = None):
         super().__init__()
-        self._iter: Iterator[bytes | memoryview] = iter(package)
+        self._iter: Iterator[bytes | memoryview] = package._body(progress)
+        self._progress = progress
+        self._exhausted = False
         self._length = package.content_length
         self._held: deque[memoryview] = deque()
         self._floor = 0  # absolute offset of the first byte held
@@ -317,6 +351,7 @@ class PackageStream(io.RawIOBase):
                 self._held.append(view)
                 self._end += view.nbytes
                 return True
+        self._exhausted = True
         return False
 
     def _release_before(self, pos: int) -> None:
@@ -354,6 +389,8 @@ class PackageStream(io.RawIOBase):
             data: bytes | memoryview = (cast(bytes, first.obj) if whole else
                                         first[start:stop] if view else bytes(first[start:stop]))
             self._pos += len(data)
+            if self._progress is not None:
+                self._progress.advance(len(data))
             return data
         pieces, offset = [], 0
         for piece in self._held:
@@ -370,6 +407,10 @@ class PackageStream(io.RawIOBase):
         else:
             data = b"".join(pieces)
         self._pos += len(data)
+        if self._progress is not None:
+            self._progress.advance(len(data))
+            if self._exhausted and self._pos >= self._end:
+                self._progress.finish()
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -396,7 +437,11 @@ class PackageStream(io.RawIOBase):
                 self._pos = self._end = self._floor = self._end + view.nbytes
                 self._held.clear()
                 whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
+                if self._progress is not None:
+                    self._progress.advance(view.nbytes)
                 yield view.obj if whole else bytes(view)  # type: ignore[misc]
+            if self._progress is not None:
+                self._progress.finish()
         finally:
             self.close()
 

@@ -757,3 +757,46 @@ def echo_service(serve: Callable[..., Any], app: EchoApp, *, binding: str = ECHO
             yield client.create_service(binding, url), transport
         finally:
             transport.session.close()
+
+
+class CannedApp:
+    """WSGI app answering every POST with canned replies, in order (the last one repeats).
+
+    Each reply is ``(status line, headers, body)``; every request is read whole and kept
+    in :attr:`received` (headers, body), so a test can see what a client sent each time.
+    """
+
+    def __init__(self, *replies: tuple[str, list[tuple[str, str]], bytes]):
+        assert replies, "at least one reply"
+        self.replies = list(replies)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self.received.append((_headers(environ), b"".join(_body_chunks(environ))))
+        status, headers, body = self.replies[min(len(self.received), len(self.replies)) - 1]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    @classmethod
+    def from_capture(cls, raw: bytes) -> CannedApp:
+        """Answer with the saved HTTP reply ``raw`` (``interop/captures/*.http``)."""
+        from mtom.capture import read_saved_message
+
+        saved = read_saved_message(raw)
+        status = raw.split(b"\r\n", 1)[0].split(b" ", 1)[1].decode("ascii")
+        return cls((status, [("Content-Type", " ".join((saved.content_type or "").split()))],
+                    saved.body))
+
+
+INTEROP = Path(__file__).resolve().parent.parent / "interop"
+
+
+def gsoap_echo_client(tmp_path: Path, base_url: str, transport: Any) -> Any:
+    """A zeep.Client for the interop echo WSDL (``interop/peers/gsoap/echo.wsdl``) whose
+    services are at ``base_url`` (``/echo11``, ``/echo12``)."""
+    import zeep
+
+    wsdl = tmp_path / "echo.wsdl"
+    wsdl.write_text((INTEROP / "peers" / "gsoap" / "echo.wsdl").read_text(encoding="utf-8")
+                    .replace("@BASE_URL@", base_url), encoding="utf-8")
+    return zeep.Client(str(wsdl), transport=transport)

@@ -51,3 +51,18 @@ def test_zeep_quickstart_round_trip(wsgi_server: Any) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("uploaded 3145728 bytes as ")
     assert lines[1].startswith("downloaded 3145728 bytes, sha256 ")
+
+
+def test_zeep_progress_example_draws_bars_and_reports(wsgi_server: Any) -> None:
+    with wsgi_server(demo_service.wsgi_app("1.1")) as url:
+        proc = subprocess.run([sys.executable, str(EXAMPLES / "progress_zeep.py"),
+                               url + "/?wsdl"], capture_output=True, text=True, timeout=120,
+                              check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("uploaded 8388608 bytes: ") and " as MTOM, " in lines[0]
+    assert lines[1].startswith("downloaded 8388608 bytes: sent plain, ")
+    assert "received MTOM, 1 part, " in lines[1]
+    # tqdm's bars (stderr): each transfer ends at 100%, and the log line of each call
+    assert proc.stderr.count("send: 100%") == 2 and proc.stderr.count("receive: 100%") == 2
+    assert proc.stderr.count("zeep_mtom: POST ") == 2

@@ -111,3 +111,76 @@ def test_base64_text_all_sources(size: int, tmp_path: Path) -> None:
     for source in (data, memoryview(data), path, mtom.OutgoingPart(str(path)), io.BytesIO(data),
                    mtom.Attachment.from_bytes(data), [data[:7], data[7:]]):
         assert inline_base64_text(source) == expected
+
+
+# -- usage errors that say what to do ------------------------------------------------------
+
+
+def test_directory_path_is_refused_naming_the_field(tmp_path: Path) -> None:
+    with pytest.raises(mtom.UsageError, match=r"field 'photo': .* is a directory") as info:
+        mtom.as_part(tmp_path, field="photo")
+    assert isinstance(info.value, ValueError) and "pathlib.Path to a file" in str(info.value)
+    with pytest.raises(mtom.UsageError, match="is a directory"):
+        mtom.check_source(mtom.OutgoingPart(tmp_path))
+    with pytest.raises(mtom.UsageError, match="is a directory"):
+        mtom.check_source(mtom.OutgoingPart(str(tmp_path)))  # a str source is a path
+
+
+def test_text_mode_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with path.open("r") as text, pytest.raises(
+            mtom.UsageError, match=r"field 'doc': the file .*notes\.txt' is open in text mode; "
+                                   "open it in binary mode"):
+        mtom.as_part(text, field="doc")
+    with pytest.raises(mtom.UsageError, match="binary mode"):
+        mtom.as_part(io.StringIO("hello"))
+    with path.open("rb") as binary:
+        assert mtom.as_part(binary, field="doc") is not None
+
+
+def test_closed_file_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"abc")
+    with path.open("rb") as f:
+        pass
+    with pytest.raises(mtom.UsageError, match=r"field 'blob': the file .*a\.bin' is closed"):
+        mtom.as_part(f, field="blob")
+    closed = io.BytesIO(b"abc")
+    closed.close()
+    with pytest.raises(mtom.UsageError, match="a binary value: the file object is closed"):
+        mtom.as_part(closed)
+
+
+def test_inline_parts_undoes_build_package(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"\x00\r\n" * 1000)
+    root = etree.fromstring(b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/">'
+                            b"<e:Body><a/><b/><c>keep</c></e:Body></e:Envelope>")
+    a, b, _ = root[0]
+    parts = {a: mtom.OutgoingPart(path), b: mtom.OutgoingPart(b"\x01" * 2000)}
+    package = mtom.build_package(root, parts, mtom.MtomOptions())
+    assert package is not None and len(root.findall(f".//{mtom.XOP_INCLUDE}")) == 2
+    mtom.inline_parts(root, package.parts)
+    assert not root.findall(f".//{mtom.XOP_INCLUDE}")
+    assert base64.b64decode(a.text or "") == path.read_bytes()
+    assert base64.b64decode(b.text or "") == b"\x01" * 2000
+    assert root[0][2].text == "keep"
+
+
+def test_inline_parts_refuses_a_stream_already_sent() -> None:
+    class Pipe(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            return 0
+
+    root = etree.fromstring(b"<r><data/></r>")
+    part = mtom.OutgoingPart(Pipe(), size=0)
+    mtom.include(root[0], part)
+    with pytest.raises(mtom.UsageError, match=r"'data' \(part <.*>\) came from a Pipe that "
+                       r"cannot be read a second time"):
+        mtom.inline_parts(root, [part])
+    mtom.inline_parts(root, [part], again=False)  # not sent yet: read once, here
+    assert root[0].text == "" and not len(root[0])

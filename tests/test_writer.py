@@ -511,3 +511,63 @@ def test_read_view_hands_out_views_of_held_chunks_and_the_same_bytes() -> None:
     assert b"".join(got) == whole
     assert memoryview in kinds  # slices of the 1 MiB part were not copied
     assert type(package.stream().read(10)) is bytes  # read() keeps returning bytes
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+def _progress_package() -> tuple[mtom.OutgoingPackage, list[mtom.OutgoingPart]]:
+    parts = [mtom.OutgoingPart(bytes(3 * 1024 * 1024)), mtom.OutgoingPart(b"x" * 2_000_000)]
+    return mtom.OutgoingPackage(b"<e:Envelope xmlns:e='urn:e'/>", parts), parts
+
+
+@pytest.mark.parametrize("how", ["read-8k", "iterate"])
+def test_package_stream_reports_progress_at_a_bounded_rate(how: str) -> None:
+    package, parts = _progress_package()
+    events: list[mtom.Progress] = []
+    stream = package.stream(progress=mtom.ProgressMeter(events.append, "send",
+                                                        package.content_length))
+    chunks = iter(lambda: stream.read(8192), b"") if how == "read-8k" else stream
+    body = b"".join(chunks)
+    assert body == package.to_bytes()
+    total = package.content_length
+    assert total is not None
+    # ~100 steps of 1% (at least 256 KiB) plus the last one, not one per 8 KiB read (640)
+    assert 2 <= len(events) <= 102
+    assert [e.done for e in events] == sorted(e.done for e in events)
+    assert all(e.total == total and e.direction == "send" for e in events)
+    assert events[-1].finished and events[-1].done == total
+    assert sum(e.finished for e in events) == 1
+    seen = [e.content_id for e in events if e.content_id]
+    assert seen[0] == parts[0].content_id and parts[1].content_id in seen
+
+
+def test_package_stream_without_progress_is_unchanged() -> None:
+    package, _ = _progress_package()
+    assert b"".join(package.stream()) == package.to_bytes()
+
+
+class _Pipe(io.RawIOBase):
+    """A readable, non-seekable stream (like a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+def test_outgoing_part_rereadable(tmp_path: Path) -> None:
+    path = tmp_path / "v.bin"
+    path.write_bytes(b"abc")
+    seekable = io.BytesIO(b"xxabc")
+    seekable.seek(2)
+    assert OutgoingPart(b"abc").rereadable and OutgoingPart(path).rereadable
+    assert OutgoingPart(str(path)).rereadable and OutgoingPart(seekable).rereadable
+    assert not OutgoingPart(_Pipe(b"abc")).rereadable
+    assert not OutgoingPart(iter([b"a", b"bc"]), size=3).rereadable
+    part = OutgoingPart(seekable)
+    assert b"".join(part.iter_content()) == b"abc" == b"".join(part.iter_content())

@@ -6,16 +6,17 @@ import base64
 import binascii
 import io
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zeep
-from _support import DATA, ECHO11, NS
+from _support import DATA, ECHO11, NS, EchoApp, SharedServer, echo_service
 from lxml import etree
 from zeep.cache import InMemoryCache
 from zeep.wsdl.bindings.soap import SoapBinding
-from zeep.xsd.types.builtins import Base64Binary
+from zeep.xsd.types.builtins import Base64Binary, String
 
 import mtom
 import zeep_mtom
@@ -39,7 +40,8 @@ def test_install_is_idempotent_and_wraps_zeep() -> None:
     zeep_mtom.install()
     assert hooks.installed()
     for owner, name in ((Base64Binary, "render"), (Base64Binary, "pythonvalue"),
-                        (SoapBinding, "send"), (SoapBinding, "send_async")):
+                        (SoapBinding, "send"), (SoapBinding, "send_async"),
+                        (String, "render")):
         wrapper = getattr(owner, name)
         assert getattr(wrapper, "__zeep_mtom_original__", None) is not None
         assert getattr(wrapper.__zeep_mtom_original__, "__zeep_mtom_original__", None) is None
@@ -107,11 +109,13 @@ def test_render_base64_text_values() -> None:
     ctx = CallContext(MtomOptions(threshold=1024), optimise=True, placeholders=True)
     text = base64.b64encode(RAW).decode()
     node = _node()
-    ctx.render(node, text)
+    with pytest.warns(mtom.UsageWarning, match="field 'data' .*pass bytes"):
+        ctx.render(node, text)
     taken = ctx.pending.pop(node.text or "", None)
     assert taken is not None and taken.source == RAW
     bad = _node()
-    ctx.render(bad, "!" * 4000)  # not base64: sent as given, like Zeep
+    with pytest.warns(mtom.UsageWarning):
+        ctx.render(bad, "!" * 4000)  # not base64: sent as given, like Zeep
     assert bad.text == "!" * 4000
 
 
@@ -226,3 +230,65 @@ def test_finish_closes_only_parts_delivered_as_bytes() -> None:
     assert ctx.resolve("cid:s@x") == RAW
     ctx.finish()
     assert delivered.closed and not kept.closed
+
+
+# -- usage errors over real HTTP: nothing is sent, the message names the field -------------
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[SharedServer]:
+    with SharedServer.start() as server:
+        yield server
+
+
+def _refused(served: SharedServer, match: str, **kwargs: Any) -> None:
+    app = EchoApp()
+    with echo_service(served, app, mtom=True) as (svc, _):
+        with pytest.raises(mtom.UsageError, match=match):
+            svc.Echo(**kwargs)
+        assert not app.received
+        assert svc.Echo(data=[RAW]).data == [RAW]  # the transport is fine afterwards
+
+
+def test_directory_path_is_a_usage_error(served: SharedServer, tmp_path: Path) -> None:
+    _refused(served, r"field 'Echo\.data': .* is a directory, not a file; expected bytes, "
+             "a pathlib.Path to a file", data=[tmp_path])
+
+
+def test_text_mode_file_is_a_usage_error(served: SharedServer, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("x" * 5000)
+    with path.open("r") as text:
+        _refused(served, r"field 'Echo\.data': the file .* is open in text mode; open it in "
+                 "binary mode", data=[text])
+
+
+def test_closed_file_is_a_usage_error(served: SharedServer, tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(RAW)
+    with path.open("rb") as closed:
+        pass
+    _refused(served, r"field 'Echo\.data': the file .*a\.bin' is closed", data=[closed])
+    with path.open("rb") as closed:
+        pass
+    _refused(served, r"field 'Echo\.derived': the file .* is closed", derived=closed)
+
+
+def test_path_for_a_string_field_is_a_usage_error_with_mtom(served: SharedServer,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "video.mp4"
+    path.write_bytes(RAW)
+    _refused(served, r"field 'Echo\.name' is an xs:string but was given a path "
+             r"\('.*video\.mp4'\); files go into xs:base64Binary fields", name=path)
+    app = EchoApp()
+    with echo_service(served, app, mtom=False) as (svc, _):  # Zeep's behaviour otherwise
+        assert svc.Echo(name=path).name == str(path)
+
+
+def test_str_for_a_binary_field_warns_but_is_sent_as_base64(served: SharedServer) -> None:
+    app = EchoApp()
+    with echo_service(served, app, mtom=True) as (svc, _), pytest.warns(
+            mtom.UsageWarning, match=r"field 'Echo\.data' .* given a str.*pass "
+                                     r"bytes \(text\.encode\(\)\).*pathlib\.Path"):
+        svc.Echo(data=[base64.b64encode(RAW).decode()])
+    assert app.last.values[0].data == RAW  # Zeep's convention stays: base64 text

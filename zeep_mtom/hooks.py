@@ -29,7 +29,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import os
 import threading
+import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from zeep.wsdl.bindings.soap import SoapBinding
 from zeep.xsd.const import Nil
-from zeep.xsd.types.builtins import Base64Binary
+from zeep.xsd.types.builtins import Base64Binary, String
 
 import mtom
 
@@ -103,33 +105,56 @@ class CallContext:
         self.huge_tree = huge_tree
         self.inline_replies = inline_replies
         self.pending: dict[str, mtom.OutgoingPart] = {}
-        self.typed: list[etree._Element] = []
+        self.typed: list[etree._Element] = []  # base64 text that may become parts
         self.reply: MtomReply | None = None
         self._reply_values: dict[str, mtom.Attachment] = {}
         self._delivered: list[mtom.Attachment] = []
+        #: Values at or above the threshold written inline because this call is not MTOM.
+        self.inlined = 0
+        #: The binding's QName (set by the transport), for messages.
+        self.binding: object = None
 
     # -- sending ---------------------------------------------------------
 
-    def render(self, node: etree._Element, value: object) -> None:
-        """Set ``node.text`` for a base64Binary ``value``: a placeholder or base64 text."""
+    def render(self, node: etree._Element, value: object, field: str | None = None) -> None:
+        """Set ``node.text`` for a base64Binary ``value``: a placeholder or base64 text.
+
+        ``field`` names the value in errors (default: the element's local name).
+
+        Raises:
+            mtom.UsageError: a directory, a text-mode file or a closed file.
+        """
+        field = field or etree.QName(node).localname
         if isinstance(value, str):
-            self._render_text(node, value)
+            self._render_text(node, value, field)
             return
-        part = mtom.as_part(value)
+        part = mtom.as_part(value, field=field)
         if part is None:  # not a binary value Zeep accepts either: let base64 raise as usual
             _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
         elif not self.optimise or not self.options.wants_part(node.tag, part.size):
             _set_text(node, mtom.base64_text(part))
+            if not self.optimise and self.options.wants_part(node.tag, part.size):
+                self.inlined += 1
+                self.typed.append(node)  # a part if the request is resent as MTOM
         elif not self.placeholders:
             _set_text(node, mtom.base64_text(part))
             self.typed.append(node)
         else:
             self._placeholder(node, part)
 
-    def _render_text(self, node: etree._Element, text: str) -> None:
+    def _render_text(self, node: etree._Element, text: str, field: str) -> None:
         # Zeep passes str values through as base64 text; decode only what will move.
         node.text = text
-        if not self.optimise or not self.options.wants_part(node.tag, len(text) * 3 // 4):
+        if not self.optimise:
+            if self.options.wants_part(node.tag, len(text) * 3 // 4):
+                self.inlined += 1
+                self.typed.append(node)  # a part if the request is resent as MTOM
+            return
+        warnings.warn(
+            f"field {field!r} (xs:base64Binary) was given a str: it is sent as base64 text "
+            "decoded to bytes (Zeep's convention); pass bytes (text.encode()) to send the "
+            "text itself, or a pathlib.Path to send a file", mtom.UsageWarning, stacklevel=2)
+        if not self.options.wants_part(node.tag, len(text) * 3 // 4):
             return
         if not self.placeholders:
             self.typed.append(node)
@@ -194,6 +219,13 @@ def installed() -> bool:
     return bool(_ORIGINALS)
 
 
+def _field(node: etree._Element, render_path: Any) -> str:
+    """The value's name for an error: Zeep's render path (``Echo.data``), else the tag."""
+    if isinstance(render_path, list) and render_path:
+        return ".".join(str(p) for p in render_path)
+    return etree.QName(node).localname
+
+
 def _render(self: Any, node: etree._Element, value: Any, xsd_type: Any = None,
             render_path: Any = None) -> None:
     ctx = _CURRENT.get()
@@ -201,7 +233,18 @@ def _render(self: Any, node: etree._Element, value: Any, xsd_type: Any = None,
             or xsd_type is not None):
         _ORIGINALS["render"](self, node, value, xsd_type, render_path)
         return
-    ctx.render(node, value)
+    ctx.render(node, value, _field(node, render_path))
+
+
+def _render_string(self: Any, node: etree._Element, value: Any, xsd_type: Any = None,
+                   render_path: Any = None) -> None:
+    ctx = _CURRENT.get()
+    if ctx is not None and ctx.optimise and isinstance(value, os.PathLike):
+        raise mtom.UsageError(
+            f"field {_field(node, render_path)!r} is an xs:string but was given a path "
+            f"({os.fspath(value)!r}); files go into xs:base64Binary fields. To send the "
+            "file's name as text, pass str(path)")
+    _ORIGINALS["render_string"](self, node, value, xsd_type, render_path)
 
 
 def _pythonvalue(self: Any, value: Any) -> Any:
@@ -246,9 +289,9 @@ async def _send_async(self: Any, client: Any, options: Any, operation: Any, args
         ctx.finish()
 
 
-def _wrap(owner: type, name: str, wrapper: Callable[..., Any]) -> None:
+def _wrap(owner: type, name: str, wrapper: Callable[..., Any], key: str | None = None) -> None:
     original = getattr(owner, name)
-    _ORIGINALS[name] = original
+    _ORIGINALS[key or name] = original
     functools.update_wrapper(wrapper, original)
     wrapper.__zeep_mtom_original__ = original  # type: ignore[attr-defined]
     setattr(owner, name, wrapper)
@@ -263,3 +306,4 @@ def install() -> None:
         _wrap(Base64Binary, "pythonvalue", _pythonvalue)
         _wrap(SoapBinding, "send", _send)
         _wrap(SoapBinding, "send_async", _send_async)
+        _wrap(String, "render", _render_string, "render_string")

@@ -14,6 +14,7 @@ the plain SOAP message Zeep would send.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass
 
@@ -56,23 +57,26 @@ class PreparedRequest:
     def is_mtom(self) -> bool:
         return self.package is not None
 
-    def content(self) -> bytes | mtom.PackageStream | Iterator[bytes]:
+    def content(self, progress: mtom.ProgressMeter | None = None,
+                ) -> bytes | mtom.PackageStream | Iterator[bytes]:
         """The body: bytes, the package's stream (``read``, ``len()``), or its chunks when
-        a part's size is unknown (requests then sends it chunked)."""
+        a part's size is unknown (requests then sends it chunked). ``progress`` is told
+        about the package's bytes as they are read."""
         if self.package is None:
             return self.envelope
         length = self.package.content_length
-        if length is not None and length <= SMALL_BODY:
-            return b"".join(self.package)  # one send, as for a plain request
-        stream = self.package.stream()
+        if length is not None and length <= SMALL_BODY:  # one send, as for a plain request
+            return b"".join(self.package.stream(progress=progress))
+        stream = self.package.stream(progress=progress)
         return stream if length is not None else iter(stream)
 
-    async def aiter_content(self) -> AsyncIterator[bytes]:
+    async def aiter_content(self, progress: mtom.ProgressMeter | None = None,
+                            ) -> AsyncIterator[bytes]:
         """The body for httpx (file parts are read with blocking 1 MiB reads)."""
         if self.package is None:
             yield self.envelope
             return
-        for chunk in self.package.stream():
+        for chunk in self.package.stream(progress=progress):
             yield chunk
 
 
@@ -91,18 +95,25 @@ def _values(envelope: etree._Element, ctx: CallContext) -> dict[etree._Element, 
 
 
 def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
-            ctx: CallContext | None, options: mtom.MtomOptions) -> PreparedRequest:
+            ctx: CallContext | None, options: mtom.MtomOptions, *,
+            force_mtom: bool = False) -> PreparedRequest:
     """Turn Zeep's envelope and headers into what goes on the wire.
 
     ``headers`` is updated in place (so Zeep's HistoryPlugin shows what was
     sent) and so is the envelope (it shows the ``xop:Include`` elements).
 
+    ``force_mtom`` (a server that requires MTOM): an MTOM package even for
+    a request whose values stay inline or that has none (then the root is
+    its only part); base64 text recorded in ``ctx.typed`` becomes parts.
+
     Raises:
         mtom.InvalidInclude: an element chosen for optimisation holds no base64.
         mtom.UsageError: a part whose source cannot be sent.
     """
-    optimise = ctx.optimise if ctx is not None else options.mtom is True
+    optimise = force_mtom or (ctx.optimise if ctx is not None else options.mtom is True)
     package = None
+    if force_mtom and options.mtom is False:
+        options = dataclasses.replace(options, mtom=True)
     if optimise:
         if not any(k.lower() == "accept" for k in headers):
             headers["Accept"] = ACCEPT
@@ -117,6 +128,10 @@ def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
             soap_version=version, action=action,
             select=lambda el: (el in typed or el.tag in options.optimize_elements
                                or mtom.content_type_hint(el) is not None))
+        if package is None and force_mtom:
+            package = mtom.OutgoingPackage(
+                etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), [],
+                soap_version=version, action=action)
     if package is None:
         return PreparedRequest(headers, etree.tostring(envelope, xml_declaration=True,
                                                        encoding="utf-8"))
