@@ -279,13 +279,8 @@ for _sid in ("1b", "2b", "3b"):
 for _client in ("zeep", "raw"):
     for _sid in ("1a", "2a", "3a"):
         KNOWN_ISSUES[(_client, "axis", "1.2", _sid)] = _AXIS_REF
-KNOWN_ISSUES[("axis", "spyne", "1.1", "swa-request")] = (
-    "BUG: issue #11 item 2: Axis's SwA reference element carries xsi:type=\"ns1:DataHandler\" "
-    "(http://xml.apache.org/xml-soap); Spyne answers Client.SchemaValidationError instead of "
-    "resolving the href to its attachment")
-KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = (
-    "BUG: issue #11 item 2 (xsi:type=\"ns1:DataHandler\" rejected by Spyne); besides, "
-    + _AXIS_REF.replace("here <xop:Include ref=...>", "here <Data ref=\"cid:...\">"))
+KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = _AXIS_REF.replace(
+    "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")
 for _client in ("zeep", "raw"):
     KNOWN_ISSUES[(_client, "axis", "1.2", "swa-reply")] = _AXIS_REF.replace(
         "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")

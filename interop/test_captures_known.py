@@ -165,7 +165,6 @@ def _post_to_spyne(known: Known, spyne: Endpoint) -> tuple[int, str, bytes]:
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM2)
 def test_axis_swa_with_xsi_type_through_spyne(spyne: Endpoint) -> None:
     known = _load("axis-request-soap11-swa-xsitype")
     status, ct, body = _post_to_spyne(known, spyne)
@@ -175,7 +174,6 @@ def test_axis_swa_with_xsi_type_through_spyne(spyne: Endpoint) -> None:
     assert [(v.size, v.sha256, v.content_type) for v in values] == _expected(known)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_SERVER)
 def test_axis_dime_request_through_spyne_is_refused_clearly(spyne: Endpoint) -> None:
     status, _, body = _post_to_spyne(_load("axis-request-soap11-dime"), spyne)
     assert status == 415, body[:2000]

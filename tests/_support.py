@@ -318,7 +318,9 @@ def make_application(version: str = "1.1", *, validator: str | None = "lxml",
     return Application(
         list(services), TNS,
         in_protocol=in_protocol or proto(validator=validator, **(in_options or {})),
-        out_protocol=out_protocol or proto(**(out_options or {})))
+        # A W3C-style MTOM endpoint: replies MTOM to plain requests too (the default,
+        # "auto", answers a plain request plainly; tests of that pass out_options).
+        out_protocol=out_protocol or proto(**{"mtom_reply": "always", **(out_options or {})}))
 
 
 def make_wsgi(version: str = "1.1", **kwargs: Any) -> Any:
@@ -451,7 +453,11 @@ def fault_of(resp: requests.Response, version: str) -> FaultInfo:
         code, _, sub = local.partition(".")
         return FaultInfo(resp.status_code, code, sub or None, fault.findtext("faultstring") or "")
     value = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""
-    sub = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    sub_elt = fault.find(f"{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    sub = None
+    if sub_elt is not None:  # a QName (SOAP 1.2 §5.4.6): its prefix must be declared
+        prefix, _, sub = (sub_elt.text or "").rpartition(":")
+        assert prefix and sub_elt.nsmap.get(prefix), f"unqualified Subcode {sub_elt.text!r}"
     reason = fault.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or ""
     return FaultInfo(resp.status_code, value.split(":", 1)[-1], sub, reason)
 

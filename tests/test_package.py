@@ -443,3 +443,12 @@ def test_parse_xml_reuses_a_parser_per_thread_and_options_invisibly() -> None:
     t.start()
     t.join()
     assert other and other[0] is not a  # lxml parsers are not shared between threads
+
+
+def test_text_node_over_the_libxml2_limit_says_what_to_do() -> None:
+    doc = b"<a>" + b"QUJD" * 2_600_000 + b"</a>"  # a 10.4 MB text node
+    with pytest.raises(mtom.RootPartError) as info:
+        mtom.parse_xml(doc, what="request")
+    message = str(info.value)
+    assert "huge_tree=True" in message and "memory" in message and "xop:Include" in message
+    assert mtom.parse_xml(doc, huge_tree=True).tag == "a"
