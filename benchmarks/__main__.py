@@ -1,8 +1,9 @@
-"""``python -m benchmarks [core] [zeep] [spyne] [sizes] [progress] [--quick] [--json FILE]``.
+"""``python -m benchmarks [SUITE ...] [--quick] [--json FILE]``.
 
-Runs the named suites (core, zeep and spyne by default; ``sizes`` is the
-payload-size sweep behind the documentation's figures; ``progress`` the cost of
-``progress=``) and prints one table: throughput,
+Runs the named suites (core, zeep, spyne, calls and echo by default; ``sizes`` is
+the payload-size sweep behind the documentation's figures, ``progress`` the cost of
+``progress=``, ``aio`` async calls in flight, ``save`` writes a 1 GiB download to disk,
+``peers`` runs against JAX-WS RI and gSOAP) and prints one table: throughput,
 peak RSS and whether each target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
@@ -18,8 +19,9 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "sizes", "progress")
-DEFAULT_SUITES = ("core", "zeep", "spyne")
+SUITES = ("core", "zeep", "spyne", "calls", "echo", "aio", "save", "peers", "sizes",
+          "progress")
+DEFAULT_SUITES = ("core", "zeep", "spyne", "calls", "echo")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from lxml import etree
 from .capture import read_saved_message, sniff_boundary
 from .errors import MtomError, RootPartError, UsageError
 from .headers import cid_href, format_content_type, href_to_content_id, parse_content_type
+from .options import DEFAULT_THRESHOLD
 from .package import Package, parse_xml, read_package
 from .report import base64_length
 from .soap import soap_version_of_namespace
@@ -39,8 +40,8 @@ from .xop import XOP_INCLUDE, reconstitute
 
 __all__ = ["Inspection", "inspect_bytes", "main"]
 
-#: Values below this many decoded bytes stay inline with MTOM's usual threshold.
-_THRESHOLD = 1024
+#: Values below this many decoded bytes stay inline (the library's default threshold).
+_THRESHOLD = DEFAULT_THRESHOLD
 _B64_TEXT = re.compile(r"[A-Za-z0-9+/\s]+={0,2}\s*")
 _SAFE_EXT = re.compile(r"\.[a-z0-9]{1,8}")
 
@@ -59,7 +60,7 @@ class Inspection:
     warnings: list[str] = field(default_factory=list)
     references: dict[str, list[str]] = field(default_factory=dict)
     #: Bytes the same message would take with every optimised value inline as base64
-    #: (for a plain message: with every value of 1 KiB or more sent as a part).
+    #: (for a plain message: with every value of ``DEFAULT_THRESHOLD`` bytes or more as a part).
     other_size: int = 0
     #: A plain (not multipart) message: its base64 values, ``{"path", "size"}``.
     inline_base64: list[dict[str, Any]] | None = None
@@ -201,9 +202,9 @@ def _saving(r: Inspection) -> str:
     if r.inline_base64 is not None:
         saved = r.body_size - r.other_size
         if saved <= 0:
-            return "MTOM would save nothing (no base64 value of 1 KiB or more)"
+            return f"MTOM would save nothing (no base64 value of {_THRESHOLD} bytes or more)"
         return (f"MTOM would save ~{saved:,} bytes ({saved / r.body_size:.0%}) by sending "
-                "the values of 1 KiB or more as parts")
+                f"the values of {_THRESHOLD} bytes or more as parts")
     saved = r.other_size - r.body_size
     if not r.xop_includes:
         return "no xop:Include: nothing was optimised"

@@ -166,7 +166,9 @@ def _parse_content_type(value: str) -> ContentType:
                     f"{quoted(value)}"
                 )
             i = m.end()
-            pvalue = _QUOTED_PAIR.sub(r"\1", m.group(1))
+            pvalue = m.group(1)
+            if "\\" in pvalue:
+                pvalue = _QUOTED_PAIR.sub(r"\1", pvalue)
             # Skip anything up to the next ';' (garbage after a closing quote).
             semi = text.find(";", i)
             i = n if semi < 0 else semi + 1

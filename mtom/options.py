@@ -26,10 +26,13 @@ from .progress import ProgressMeter
 
 __all__ = ["DEFAULT_THRESHOLD", "ElementName", "MtomOptions", "check_size", "element_names"]
 
-#: Values with fewer decoded bytes stay inline as base64 (JAX-WS RI's documentation
-#: recommends 1 KiB; WCF inlines anything under 1 KiB as well: below that the MIME
-#: framing costs more than base64 saves).
-DEFAULT_THRESHOLD = 1024
+#: Values with fewer decoded bytes stay inline as base64. Measured (``python -m
+#: benchmarks.calls --sweep``, docs/performance.md): a one-value MTOM round trip is no
+#: larger on the wire than inline base64 from about 1.9 KiB on (the MIME framing costs
+#: ~600 bytes a message); below that MTOM costs bytes *and* CPU. For comparison: JAX-WS
+#: RI optimises every value (``MTOMFeature`` threshold 0), WCF from 768 bytes, CXF
+#: from 5 KiB.
+DEFAULT_THRESHOLD = 2048
 
 ElementName = str | etree.QName
 """An element name: ``"{namespace}local"`` (Clark notation; a bare ``"local"`` means no

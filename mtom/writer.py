@@ -367,6 +367,16 @@ class PackageStream(io.RawIOBase):
             self._floor = self._end
 
     def read(self, size: int | None = -1) -> bytes:
+        data = self._take(size, view=False)
+        return data if isinstance(data, bytes) else bytes(data)
+
+    def read_view(self, size: int | None = -1) -> bytes | memoryview:
+        """Like :meth:`read`, but a slice of one held chunk comes back as a memoryview of
+        it (no copy). For servers that only send what they read (waitress's file
+        wrapper reads each piece twice: to send it, then to skip what was sent)."""
+        return self._take(size, view=True)
+
+    def _take(self, size: int | None, *, view: bool) -> bytes | memoryview:
         if self.closed:
             raise ValueError("read from a closed package stream")
         self._release_before(self._pos)
@@ -379,18 +389,19 @@ class PackageStream(io.RawIOBase):
         if first is not None and stop is not None and stop <= len(first):  # the common case
             whole = (start == 0 and stop == len(first) and isinstance(first.obj, bytes)
                      and first.nbytes == len(first.obj))
-            data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
+            data: bytes | memoryview = (cast(bytes, first.obj) if whole else
+                                        first[start:stop] if view else bytes(first[start:stop]))
             self._pos += len(data)
             if self._progress is not None:
                 self._count()
             return data
         pieces, offset = [], 0
-        for view in self._held:
-            lo, hi = max(start - offset, 0), len(view) if stop is None else min(
-                stop - offset, len(view))
+        for piece in self._held:
+            lo, hi = max(start - offset, 0), len(piece) if stop is None else min(
+                stop - offset, len(piece))
             if lo < hi:
-                pieces.append(view[lo:hi])
-            offset += len(view)
+                pieces.append(piece[lo:hi])
+            offset += len(piece)
             if stop is not None and offset >= stop:
                 break
         if len(pieces) == 1 and isinstance(pieces[0].obj, bytes) and (

@@ -35,6 +35,7 @@ from .attachments import Attachment
 from .errors import DanglingInclude, InvalidInclude, LimitExceeded, quoted
 from .headers import cid_href, href_to_content_id, make_content_id
 from .limits import DEFAULT_LIMITS, Limits
+from .options import DEFAULT_THRESHOLD
 from .package import Package
 from .soap import XMIME_CONTENT_TYPE, XOP_NS
 from .writer import OutgoingPart, PartSource
@@ -254,7 +255,7 @@ def include(element: etree._Element, part: OutgoingPart) -> None:
     inc.set("href", cid_href(part.content_id))
 
 
-def optimize(root: etree._Element, *, threshold: int = 1024,
+def optimize(root: etree._Element, *, threshold: int = DEFAULT_THRESHOLD,
              select: Callable[[etree._Element], bool] | None = None,
              values: Mapping[etree._Element, PartSource | OutgoingPart] | None = None,
              content_id: Callable[[], str] = make_content_id,

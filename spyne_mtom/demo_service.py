@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MTOM demo service (SOAP {args.soap}) on http://127.0.0.1:{args.port}/ "
           f"(WSDL: ?wsdl), uploads in {app.app.store_dir}", flush=True)
     try:
-        serve(app, host="127.0.0.1", port=args.port,
+        serve(app, host="127.0.0.1", port=args.port, recv_bytes=256 * 1024,  # see deployment
               max_request_body_size=DEFAULT_MAX_CONTENT_LENGTH)
     finally:
         if not keep:

@@ -46,6 +46,7 @@ written on XML-safe strings; see :mod:`.faults`.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import logging
 from collections.abc import Iterable
@@ -125,7 +126,7 @@ class MtomMixin:
         options: an :class:`mtom.MtomOptions`; its fields given as keywords
             (``mtom``, ``threshold``, ``optimize_elements``, ``inline_elements``,
             ``spool_dir``, ``limits``…) override it: the same names and the same
-            validation as Zeep's transports (``threshold`` default 1024; values
+            validation as Zeep's transports (``threshold`` default 2048; values
             whose size cannot be known without reading, a pipe, are parts).
         optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
@@ -379,10 +380,23 @@ class MtomMixin:
             inline_base64([ref])
         return super().from_element(ctx, cls, element)  # type: ignore[misc]
 
+    def _plain_base64(self, cls: Any, text: Any) -> bool:
+        """Whether ``text`` is an inline value Spyne would decode as plain base64, unvalidated."""
+        if not text or not isinstance(text, str) or self.validator is self.SOFT_VALIDATION:
+            return False
+        encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
+        if encoding is BINARY_ENCODING_USE_DEFAULT:
+            encoding = self.binary_encoding
+        return encoding is BINARY_ENCODING_BASE64
+
     def byte_array_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = self._reference(ctx, element)
         if ref is None:
             try:
+                if self._plain_base64(cls, element.text):
+                    # Spyne's from_base64 joins the text character by character
+                    # (''.join(str)): ~8 µs per KiB. Same result, same errors.
+                    return (binascii.a2b_base64(element.text),)
                 return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
             except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
                 raise Fault("Client.ValidationError",

@@ -72,7 +72,7 @@ def test_merge_overrides_only_what_is_given() -> None:
 def test_defaults_of_every_field() -> None:
     options = mtom.MtomOptions()
     assert (options.mtom, options.threshold, options.spool_threshold) == (
-        None, 1024, mtom.DEFAULT_SPOOL_THRESHOLD)
+        None, 2048, mtom.DEFAULT_SPOOL_THRESHOLD)
     assert options.limits is mtom.DEFAULT_LIMITS
     assert options.stream_attachments  # memory bounded by default: big values stay spooled
     assert zeep_mtom.MtomTransport().render_placeholders
@@ -100,7 +100,7 @@ def test_element_names_are_normalised() -> None:
 
 
 @pytest.mark.parametrize(("tag", "size", "expected"), [
-    ("{urn:a}v", 1023, False), ("{urn:a}v", 1024, True), ("{urn:a}v", None, True),
+    ("{urn:a}v", 2047, False), ("{urn:a}v", 2048, True), ("{urn:a}v", None, True),
     ("{urn:a}forced", 1, True), ("{urn:a}never", 10**9, False),
     ("{urn:a}both", 10**9, False),
 ])

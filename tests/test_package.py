@@ -422,6 +422,29 @@ def test_dime_is_refused_with_415() -> None:
     assert info.value.fault_role == "Sender" and isinstance(info.value, NotMultipart)
 
 
+def test_parse_xml_reuses_a_parser_per_thread_and_options_invisibly() -> None:
+    import threading
+
+    from mtom.package import _parser
+
+    a = _parser({"huge_tree": False, "encoding": None})
+    assert _parser({"encoding": None, "huge_tree": False}) is a  # same options, same parser
+    assert _parser({"huge_tree": True, "encoding": None}) is not a
+    # A failed parse leaves nothing behind for the next one (error_log is per parse).
+    with pytest.raises(RootPartError, match="prefix x"):
+        parse_xml(b"<a><x:b/></a>")
+    assert parse_xml(b"<a><b/></a>").tag == "a"
+    with pytest.raises(RootPartError, match="DTD"):
+        parse_xml(b"<!DOCTYPE a []><a/>")
+    assert parse_xml(b"<a/>").tag == "a"
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(_parser({"huge_tree": False,
+                                                              "encoding": None})))
+    t.start()
+    t.join()
+    assert other and other[0] is not a  # lxml parsers are not shared between threads
+
+
 def test_text_node_over_the_libxml2_limit_says_what_to_do() -> None:
     doc = b"<a>" + b"QUJD" * 2_600_000 + b"</a>"  # a 10.4 MB text node
     with pytest.raises(mtom.RootPartError) as info:

@@ -158,10 +158,32 @@ def test_inline_file_is_decoded(server: tuple[str, str]) -> None:
     assert reply.text("content_type") == "image/gif"
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("AAEC/w==", b"\x00\x01\x02\xff"),
+    ("AAEC\n/w==\n", b"\x00\x01\x02\xff"),  # line breaks inside base64 are allowed
+    ("YWJj", b"abc"),
+])
+def test_inline_byte_array_is_decoded(server: tuple[str, str], text: str,
+                                      expected: bytes) -> None:
+    url, version = server
+    reply = decode(post_plain(url, version, envelope(version,
+                                                     f"<t:digest><t:data>{text}</t:data></t:digest>")))
+    assert reply.text("sha256") == sha(expected)
+
+
+@pytest.mark.parametrize("text", ["YWJ", "AAEC/w=", "\u00e9\u00e9\u00e9\u00e9"])
+def test_invalid_inline_base64_is_a_client_fault(server: tuple[str, str], text: str) -> None:
+    url, version = server
+    resp = post_plain(url, version, envelope(version,
+                                             f"<t:digest><t:data>{text}</t:data></t:digest>"))
+    info = assert_client_fault(resp, version)
+    assert "base64" in info.string or "schema" in info.string
+
+
 # -- downloads ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [1024, 2 * 1024 * 1024 + 3])
+@pytest.mark.parametrize("size", [mtom.DEFAULT_THRESHOLD, 2 * 1024 * 1024 + 3])
 def test_file_download_from_path(server: tuple[str, str], size: int) -> None:
     url, version = server
     root = envelope(version, f"<t:download><t:size>{size}</t:size><t:seed>5</t:seed>"
@@ -243,7 +265,7 @@ def test_many_values_out(server: tuple[str, str]) -> None:
                              parts))
     got = [reply.binary(el) for el in reply.find_all("echo_manyResult")]
     assert got == values
-    assert len(reply.values) == sum(1 for v in values if len(v) >= 1024)
+    assert len(reply.values) == sum(1 for v in values if len(v) >= mtom.DEFAULT_THRESHOLD)
 
 
 def test_declared_content_type_is_the_part_type(server: tuple[str, str]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from _support import VERSIONS, make_wsgi, pattern, serve_wsgi, sha
 
+import mtom
+
 zeep = pytest.importorskip("zeep")
 zeep_mtom = pytest.importorskip("zeep_mtom")
 
@@ -38,12 +40,12 @@ def test_upload_file_from_path_arrives_as_a_part(client: tuple[Any, Any],
     assert info.has_path is False
 
 
-@pytest.mark.parametrize("size", [10, 1024, 200_000])
+@pytest.mark.parametrize("size", [10, mtom.DEFAULT_THRESHOLD, 200_000])
 def test_echo_bytes(client: tuple[Any, Any], size: int) -> None:
     zc, transport = client
     data = pattern(size, size)
     assert zc.service.echo(data=data) == data
-    assert transport.last_reply.is_xop == (size >= 1024)  # the service's threshold
+    assert transport.last_reply.is_xop == (size >= mtom.DEFAULT_THRESHOLD)  # the service's
 
 
 def test_download_file(client: tuple[Any, Any]) -> None:

@@ -483,6 +483,27 @@ def test_package_stream_close_runs_the_clean_up() -> None:
 
 
 
+def test_read_view_hands_out_views_of_held_chunks_and_the_same_bytes() -> None:
+    value = bytes(range(256)) * 4096  # 1 MiB, one part: one held chunk
+    package = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(value, content_id="v@x")])
+    whole = b"".join(package)
+    stream = package.stream()
+    got, kinds = [], set()
+    while True:
+        pos = stream.tell()
+        piece = stream.read_view(100_000)
+        if not len(piece):
+            break
+        kinds.add(type(piece))
+        stream.seek(pos)  # waitress's pattern: read, send, seek back, read again to skip
+        again = stream.read_view(len(piece))
+        assert bytes(again) == bytes(piece)
+        got.append(bytes(piece))
+    assert b"".join(got) == whole
+    assert memoryview in kinds  # slices of the 1 MiB part were not copied
+    assert type(package.stream().read(10)) is bytes  # read() keeps returning bytes
+
+
 # -- progress ------------------------------------------------------------------------------
 
 

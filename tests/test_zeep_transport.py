@@ -58,7 +58,8 @@ def _multipart(received: Any) -> mtom.Package:
 @pytest.mark.parametrize(("binding", "version"), VERSIONS)
 def test_round_trip_is_byte_exact_with_crlf_edges_and_boundary_text(
         served: SharedServer, binding: str, version: mtom.SoapVersion) -> None:
-    values = [pattern(5000), pattern(70_000, seed=3), b"\r\n" * 600, b"\n--MIMEBoundary_x\r\n" * 80]
+    values = [pattern(5000), pattern(70_000, seed=3), b"\r\n" * 1200,
+              b"\n--MIMEBoundary_x\r\n" * 120]
     app = EchoApp()
     with echo_service(served, app, binding=binding, mtom=True) as (svc, transport):
         result = svc.Echo(name="n", data=values, derived=values[1],
@@ -140,8 +141,8 @@ def test_threshold(served: SharedServer, threshold: int, size: int, as_part: boo
     assert app.last.multipart is as_part
 
 
-def test_default_threshold_is_1024() -> None:
-    assert zeep_mtom.MtomTransport().mtom_options.threshold == 1024 == zeep_mtom.DEFAULT_THRESHOLD
+def test_default_threshold_is_2048() -> None:
+    assert zeep_mtom.MtomTransport().mtom_options.threshold == 2048 == zeep_mtom.DEFAULT_THRESHOLD
 
 
 def test_inline_elements_opt_out(served: SharedServer) -> None:
@@ -173,7 +174,7 @@ def test_xmime_content_type_becomes_part_content_type(served: SharedServer) -> N
     app = EchoApp()
     with echo_service(served, app, mtom=True) as (svc, _):
         result = svc.Echo(typed={"_value_1": pattern(3000), "contentType": "image/jpeg"},
-                          data=[mtom.OutgoingPart(pattern(2000), content_type="text/plain")])
+                          data=[mtom.OutgoingPart(pattern(2500), content_type="text/plain")])
     types = {v.field: v.content_type for v in app.last.values}
     assert types == {"typed": "image/jpeg", "data": "text/plain"}
     assert result.typed.contentType == "image/jpeg"

@@ -14,7 +14,7 @@ Sending
     :class:`MtomTransport` (requests) and :class:`AsyncMtomTransport` (httpx)
     send every ``xs:base64Binary`` value — also of types derived from it and
     of ``xmime:base64Binary``-style types carrying ``xmime:contentType`` — of
-    at least ``threshold`` bytes (default 1024) as a MIME part referenced by
+    at least ``threshold`` bytes (default 2048) as a MIME part referenced by
     ``xop:Include``. MTOM is on for a binding whose WSDL attaches the
     ``wsoma:OptimizedMimeSerialization`` policy; ``mtom=True``/``False``
     decides for every binding. Such fields take ``bytes``, base64 ``str``,

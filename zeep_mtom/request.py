@@ -32,6 +32,12 @@ __all__ = ["ACCEPT", "PreparedRequest", "prepare", "soap_version_of"]
 ACCEPT = "application/xop+xml, multipart/related, text/xml, application/soap+xml"
 
 
+#: A request body of at most this many bytes (with a known length) is joined and sent
+#: as one ``bytes``: requests then writes it with one ``sendall`` instead of reading a
+#: stream 16 KiB at a time, which costs a small call more than the copy (issue 13).
+SMALL_BODY = 256 * 1024
+
+
 def soap_version_of(envelope: etree._Element, content_type: str | None) -> mtom.SoapVersion:
     """The envelope's SOAP version, else the Content-Type's, else SOAP 1.1."""
     return (soap_version_of_namespace(etree.QName(envelope).namespace)
@@ -58,8 +64,11 @@ class PreparedRequest:
         about the package's bytes as they are read."""
         if self.package is None:
             return self.envelope
+        length = self.package.content_length
+        if length is not None and length <= SMALL_BODY:  # one send, as for a plain request
+            return b"".join(self.package.stream(progress=progress))
         stream = self.package.stream(progress=progress)
-        return stream if self.package.content_length is not None else iter(stream)
+        return stream if length is not None else iter(stream)
 
     async def aiter_content(self, progress: mtom.ProgressMeter | None = None,
                             ) -> AsyncIterator[bytes]:

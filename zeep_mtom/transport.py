@@ -52,6 +52,7 @@ from mtom.progress import ProgressCallback
 
 from . import hooks, schemas
 from . import negotiate as negotiate_
+from ._http import MtomHTTPAdapter, coalesce
 from .hooks import CallContext
 from .negotiate import LOG, UnsupportedMediaType
 from .report import Exchange, PerCaller, log_report, warn_inlined_by_policy
@@ -423,6 +424,9 @@ class MtomTransport(_MtomMixin, Transport):
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
+        if session is None:  # our own session: replies' headers skip email's boundary regex
+            for prefix in ("http://", "https://"):
+                self.session.mount(prefix, MtomHTTPAdapter())
         self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
 
     def close(self) -> None:
@@ -479,7 +483,7 @@ class MtomTransport(_MtomMixin, Transport):
                                         response.headers.get("Content-Type"), ctx,
                                         exchange.receive_meter(response.headers))
             try:
-                for chunk in response.iter_content(_CHUNK):
+                for chunk in coalesce(response.iter_content(_CHUNK)):
                     reader.feed(chunk)  # past the deadline the watchdog ends the reads
                 if watchdog is not None and watchdog.fired:  # the body may look complete
                     raise self._timeout(address)

@@ -1,0 +1,136 @@
+"""zeep_mtom._http: reply headers read without the email parser's boundary regex (issue 13).
+
+Real HTTP on 127.0.0.1 (waitress): the headers a caller sees are the peer's,
+the standard library is untouched for everyone else, and a session the user
+passes in keeps its own adapters.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+import requests
+from _support import serve_wsgi
+
+from zeep_mtom import MtomTransport
+from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse, coalesce
+
+MULTIPART = ('multipart/related; type="application/xop+xml"; boundary="uuid:4f1c-b7"; '
+             'start="<root@x>"; start-info="text/xml"')
+
+
+def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    ctype = {"/multipart": MULTIPART, "/plain": "text/xml; charset=utf-8",
+             "/two": MULTIPART}.get(environ["PATH_INFO"], "text/plain")
+    headers = [("Content-Type", ctype), ("X-Before", "1")]
+    if environ["PATH_INFO"] == "/two":
+        headers.append(("Content-Type", "multipart/mixed; boundary=second"))
+    start_response("200 OK", [*headers, ("Content-Length", "4")])
+    return [b"body"]
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with serve_wsgi(_app) as base:
+        yield base.rstrip("/")
+
+
+def _boundary_compiles(fn: Any) -> tuple[Any, int]:
+    """(result of fn(), how many regexes naming the boundary were compiled during it)."""
+    real = re.compile
+    seen: list[str] = []
+
+    def spy(pattern: Any, flags: int = 0) -> Any:
+        if isinstance(pattern, str) and "4f1c" in pattern:
+            seen.append(pattern)
+        return real(pattern, flags)
+
+    re.purge()
+    with mock.patch.object(re, "compile", spy):
+        result = fn()
+    return result, len(seen)
+
+
+def test_transport_session_keeps_the_peers_headers_without_the_regex(url: str) -> None:
+    transport = MtomTransport()
+    resp, compiled = _boundary_compiles(lambda: transport.session.post(url + "/multipart"))
+    assert compiled == 0
+    assert resp.headers["Content-Type"] == MULTIPART
+    assert resp.headers["X-Before"] == "1"
+    assert not any(k.lower().startswith("x-zeep-mtom") for k in resp.headers)
+    assert isinstance(resp.raw._original_response, MtomHTTPResponse)
+    assert resp.content == b"body"
+    plain = transport.session.post(url + "/plain")
+    assert plain.headers["Content-Type"] == "text/xml; charset=utf-8"
+    transport.close()
+
+
+def test_every_multipart_content_type_comes_back(url: str) -> None:
+    transport = MtomTransport()
+    resp = transport.session.post(url + "/two")
+    assert resp.raw._original_response.msg.get_all("Content-Type") == [
+        MULTIPART, "multipart/mixed; boundary=second"]
+    transport.close()
+
+
+def test_the_standard_library_is_left_alone(url: str) -> None:
+    MtomTransport().close()
+    assert http.client.HTTPResponse.begin is not MtomHTTPResponse.begin
+    resp, compiled = _boundary_compiles(lambda: requests.post(url + "/multipart"))
+    assert compiled >= 1  # other code keeps the email parser's behaviour
+    assert type(resp.raw._original_response) is http.client.HTTPResponse
+
+
+def test_a_session_passed_in_keeps_its_adapters() -> None:
+    session = requests.Session()
+    before = session.get_adapter("http://127.0.0.1/")
+    transport = MtomTransport(session=session)
+    assert transport.session.get_adapter("http://127.0.0.1/") is before
+    assert not isinstance(before, MtomHTTPAdapter)
+    own = MtomTransport()
+    assert isinstance(own.session.get_adapter("https://example.invalid/"), MtomHTTPAdapter)
+    transport.close()
+    own.close()
+
+
+@pytest.mark.parametrize("sizes, size, expected", [
+    ([4, 4, 4, 4, 4], 8, [8, 8, 4]),
+    ([20, 4, 4], 8, [20, 8]),
+    ([3, 20, 1], 8, [23, 1]),
+    ([], 8, []),
+    ([1], 8, [1]),
+])
+def test_coalesce_joins_small_chunks_only(sizes: list[int], size: int,
+                                          expected: list[int]) -> None:
+    chunks = [bytes([i]) * n for i, n in enumerate(sizes)]
+    out = list(coalesce(chunks, size))
+    assert [len(c) for c in out] == expected
+    assert b"".join(out) == b"".join(chunks)
+
+
+
+def test_coalesce_hands_a_big_chunk_on_without_a_copy() -> None:
+    big = b"x" * 20
+    assert next(coalesce([big], 8)) is big
+
+
+def _chunked_app(environ: dict[str, Any], start_response: Any) -> Any:
+    body = bytes(range(256)) * 16  # 4 KiB
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return iter([body] * 200)  # no Content-Length: waitress sends 200 HTTP chunks
+
+
+def test_a_chunked_reply_reaches_the_decoder_in_big_pieces() -> None:
+    with serve_wsgi(_chunked_app) as base:
+        resp = requests.get(base, stream=True)
+        raw = [len(c) for c in resp.iter_content(1 << 20)]
+        resp = requests.get(base, stream=True)
+        joined = [len(c) for c in coalesce(resp.iter_content(1 << 20), 64 * 1024)]
+    assert sum(raw) == sum(joined) == 200 * 4096
+    assert len(raw) > 50  # requests hands over the HTTP chunks as they come
+    assert all(n >= 64 * 1024 for n in joined[:-1]) and len(joined) <= 13
