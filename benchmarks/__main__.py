@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "sizes", "progress")
+SUITES = ("core", "zeep", "spyne", "sizes", "progress", "peers")
 DEFAULT_SUITES = ("core", "zeep", "spyne")
 
 
