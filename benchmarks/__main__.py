@@ -1,8 +1,9 @@
-"""``python -m benchmarks [core] [zeep] [spyne] [sizes] [progress] [--quick] [--json FILE]``.
+"""``python -m benchmarks [SUITE ...] [--quick] [--json FILE]``.
 
 Runs the named suites (core, zeep and spyne by default; ``sizes`` is the
 payload-size sweep behind the documentation's figures; ``progress`` the cost of
-``progress=``) and prints one table: throughput,
+``progress=``; ``peers`` the big echo and small calls against JAX-WS RI and gSOAP,
+``asyncscale`` ``AsyncMtomTransport`` with 8 and 50 calls in flight) and prints one table: throughput,
 peak RSS and whether each target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
@@ -18,7 +19,7 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "sizes", "progress", "peers")
+SUITES = ("core", "zeep", "spyne", "sizes", "progress", "peers", "asyncscale")
 DEFAULT_SUITES = ("core", "zeep", "spyne")
 
 
