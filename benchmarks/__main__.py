@@ -3,8 +3,8 @@
 Runs the named suites (core, zeep and spyne by default; ``sizes`` is the
 payload-size sweep behind the documentation's figures; ``progress`` the cost of
 ``progress=``; ``peers`` the big echo and small calls against JAX-WS RI and gSOAP,
-``asyncscale`` ``AsyncMtomTransport`` with 8 and 50 calls in flight) and prints one table: throughput,
-peak RSS and whether each target was met. ``--quick`` uses small sizes
+``asyncscale`` ``AsyncMtomTransport`` with 8 and 50 calls in flight) and prints one
+table: throughput, peak RSS and whether each target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
 
