@@ -279,20 +279,11 @@ for _sid in ("1b", "2b", "3b"):
 for _client in ("zeep", "raw"):
     for _sid in ("1a", "2a", "3a"):
         KNOWN_ISSUES[(_client, "axis", "1.2", _sid)] = _AXIS_REF
-KNOWN_ISSUES[("axis", "spyne", "1.1", "swa-request")] = (
-    "BUG: issue #11 item 2: Axis's SwA reference element carries xsi:type=\"ns1:DataHandler\" "
-    "(http://xml.apache.org/xml-soap); Spyne answers Client.SchemaValidationError instead of "
-    "resolving the href to its attachment")
-KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = (
-    "BUG: issue #11 item 2 (xsi:type=\"ns1:DataHandler\" rejected by Spyne); besides, "
-    + _AXIS_REF.replace("here <xop:Include ref=...>", "here <Data ref=\"cid:...\">"))
+KNOWN_ISSUES[("axis", "spyne", "1.2", "swa-request")] = _AXIS_REF.replace(
+    "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")
 for _client in ("zeep", "raw"):
     KNOWN_ISSUES[(_client, "axis", "1.2", "swa-reply")] = _AXIS_REF.replace(
         "here <xop:Include ref=...>", "here <Data ref=\"cid:...\">")
-KNOWN_ISSUES[("zeep", "axis", "1.1", "swa-reply")] = (
-    "BUG: found with the Axis peer of issue #11 (no item of it covers this yet): zeep_mtom reads "
-    "an SwA reply and keeps its parts in transport.last_reply.swa, but an href=\"cid:\" "
-    "element's value reaches the user as empty bytes instead of the part")
 KNOWN_ISSUES[("raw", "axis", "*", "content-location")] = (
     "PEER: Apache Axis 1.4 resolves a reference by Content-Location (as the SwA Note allows) "
     "and echoes the value instead of rejecting the XOP package")

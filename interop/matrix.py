@@ -152,9 +152,10 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
   back" scenarios a second JAX-WS server runs with MTOM off; gSOAP runs in reply mode `mtom` or
   `plain`.
 - node-soap (`interop/peers/nodesoap/`, issue #11): its server cannot read or write MTOM, so
-  Python clients run `plain` against it; Zeep's MTOM request to it is a known issue (item 4,
-  `test_peers_nodesoap.py`). Its client sends MTOM through node-soap's own `forceMTOM` +
-  `attachments` (the script writes the `xop:Include`) and runs 1a-3b against Spyne.
+  Python clients run `plain` against it; a Zeep MTOM request to it gets node-soap's own
+  Fault as zeep's `Fault` (item 4, `test_peers_nodesoap.py`). Its client sends MTOM through
+  node-soap's own `forceMTOM` + `attachments` (the script writes the `xop:Include`) and runs
+  1a-3b against Spyne.
 - Apache Axis 1.4 (`interop/peers/axis/`, issue #11): the Axis engine behind the JDK's HTTP
   server, with a message-style echo whose reply values are `DataHandler`s, which Axis itself
   serialises: reply mode `plain` for the "plain back" scenarios, Axis's MTOM (`xop:Include`)
@@ -216,7 +217,9 @@ requests through Spyne + `spyne_mtom` over HTTP.
 `python -m interop.record_known` records the node-soap and Axis messages behind issue #11's
 items 2-4 (node-soap's plain Fault labelled `multipart/related`, Axis SwA with
 `xsi:type="ns1:DataHandler"`, Axis DIME request and reply) into `interop/captures/known/`;
-`interop/test_captures_known.py` replays them, each item's expected behaviour a strict xfail.
+`interop/test_captures_known.py` replays them; an item not done yet is a strict xfail (Zeep's
+side of items 2-4 is done: node-soap's Fault reaches Zeep as `Fault`, a DIME reply raises
+`mtom.DimeNotSupported`, Axis's own `?wsdl` loads, `apachesoap:DataHandler` being binary).
 
 ## Mono WCF: not a row
 

@@ -28,10 +28,6 @@ ITEM2 = ("issue #11 item 2: Spyne rejects Axis's SwA reference element with "
          "xsi:type=\"ns1:DataHandler\" (Client.SchemaValidationError)")
 ITEM3_SERVER = ("issue #11 item 3: a DIME request gets Client.XMLSyntaxError, not HTTP 415 with a "
                 "fault saying DIME is not supported")
-ITEM3_CLIENT = ("issue #11 item 3: a DIME reply gives Zeep a TransportError about invalid XML, not "
-                "a typed error saying DIME is not supported")
-ITEM4 = ("issue #11 item 4: node-soap's plain Fault labelled multipart/related gives "
-         "mtom.errors.NoBoundary instead of zeep's Fault")
 
 
 @dataclass(frozen=True)
@@ -125,9 +121,9 @@ def _zeep_reply(known: Known, tmp_path: Path) -> Any:
         transport.session.close()
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM4)
 @pytest.mark.parametrize("stem", STEMS[:2])
 def test_nodesoap_fault_reaches_zeep_as_fault(stem: str, tmp_path: Path) -> None:
+    """issue #11 item 4: read as the plain envelope it is (with a warning)."""
     from zeep.exceptions import Fault
 
     with pytest.raises(Fault) as info:
@@ -135,9 +131,9 @@ def test_nodesoap_fault_reaches_zeep_as_fault(stem: str, tmp_path: Path) -> None
     assert "Invalid XML" in str(info.value.message)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_CLIENT)
 def test_dime_reply_gives_zeep_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(Exception) as info:
+    """issue #11 item 3 (client): a typed error naming DIME."""
+    with pytest.raises(mtom.DimeNotSupported) as info:
         _zeep_reply(_load("axis-reply-soap11-dime"), tmp_path)
     assert "DIME" in str(info.value) and "invalid XML" not in str(info.value)
 
@@ -169,7 +165,6 @@ def _post_to_spyne(known: Known, spyne: Endpoint) -> tuple[int, str, bytes]:
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM2)
 def test_axis_swa_with_xsi_type_through_spyne(spyne: Endpoint) -> None:
     known = _load("axis-request-soap11-swa-xsitype")
     status, ct, body = _post_to_spyne(known, spyne)
@@ -179,7 +174,6 @@ def test_axis_swa_with_xsi_type_through_spyne(spyne: Endpoint) -> None:
     assert [(v.size, v.sha256, v.content_type) for v in values] == _expected(known)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_SERVER)
 def test_axis_dime_request_through_spyne_is_refused_clearly(spyne: Endpoint) -> None:
     status, _, body = _post_to_spyne(_load("axis-request-soap11-dime"), spyne)
     assert status == 415, body[:2000]

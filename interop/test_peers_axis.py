@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import mtom
 from interop import extra_peers, peerctl, scenarios
 from interop.conftest import RunCase, case_param
 from interop.servers import Endpoint
@@ -28,12 +29,8 @@ CASES = scenarios.cases(clients=("zeep", "raw"), servers=(PEER,))
 PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
 ITEM2 = ("issue #11 item 2: Axis's SwA reference element carries xsi:type=\"ns1:DataHandler\" "
          "(http://xml.apache.org/xml-soap), which Spyne rejects")
-ITEM2_WSDL = ("issue #11 item 2: Zeep cannot load Axis's own ?wsdl of an SwA service (unresolvable "
-              "apachesoap:DataHandler)")
 ITEM3_SERVER = ("issue #11 item 3: a DIME request to Spyne gets a misleading "
                 "Client.XMLSyntaxError instead of a fault saying DIME is not supported")
-ITEM3_CLIENT = ("issue #11 item 3: a DIME reply gives Zeep a TransportError about invalid XML "
-                "instead of a typed error saying DIME is not supported")
 
 
 def require_peer() -> None:
@@ -134,7 +131,6 @@ def test_axis_swa_without_xsi_type_to_spyne(spyne: Endpoint,
     assert "request Content-Type: multipart/related" in spyne.log()
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM2)
 def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
                                          payload_files: list[peerctl.ClientFile]) -> None:
     require_peer()
@@ -144,7 +140,6 @@ def test_axis_swa_with_xsi_type_to_spyne(spyne: Endpoint,
     assert [(v["size"], v["sha256"], v["content_type"]) for v in result["values"]] == EXPECTED
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_SERVER)
 def test_axis_dime_to_spyne_is_refused_clearly(spyne: Endpoint,
                                                payload_files: list[peerctl.ClientFile]) -> None:
     require_peer()
@@ -152,13 +147,17 @@ def test_axis_dime_to_spyne_is_refused_clearly(spyne: Endpoint,
                                     axis_format="dime", check=False)
     assert "application/dime" in spyne.log()
     assert result.get("fault"), result
-    assert "DIME" in result["fault"]["string"], result["fault"]
+    # Axis reads only a 500 reply as a SOAP fault: for the 415 it reports the status, and
+    # the fault Spyne sent is the body, in the fault's details.
+    assert "(415)" in result["fault"]["string"], result["fault"]
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in (
+        result["fault"]["detail"]), result["fault"]
 
 
 # -- Zeep against Axis's formats -----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=ITEM3_CLIENT)
 def test_zeep_gets_a_clear_error_for_a_dime_reply() -> None:
+    """issue #11 item 3 (client): mtom.DimeNotSupported, not a TransportError about XML."""
     require_peer()
     require_adapter(scenarios.Direction("zeep", PEER))
     import zeep
@@ -171,7 +170,7 @@ def test_zeep_gets_a_clear_error_for_a_dime_reply() -> None:
             client = zeep.Client(srv.wsdl_url("1.1"), transport=transport)  # type: ignore[no-untyped-call]
             service = client.create_service(  # type: ignore[no-untyped-call]
                 "{http://example.org/mtom}EchoBinding11", srv.url("1.1"))
-            with pytest.raises(Exception) as info:
+            with pytest.raises(mtom.DimeNotSupported) as info:
                 service.EchoTest(Data=[{"_value_1": PAYLOAD}])
         finally:
             transport.session.close()
@@ -179,14 +178,24 @@ def test_zeep_gets_a_clear_error_for_a_dime_reply() -> None:
     assert "DIME" in str(info.value) and "invalid XML" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM2_WSDL)
-def test_zeep_loads_axis_own_wsdl(server: peerctl.PeerServer) -> None:
+def test_zeep_loads_axis_own_wsdl_and_calls_it(server: peerctl.PeerServer) -> None:
+    """issue #11 item 2: apachesoap:DataHandler (no import in Axis's ?wsdl) is binary, sent
+    as an MTOM part (Axis reads no inline base64 for a DataHandler: it echoes nil)."""
     require_adapter(scenarios.Direction("zeep", PEER))
     import zeep
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # zeep only warns about the part it cannot resolve
-        client = zeep.Client(server.base_url + "/swa?wsdl")  # type: ignore[no-untyped-call]
-    binding = next(iter(client.wsdl.bindings.values()))
-    assert "in0" in binding.get("echo").input.signature()  # type: ignore[no-untyped-call]
+    from zeep_mtom import MtomTransport
+
+    with MtomTransport(mtom=True, threshold=0) as transport:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # zeep only warns about the part it cannot resolve
+            client = zeep.Client(server.base_url + "/swa?wsdl",  # type: ignore[no-untyped-call]
+                                 transport=transport)
+        binding = next(iter(client.wsdl.bindings.values()))
+        signature = binding.get("echo").input.signature()  # type: ignore[no-untyped-call]
+        assert "in0: http://xml.apache.org/xml-soap:DataHandler" in signature
+        assert client.service.echo(PAYLOAD) == PAYLOAD
+        reply = transport.last_reply
+        assert reply is not None and reply.is_multipart
+        transport.session.close()
 

@@ -28,9 +28,6 @@ pytestmark = pytest.mark.live
 PEER = "nodesoap"
 CASES = scenarios.cases(clients=("zeep", "raw"), servers=(PEER,))
 PAYLOAD = b"\r\n" + bytes(range(256)) + b"\r\n--uuid:not-a-boundary--\r\n"
-ITEM4 = ("issue #11 item 4: node-soap answers an MTOM request with a plain SOAP Fault labelled "
-         "with the request's multipart/related Content-Type; the Zeep transport raises "
-         "mtom.errors.NoBoundary instead of zeep's Fault carrying node-soap's 'Invalid XML'")
 
 
 def require_peer() -> None:
@@ -106,10 +103,11 @@ def test_server_labels_its_plain_fault_like_the_mtom_request(
     assert reply.startswith(b"<?xml") and b"Fault" in reply and b"Invalid XML" in reply
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM4)
 @pytest.mark.parametrize("version", scenarios.VERSIONS)
 def test_zeep_mtom_request_shows_nodesoap_fault(server: peerctl.PeerServer,
                                                 version: scenarios.SoapVersion) -> None:
+    """issue #11 item 4: node-soap's plain Fault under the request's multipart/related
+    Content-Type reaches the user as zeep's Fault carrying node-soap's 'Invalid XML'."""
     missing = scenarios.adapter_missing(scenarios.Direction("zeep", PEER))
     if missing:
         pytest.skip(missing)

@@ -138,3 +138,38 @@ def test_running_server_is_stopped(name: str) -> None:
         assert status == 200
     with pytest.raises(OSError):
         _http("GET", url + "?wsdl", None, {})
+
+
+@pytest.mark.parametrize(("binding", "endpoint", "expected_ns"), [
+    ("11", "1.2", SOAP_ENV["1.2"]), ("12", "1.1", SOAP_ENV["1.1"])])
+def test_zeep_sees_jaxws_version_mismatch_reason(binding: str, endpoint: str, expected_ns: str,
+                                                 tmp_path: Path) -> None:
+    """issue #11 item 5 (client): a binding of one SOAP version pointed at an endpoint of the
+    other gets JAX-WS RI's VersionMismatch fault (in the endpoint's version) as zeep's Fault
+    with its reason, not "Unknown fault occured"."""
+    require_peer("jaxws")
+    from interop import scenarios
+
+    missing = scenarios.adapter_missing(scenarios.Direction("zeep", "jaxws"))
+    if missing:
+        pytest.skip(missing)
+    import zeep
+    from zeep.exceptions import Fault
+
+    from zeep_mtom import MtomTransport
+
+    wsdl = tmp_path / "echo.wsdl"
+    template = Path(__file__).resolve().parent / "peers" / "gsoap" / "echo.wsdl"
+    with peerctl.serving("jaxws") as srv, MtomTransport(mtom=True, threshold=0) as transport:
+        wsdl.write_text(template.read_text(encoding="utf-8").replace("@BASE_URL@", srv.base_url),
+                        encoding="utf-8")
+        client = zeep.Client(str(wsdl), transport=transport)  # type: ignore[no-untyped-call]
+        service = client.create_service(  # type: ignore[no-untyped-call]
+            "{http://example.org/mtom}EchoBinding" + binding, srv.url(endpoint))
+        with pytest.raises(Fault) as info:
+            service.EchoTest(Data=[{"_value_1": PAYLOAD}])
+        transport.session.close()
+    message = str(info.value.message)
+    assert f"Expecting Envelope in namespace {expected_ns}" in message
+    assert f"use the WSDL's SOAP {endpoint} binding/port" in message
+    assert str(info.value.code).endswith("VersionMismatch")

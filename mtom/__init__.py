@@ -60,6 +60,7 @@ from .values import (
     build_package,
     check_source,
     detach_hints,
+    inline_parts,
     is_binary_value,
     unpack,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "href_to_content_id",
     "include",
     "inline_base64",
+    "inline_parts",
     "is_binary_value",
     "make_boundary",
     "make_content_id",

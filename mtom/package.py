@@ -53,6 +53,16 @@ __all__ = ["Package", "PackageReader", "parse_xml", "read_package"]
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.ASCII)
 
 
+def _too_long(what: str, size: int) -> str:
+    """What to do about libxml2's 10 MB text-node cap (``Text node too long``)."""
+    return (f"the {what} ({size} bytes) holds a text node over libxml2's 10,000,000-byte "
+            "limit, e.g. a value of more than ~7.5 MB inline as base64: the sender should "
+            "send it as MTOM (an xop:Include part); or the receiver can lift the limit with "
+            "huge_tree=True (MtomOptions; Spyne: Soap11Mtom/Soap12Mtom(huge_tree=True); Zeep: "
+            "Settings(xml_huge_tree=True)), which holds the whole text node in memory (about "
+            "1.33 times the value, plus the decoded value): cap the request size then")
+
+
 def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = False,
               what: str = "root part",
               parser_options: Mapping[str, Any] | None = None) -> etree._Element:
@@ -85,6 +95,8 @@ def parse_xml(data: bytes, *, charset: str | None = None, huge_tree: bool = Fals
     try:
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
+        if not options["huge_tree"] and "XML_PARSE_HUGE" in str(exc):
+            raise RootPartError(_too_long(what, len(data))) from exc
         raise RootPartError(f"the {what} is not well-formed XML: {exc}") from exc
     if root is None:  # e.g. a document of one processing instruction, removed by the parser
         raise RootPartError(f"the {what} holds no XML element")

@@ -32,14 +32,16 @@ from lxml import etree
 
 from .attachments import Attachment
 from .errors import UsageError
+from .headers import cid_href
 from .options import MtomOptions
 from .package import Package
 from .soap import XMIME_CONTENT_TYPE, SoapVersion
 from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
-from .xop import XopReference, XopResult, optimize, reconstitute
+from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
 __all__ = ["ACCEPTED_VALUES", "Detached", "as_part", "base64_text", "build_package",
-           "check_source", "detach_hints", "is_binary_value", "source_size", "unpack"]
+           "check_source", "detach_hints", "inline_parts", "is_binary_value", "source_size",
+           "unpack"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -183,6 +185,35 @@ def build_package(envelope: etree._Element, values: Mapping[etree._Element, Outg
     root = cast(bytes, etree.tostring(envelope, xml_declaration=True, encoding=charset))
     return OutgoingPackage(root, parts, soap_version=soap_version, action=action,
                            charset=charset)
+
+
+def inline_parts(envelope: etree._Element, parts: Iterable[OutgoingPart], *,
+                 again: bool = True) -> None:
+    """Undo :func:`build_package`: each ``xop:Include`` of one of ``parts`` becomes the
+    part's content as base64 text again (files and paths are read again).
+
+    ``envelope`` is modified in place. Used to resend a request as plain SOAP
+    when a server refuses MTOM (``again``: the parts were already sent once;
+    ``again=False`` for a request not sent yet).
+
+    Raises:
+        UsageError: a part's source cannot be read a second time (a non-seekable
+            stream or an iterable of chunks), naming the element and the part.
+    """
+    by_href = {cid_href(p.content_id): p for p in parts}
+    for inc in list(envelope.iter(XOP_INCLUDE)):
+        part = by_href.get(inc.get("href") or "")
+        parent = inc.getparent()
+        if part is None or parent is None:
+            continue
+        if again and not part.rereadable:
+            raise UsageError(
+                f"the value of {etree.QName(parent).localname!r} (part <{part.content_id}>) "
+                f"came from a {type(part.source).__name__} that cannot be read a second time "
+                "(not seekable); pass bytes, a pathlib.Path or a seekable binary file to let "
+                "it be resent")
+        parent.remove(inc)
+        parent.text = base64_text(part).decode("ascii")
 
 
 def unpack(package: Package, options: MtomOptions, *,

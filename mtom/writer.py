@@ -94,6 +94,19 @@ class OutgoingPart:
             except (OSError, AttributeError, ValueError):
                 self._start = None
 
+    @property
+    def rereadable(self) -> bool:
+        """Whether the content can be produced again after it was sent once.
+
+        ``bytes``-likes, paths and attachments can; a file object only when it
+        was seekable (it is rewound to where it stood); an iterable of chunks
+        or a pipe cannot.
+        """
+        src = self.source
+        if isinstance(src, (bytes, bytearray, memoryview, str, os.PathLike, Attachment)):
+            return True
+        return hasattr(src, "read") and self._start is not None
+
     def header_block(self) -> bytes:
         lines = [f"Content-Type: {self.content_type}", "Content-Transfer-Encoding: binary",
                  f"Content-ID: <{self.content_id}>"]
@@ -283,7 +296,9 @@ class PackageStream(io.RawIOBase):
       when an iteration ends or is abandoned).
     * ``progress``: a :class:`~mtom.ProgressMeter` told about the bytes handed
       out (by ``read`` or iteration) and the part they belong to; it reports
-      at a bounded rate and once at the end of the body. ``None`` (the
+      at a bounded rate and once at the end of the body (when the last byte of a
+      known length is read, or the end is seen); bytes re-read after a look-back
+      ``seek`` count once. ``None`` (the
       default) costs nothing.
     """
 
@@ -292,6 +307,7 @@ class PackageStream(io.RawIOBase):
         super().__init__()
         self._iter: Iterator[bytes | memoryview] = package._body(progress)
         self._progress = progress
+        self._counted = 0  # bytes already reported: a look-back re-read is not counted again
         self._exhausted = False
         self._length = package.content_length
         self._held: deque[memoryview] = deque()
@@ -366,7 +382,7 @@ class PackageStream(io.RawIOBase):
             data = cast(bytes, first.obj) if whole else bytes(first[start:stop])
             self._pos += len(data)
             if self._progress is not None:
-                self._progress.advance(len(data))
+                self._count()
             return data
         pieces, offset = [], 0
         for view in self._held:
@@ -384,10 +400,19 @@ class PackageStream(io.RawIOBase):
             data = b"".join(pieces)
         self._pos += len(data)
         if self._progress is not None:
-            self._progress.advance(len(data))
+            self._count()
             if self._exhausted and self._pos >= self._end:
                 self._progress.finish()
         return data
+
+    def _count(self) -> None:
+        """Report the bytes read for the first time: waitress's ``wsgi.file_wrapper`` reads,
+        seeks back and reads again (peek, then consume); those bytes count once."""
+        if self._pos > self._counted and self._progress is not None:
+            self._progress.advance(self._pos - self._counted)
+            self._counted = self._pos
+            if self._length is not None and self._pos >= self._length:
+                self._progress.finish()  # all of a known length: a reader may stop here
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
@@ -414,7 +439,7 @@ class PackageStream(io.RawIOBase):
                 self._held.clear()
                 whole = isinstance(view.obj, bytes) and view.nbytes == len(view.obj)
                 if self._progress is not None:
-                    self._progress.advance(view.nbytes)
+                    self._count()
                 yield view.obj if whole else bytes(view)  # type: ignore[misc]
             if self._progress is not None:
                 self._progress.finish()

@@ -18,6 +18,9 @@ The options are :class:`MtomOptions` fields, shared with zeep_mtom (same
 names, same validation): ``threshold``, ``optimize_elements``,
 ``inline_elements``, ``spool_threshold``, ``spool_dir``, ``limits``, ``mtom``,
 or ``options=MtomOptions(...)``; ``optimize_types`` picks the Spyne types.
+Replies are MTOM when the request was MTOM or accepts it (``mtom_reply="auto"``;
+``"always"`` for W3C-style endpoints); ``require_mtom``, ``progress`` and one INFO
+log line per request on the ``spyne_mtom`` logger are described in :class:`MtomMixin`.
 Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
 binding's HTTP status, always well-formed; the WSDL carries the MTOM policy
 assertion.

@@ -19,12 +19,22 @@ attachment, as an echo does).
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from lxml import etree
 from spyne.context import ProtocolContext
 
-from mtom import Attachment, OutgoingPart, Package, XopReference
+from mtom import (
+    Attachment,
+    MessageStats,
+    OutgoingPart,
+    Package,
+    PackageStream,
+    WireReport,
+    XopReference,
+)
 
 __all__ = [
     "MtomProtocolContext",
@@ -35,8 +45,12 @@ __all__ = [
     "request_references",
 ]
 
+#: One INFO line per request (:meth:`mtom.WireReport.summary`); never any content.
+report_logger = logging.getLogger("spyne_mtom")
+
 _FALLBACK_IN = "_spyne_mtom_in"
 _FALLBACK_OUT = "_spyne_mtom_out"
+
 
 
 class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
@@ -49,7 +63,13 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.values: dict[etree._Element, OutgoingPart] = {}
         self.streaming = False
         self.handles: list[Any] = []
+        self.body: PackageStream | None = None  # the MTOM reply body (output side)
         self._closed = False
+        # The wire report: the request as received, the reply as sent (None: not yet).
+        self.received: MessageStats | None = None
+        self.sent: MessageStats | None = None
+        self._started = time.perf_counter()
+        self._reported = False
 
     # -- input -------------------------------------------------------------
 
@@ -73,6 +93,16 @@ class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
         self.handles = []
         if self.package is not None:
             self.package.close()
+
+    def finish(self) -> None:
+        """The request is over: release its files and log its :class:`mtom.WireReport` (once)."""
+        self.close()
+        if not self._reported:
+            self._reported = True
+            if report_logger.isEnabledFor(logging.INFO):
+                report = WireReport(self.sent or MessageStats.plain(0), self.received,
+                                    time.perf_counter() - self._started)
+                report_logger.info("%s", report.summary())
 
 
 def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:

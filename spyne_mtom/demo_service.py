@@ -158,7 +158,7 @@ def _chunks(value: Any) -> Any:
 
 def make_application(soap_version: str = "1.1", *, store_dir: str | None = None,
                      threshold: int = DEFAULT_THRESHOLD, validator: str | None = "lxml",
-                     **protocol_options: Any) -> Application:
+                     mtom_reply: str = "always", **protocol_options: Any) -> Application:
     """The demo ``spyne.Application`` for SOAP ``"1.1"`` or ``"1.2"``.
 
     Args:
@@ -169,6 +169,9 @@ def make_application(soap_version: str = "1.1", *, store_dir: str | None = None,
             directory (not removed at exit: see ``app.store_dir``).
         threshold: reply values of at least this many bytes are MIME parts.
         validator: Spyne's request validator (``"lxml"`` or ``None``).
+        mtom_reply: the reply mode (see :class:`~spyne_mtom.MtomMixin`); the demo is a
+            W3C-style MTOM endpoint, so ``"always"`` (a plain request gets an MTOM reply
+            when a value reaches ``threshold``), unlike the protocols' ``"auto"``.
         protocol_options: other keyword arguments of both protocol objects.
     """
     protocol = {"1.1": Soap11Mtom, "1.2": Soap12Mtom}[str(soap_version)]
@@ -176,7 +179,8 @@ def make_application(soap_version: str = "1.1", *, store_dir: str | None = None,
     os.makedirs(store, exist_ok=True)
     app = Application([_service(store)], NAMESPACE, name="MtomDemo",
                       in_protocol=protocol(validator=validator, **protocol_options),
-                      out_protocol=protocol(threshold=threshold, **protocol_options))
+                      out_protocol=protocol(threshold=threshold, mtom_reply=mtom_reply,
+                                            **protocol_options))
     app.store_dir = store
     return app
 

@@ -29,9 +29,15 @@ read here). ``create_out_string`` hands (envelope, values) to
 :func:`mtom.build_package`, which puts an ``xop:Include`` where a value
 qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
 base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
-— or writes plain SOAP when no value became a part. An MTOM endpoint thus
-answers a plain request with MTOM when the response carries large binaries
-(W3C MTOM scenarios 1a/2a/3a).
+— or writes plain SOAP when no value became a part. Whether a reply may be
+MTOM at all is ``mtom_reply``: by default (``"auto"``) only when the request
+was MTOM or its ``Accept`` lists ``application/xop+xml`` (JAX-WS RI's rule);
+``"always"`` answers plain requests with MTOM too (W3C scenarios 1a/2a/3a).
+
+*Wire report*: each request's sizes (MTOM, SwA or plain, parts, bytes each
+way, bytes as inline base64) are the core's :class:`mtom.MessageStats`, logged
+as one :class:`mtom.WireReport` line at INFO on the ``spyne_mtom`` logger when
+the reply is over.
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
 (``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
@@ -66,9 +72,11 @@ from mtom import (
     Attachment,
     Limits,
     MalformedXop,
+    MessageStats,
     MtomError,
     MtomOptions,
     OutgoingPart,
+    ProgressMeter,
     RootPartError,
     XopReference,
     base64_text,
@@ -79,11 +87,19 @@ from mtom import (
     parse_content_type,
     unpack,
 )
+from mtom.progress import ProgressCallback
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
-from .faults import fault_for_error, soap12_http_status, xml_safe_fault
-from .server import BODY_ENVIRON_KEY, set_package_headers
+from .faults import (
+    VersionMismatch,
+    fault_for_error,
+    qualify_subcodes,
+    set_status,
+    soap12_http_status,
+    version_mismatch_envelope,
+    xml_safe_fault,
+)
 from .wsdl import install_wsdl_hooks
 
 __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
@@ -91,6 +107,12 @@ __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
 logger = logging.getLogger(__name__)
 
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+#: What ``require_mtom`` asks a plain request to be sent as.
+MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
+MTOM_REPLY = ("auto", "always", "never")
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+#: Apache SOAP / Axis 1 types (``DataHandler``…) that no service schema declares.
+APACHE_SOAP_NS = "http://xml.apache.org/xml-soap"
 
 
 class MtomMixin:
@@ -107,6 +129,23 @@ class MtomMixin:
         optimize_types: the Spyne types whose values may be optimised (default
             ``(ByteArray, File)``); subclasses (customised types) count.
         optimize: the former name of ``optimize_types`` (still accepted).
+        mtom_reply: when the reply may be MTOM (as the *output* protocol):
+            ``"auto"`` (default, JAX-WS RI's rule) only when the request was MTOM
+            (``multipart/related; type="application/xop+xml"``) or its ``Accept``
+            header lists ``application/xop+xml``, so a plain client (curl, a stack
+            without MTOM) gets a plain reply; ``"always"`` (W3C MTOM endpoints,
+            WCF's ``messageEncoding="Mtom"``) whatever the request; ``"never"``.
+            ``mtom=False`` means ``"never"``. The WSDL's MTOM policy is the same
+            in every mode.
+        require_mtom: as the *input* protocol, answer a request that is not
+            multipart with HTTP 415 and a ``Client.UnsupportedMediaType`` fault
+            naming ``multipart/related; type="application/xop+xml"`` (WCF's
+            ``serverMode="always"``); SwA requests are accepted. Default ``False``.
+        progress: a callable given :class:`mtom.Progress` events for each request
+            (as the input protocol: ``"receive"``, the request body) and reply (as
+            the output protocol: ``"send"``, an MTOM reply body), at a bounded rate
+            (about a hundred per transfer, never per chunk); it must not raise.
+            ``None`` (default): no meter at all.
 
     ``spool_threshold`` (an :class:`mtom.MtomOptions` field) has a Spyne-specific
     default: ``None`` means 4 MiB (:data:`mtom.DEFAULT_SPOOL_THRESHOLD`) when some
@@ -136,7 +175,18 @@ class MtomMixin:
 
     def __init__(self, *args: Any, options: MtomOptions | None = None,
                  optimize_types: Iterable[type] | None = None,
-                 optimize: Iterable[type] | None = None, **kwargs: Any):
+                 optimize: Iterable[type] | None = None, mtom_reply: str = "auto",
+                 require_mtom: bool = False, progress: ProgressCallback | None = None,
+                 **kwargs: Any):
+        if mtom_reply not in MTOM_REPLY:
+            raise ValueError(f"mtom_reply must be 'auto', 'always' or 'never', got {mtom_reply!r}")
+        if not isinstance(require_mtom, bool):
+            raise ValueError(f"require_mtom must be True or False, got {require_mtom!r}")
+        if progress is not None and not callable(progress):
+            raise ValueError(f"progress must be a callable taking mtom.Progress, got {progress!r}")
+        self.mtom_reply = mtom_reply
+        self.require_mtom = require_mtom
+        self.progress = progress
         given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
                  if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
@@ -189,11 +239,18 @@ class MtomMixin:
         state = in_state(ctx)
         try:
             ct = parse_content_type(content_type) if content_type else None
-            if ct is not None and ct.is_multipart:
+            if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
                 root = self._read_package(ctx, ct, state)
                 xmlids: dict[str, Any] = {}
             else:
-                root = self._parse_plain(b"".join(ctx.in_string), charset)
+                if self.require_mtom:
+                    set_status(ctx, 415)
+                    raise Fault("Client.UnsupportedMediaType", (
+                        f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
+                        f"{ct.media_type if ct is not None else 'no Content-Type'})"))
+                data = self._read_plain(ctx)
+                state.received = MessageStats.plain(len(data))
+                root = self._parse_plain(data, charset)
                 if next(root.iter(XOP_INCLUDE), None) is not None:
                     raise MalformedXop(
                         "the request contains an xop:Include but is not a multipart/related "
@@ -211,16 +268,38 @@ class MtomMixin:
             raise Fault("Server", "the server could not read the request") from None
         ctx.in_document = (root, xmlids)
 
+    def _meter(self, ctx: Any) -> ProgressMeter | None:
+        """A receive meter for the request body (``None`` without a ``progress`` callable)."""
+        if self.progress is None:
+            return None
+        return ProgressMeter(self.progress, "receive", _content_length(ctx))
+
+    def _read_plain(self, ctx: Any) -> bytes:
+        meter = self._meter(ctx)
+        if meter is None:
+            return b"".join(ctx.in_string)
+        chunks = []
+        for chunk in ctx.in_string:
+            chunks.append(chunk)
+            meter.advance(len(chunk))
+        meter.finish()
+        return b"".join(chunks)
+
     def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
         spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
-        with self.mtom_options.reader(ct, spool_threshold=spool) as reader:
+        size = 0
+        with self.mtom_options.reader(ct, spool_threshold=spool,
+                                      progress=self._meter(ctx)) as reader:
             for chunk in ctx.in_string:
                 if chunk:
+                    size += len(chunk)
                     reader.feed(chunk)
             package = reader.close()
         state.package = package
+        state.received = MessageStats.incoming(package, size)
         root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
         state.set_package(package, result.references + result.swa)
+        _drop_apache_types(result.swa)
         return root
 
     def _parse_plain(self, data: bytes, charset: str | None) -> etree._Element:
@@ -233,6 +312,9 @@ class MtomMixin:
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope = ctx.in_document[0]
+        name = etree.QName(envelope)
+        if name.localname == "Envelope" and name.namespace != self.ns_soap_env:
+            raise VersionMismatch(name.namespace, self.soap_version)
         body = envelope.find(f"{{{self.ns_soap_env}}}Body")
         if etree.QName(envelope).namespace == self.ns_soap_env and body is not None and (
                 next(body.iterchildren(tag=etree.Element), None) is None):
@@ -360,6 +442,12 @@ class MtomMixin:
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         out_state(ctx).values = {}
+        if isinstance(ctx.out_error, VersionMismatch):  # answered in the sender's version
+            ctx.out_document = version_mismatch_envelope(ctx.out_error, self.soap_version)
+            headers = getattr(ctx.transport, "resp_headers", None)
+            if ctx.out_error.reply_version != self.soap_version and headers is not None:
+                headers["Content-Type"] = "text/xml; charset=utf-8"
+            return None
         return super().serialize(ctx, message)  # type: ignore[misc]
 
     def byte_array_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
@@ -450,24 +538,47 @@ class MtomMixin:
 
     # -- writing -----------------------------------------------------------------
 
+    def _mtom_reply(self, ctx: Any) -> bool:
+        """Whether the reply may be MTOM (``mtom_reply``; ``mtom=False`` is ``"never"``)."""
+        if self.mtom_options.mtom is False or self.mtom_reply == "never":
+            return False
+        received = in_state(ctx).received
+        if self.mtom_reply == "always" or (received is not None and received.mtom):
+            return True
+        environ = getattr(ctx.transport, "req_env", None) or {}
+        return "application/xop+xml" in str(environ.get("HTTP_ACCEPT", "")).lower()
+
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
         bound, state.values = state.values, {}
+        request = in_state(ctx)
         package = None
         if bound and ctx.out_document is not None:
-            package = build_package(ctx.out_document, bound, self.mtom_options,
+            options = self.mtom_options if self._mtom_reply(ctx) else dataclasses.replace(
+                self.mtom_options, mtom=False)
+            package = build_package(ctx.out_document, bound, options,
                                     soap_version=self.soap_version,
                                     charset=charset or self.encoding)
         if package is None:  # no value became a part: the values are base64 text now
-            return super().create_out_string(ctx, charset)  # type: ignore[misc,no-any-return]
-        request = in_state(ctx)
+            super().create_out_string(ctx, charset)  # type: ignore[misc]
+            if isinstance(ctx.out_string, list):
+                request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
+            return
         request.streaming = True
-        body = package.stream(on_close=request.close)
+        meter = None if self.progress is None else ProgressMeter(
+            self.progress, "send", package.content_length)
+
+        def sent() -> None:  # the stream is closed: what went out, then the report
+            request.sent = MessageStats.outgoing(package, body.tell())
+            request.finish()
+
+        body = package.stream(on_close=sent, progress=meter)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
-        set_package_headers(ctx.transport, package)
-        environ = getattr(ctx.transport, "req_env", None)
-        if isinstance(environ, dict):  # for MtomWsgiApplication's file_wrapper path
-            environ[BODY_ENVIRON_KEY] = body
+        state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
+        headers = getattr(ctx.transport, "resp_headers", None)
+        if headers is not None:
+            headers["Content-Type"] = package.content_type
+            headers["MIME-Version"] = "1.0"
 
 
 class Soap11Mtom(MtomMixin, Soap11):  # type: ignore[misc]
@@ -486,6 +597,13 @@ class Soap12Mtom(MtomMixin, Soap12):  # type: ignore[misc]
 
     def fault_to_http_response_code(self, fault: Any) -> str:
         return soap12_http_status(fault)
+
+    def serialize(self, ctx: Any, message: Any) -> Any:
+        """Spyne's, with namespace-qualified Subcode values (JAX-WS rejects bare ones)."""
+        result = super().serialize(ctx, message)
+        if ctx.out_error is not None and ctx.out_document is not None:
+            qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
+        return result
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -509,6 +627,27 @@ def _schema_fault(error: Any) -> Fault:
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
     return Fault("Client.SchemaValidationError", str(text))
+
+
+def _content_length(ctx: Any) -> int | None:
+    """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
+    environ = getattr(ctx.transport, "req_env", None) or {}
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    return int(length) if length.isdigit() else None
+
+
+def _drop_apache_types(references: Iterable[XopReference]) -> None:
+    """Remove Axis's ``xsi:type="ns:DataHandler"`` (any type of the ``xml-soap`` namespace)
+    from SwA reference elements: the attachment is the value, and the service's own schema
+    type applies (Spyne would look the foreign type up and reject the request)."""
+    for ref in references:
+        el = ref.element
+        value = el.get(_XSI_TYPE)
+        if value is None:
+            continue
+        prefix = value.partition(":")[0] if ":" in value else None
+        if el.nsmap.get(prefix) == APACHE_SOAP_NS:
+            del el.attrib[_XSI_TYPE]
 
 
 def _is_binary(value: Any) -> bool:
@@ -556,6 +695,6 @@ def _install_cleanup(app: Any) -> None:
         if not isinstance(state, MtomProtocolContext):
             state = ctx.__dict__.get("_spyne_mtom_in")
         if isinstance(state, MtomProtocolContext) and not state.streaming:
-            state.close()
+            state.finish()
 
     app.event_manager.add_listener("method_context_closed", on_close)

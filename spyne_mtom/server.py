@@ -22,26 +22,27 @@ stops early, the request's attachments are released — an echo streams from
 them). Content-Length: Spyne's ``WsgiApplication`` (``chunked=True``)
 deletes any ``Content-Length`` header and recomputes one only when
 ``len(out_string)`` works, by iterating ``out_string`` — which would read
-every file part twice. So the exact length the package knows up front is set
-in a header mapping that keeps ``Content-Length`` when Spyne deletes it
-(:class:`LengthKeepingHeaders`).
+every file part twice. :class:`MtomWsgiApplication` therefore takes the body
+from the request's protocol state at Spyne's ``wsgi_return`` event (fired
+just before ``start_response``) and puts the length the package knows up
+front on the headers it passes to the server's ``start_response``. The
+per-call link between the two is a :class:`contextvars.ContextVar` (the
+WSGI call runs in one thread or task), not the WSGI environ.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from spyne.server.wsgi import WsgiApplication
 
-from mtom import OutgoingPackage, PackageStream, check_size
+from mtom import PackageStream, check_size
 
-__all__ = ["BODY_ENVIRON_KEY", "DEFAULT_BLOCK_LENGTH", "DEFAULT_MAX_CONTENT_LENGTH",
-           "SPYNE_MAX_CONTENT_LENGTH", "LengthKeepingHeaders", "MtomWsgiApplication",
-           "set_package_headers", "wsgi_application"]
+from .context import out_state
 
-#: WSGI environ key under which the protocol leaves the response body for
-#: :class:`MtomWsgiApplication`.
-BODY_ENVIRON_KEY = "spyne_mtom.body"
+__all__ = ["DEFAULT_BLOCK_LENGTH", "DEFAULT_MAX_CONTENT_LENGTH", "SPYNE_MAX_CONTENT_LENGTH",
+           "MtomWsgiApplication", "wsgi_application"]
 
 #: Spyne's own default request cap (bytes).
 SPYNE_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
@@ -66,10 +67,19 @@ class MtomWsgiApplication(WsgiApplication):  # type: ignore[misc]
     ``WsgiApplication`` (plain SOAP, faults, the WSDL).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.event_manager.add_listener("wsgi_return", _take_body)
+
     def __call__(self, req_env: dict[str, Any], start_response: Any,
                  wsgi_url: str | None = None) -> Any:
-        result = super().__call__(req_env, start_response, wsgi_url)
-        body = req_env.pop(BODY_ENVIRON_KEY, None)
+        reply = _Reply(start_response)
+        token = _REPLY.set(reply)
+        try:
+            result = super().__call__(req_env, reply.start_response, wsgi_url)
+        finally:
+            _REPLY.reset(token)
+        body = reply.body
         wrapper = req_env.get("wsgi.file_wrapper")
         if (not isinstance(body, PackageStream) or wrapper is None or body.closed
                 or body.tell() or not body.seekable()):
@@ -94,32 +104,29 @@ def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_
         "block_length", block_length) or DEFAULT_BLOCK_LENGTH, **kwargs)
 
 
-class LengthKeepingHeaders(dict):  # type: ignore[type-arg]
-    """Response headers whose ``Content-Length`` survives Spyne's ``chunked`` clean-up."""
+class _Reply:
+    """One WSGI call: the server's ``start_response`` and the MTOM body, if any."""
 
-    def __delitem__(self, key: str) -> None:
-        if key.lower() == "content-length":
-            return
-        super().__delitem__(key)
+    def __init__(self, start_response: Any):
+        self._start_response = start_response
+        self.body: PackageStream | None = None
 
-    def pop(self, key: str, *default: Any) -> Any:
-        if key.lower() == "content-length":
-            return self.get(key, *default)
-        return super().pop(key, *default)
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Any:
+        """The server's, with the MTOM body's exact ``Content-Length`` when it is known."""
+        if self.body is not None and self.body.seekable():
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(self.body))))
+        if exc_info is not None:
+            return self._start_response(status, headers, exc_info)
+        return self._start_response(status, headers)
 
 
-def set_package_headers(transport: Any, package: OutgoingPackage) -> None:
-    """Put the package's Content-Type (and Content-Length when known) on the response."""
-    headers = getattr(transport, "resp_headers", None)
-    if headers is None:
-        return
-    if not isinstance(headers, LengthKeepingHeaders):
-        headers = LengthKeepingHeaders(headers)
-        transport.resp_headers = headers
-    headers["Content-Type"] = package.content_type
-    headers["MIME-Version"] = "1.0"
-    length = package.content_length
-    if length is not None:
-        dict.__setitem__(headers, "Content-Length", str(length))
-    elif "Content-Length" in headers:
-        dict.__delitem__(headers, "Content-Length")
+_REPLY: ContextVar[_Reply | None] = ContextVar("spyne_mtom_reply", default=None)
+
+
+def _take_body(ctx: Any) -> None:
+    """Spyne's ``wsgi_return`` event: hand the protocol's MTOM body to this call's reply."""
+    reply = _REPLY.get()
+    if reply is not None:
+        reply.body = out_state(ctx).body

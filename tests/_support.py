@@ -318,7 +318,9 @@ def make_application(version: str = "1.1", *, validator: str | None = "lxml",
     return Application(
         list(services), TNS,
         in_protocol=in_protocol or proto(validator=validator, **(in_options or {})),
-        out_protocol=out_protocol or proto(**(out_options or {})))
+        # A W3C-style MTOM endpoint: replies MTOM to plain requests too (the default,
+        # "auto", answers a plain request plainly; tests of that pass out_options).
+        out_protocol=out_protocol or proto(**{"mtom_reply": "always", **(out_options or {})}))
 
 
 def make_wsgi(version: str = "1.1", **kwargs: Any) -> Any:
@@ -451,7 +453,11 @@ def fault_of(resp: requests.Response, version: str) -> FaultInfo:
         code, _, sub = local.partition(".")
         return FaultInfo(resp.status_code, code, sub or None, fault.findtext("faultstring") or "")
     value = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Value") or ""
-    sub = fault.findtext(f"{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    sub_elt = fault.find(f"{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    sub = None
+    if sub_elt is not None:  # a QName (SOAP 1.2 §5.4.6): its prefix must be declared
+        prefix, _, sub = (sub_elt.text or "").rpartition(":")
+        assert prefix and sub_elt.nsmap.get(prefix), f"unqualified Subcode {sub_elt.text!r}"
     reason = fault.findtext(f"{{{ns}}}Reason/{{{ns}}}Text") or ""
     return FaultInfo(resp.status_code, value.split(":", 1)[-1], sub, reason)
 
@@ -757,3 +763,46 @@ def echo_service(serve: Callable[..., Any], app: EchoApp, *, binding: str = ECHO
             yield client.create_service(binding, url), transport
         finally:
             transport.session.close()
+
+
+class CannedApp:
+    """WSGI app answering every POST with canned replies, in order (the last one repeats).
+
+    Each reply is ``(status line, headers, body)``; every request is read whole and kept
+    in :attr:`received` (headers, body), so a test can see what a client sent each time.
+    """
+
+    def __init__(self, *replies: tuple[str, list[tuple[str, str]], bytes]):
+        assert replies, "at least one reply"
+        self.replies = list(replies)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self.received.append((_headers(environ), b"".join(_body_chunks(environ))))
+        status, headers, body = self.replies[min(len(self.received), len(self.replies)) - 1]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    @classmethod
+    def from_capture(cls, raw: bytes) -> CannedApp:
+        """Answer with the saved HTTP reply ``raw`` (``interop/captures/*.http``)."""
+        from mtom.capture import read_saved_message
+
+        saved = read_saved_message(raw)
+        status = raw.split(b"\r\n", 1)[0].split(b" ", 1)[1].decode("ascii")
+        return cls((status, [("Content-Type", " ".join((saved.content_type or "").split()))],
+                    saved.body))
+
+
+INTEROP = Path(__file__).resolve().parent.parent / "interop"
+
+
+def gsoap_echo_client(tmp_path: Path, base_url: str, transport: Any) -> Any:
+    """A zeep.Client for the interop echo WSDL (``interop/peers/gsoap/echo.wsdl``) whose
+    services are at ``base_url`` (``/echo11``, ``/echo12``)."""
+    import zeep
+
+    wsdl = tmp_path / "echo.wsdl"
+    wsdl.write_text((INTEROP / "peers" / "gsoap" / "echo.wsdl").read_text(encoding="utf-8")
+                    .replace("@BASE_URL@", base_url), encoding="utf-8")
+    return zeep.Client(str(wsdl), transport=transport)

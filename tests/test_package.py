@@ -420,3 +420,12 @@ def test_dime_is_refused_with_415() -> None:
     assert "DIME (application/dime) is not supported; MTOM and SwA are" in str(info.value)
     assert info.value.http_status("1.1") == info.value.http_status("1.2") == 415
     assert info.value.fault_role == "Sender" and isinstance(info.value, NotMultipart)
+
+
+def test_text_node_over_the_libxml2_limit_says_what_to_do() -> None:
+    doc = b"<a>" + b"QUJD" * 2_600_000 + b"</a>"  # a 10.4 MB text node
+    with pytest.raises(mtom.RootPartError) as info:
+        mtom.parse_xml(doc, what="request")
+    message = str(info.value)
+    assert "huge_tree=True" in message and "memory" in message and "xop:Include" in message
+    assert mtom.parse_xml(doc, huge_tree=True).tag == "a"

@@ -16,6 +16,7 @@ from _support import (
     CLOSE,
     ENV_NS,
     PLAIN_CT,
+    TNS,
     VERSIONS,
     assert_client_fault,
     decode,
@@ -29,6 +30,7 @@ from _support import (
     serve_wsgi,
     xop,
 )
+from lxml import etree
 from spyne.model.fault import Fault
 
 import mtom
@@ -217,10 +219,42 @@ def test_empty_body_element(server: tuple[str, str]) -> None:
 
 
 def test_wrong_envelope_version(server: tuple[str, str]) -> None:
+    """VersionMismatch, HTTP 500, in SOAP 1.1 when either side is 1.1 (SOAP 1.2 Part 1,
+    appendix A), with an Upgrade header block naming the envelope the endpoint speaks."""
     url, version = server
     other = "1.2" if version == "1.1" else "1.1"
     body = envelope(other, "<t:text><t:s>x</t:s></t:text>")
-    assert_client_fault(post_raw(url, body, PLAIN_CT[version]), version, "SoapError")
+    resp = post_raw(url, body, PLAIN_CT[version])
+    info = fault_of(resp, "1.1")
+    assert (info.status, info.code, info.subcode) == (500, "VersionMismatch", None)
+    assert f"speaks SOAP {version} only" in info.string and ENV_NS[other] in info.string
+    assert resp.headers["Content-Type"].startswith("text/xml")
+    root = etree.fromstring(resp.content)
+    (supported,) = root.iter(f"{{{mtom.SOAP12_ENV_NS}}}SupportedEnvelope")
+    assert etree.QName(root[0]).localname == "Header"
+    prefix, _, local = supported.get("qname").partition(":")
+    assert (supported.nsmap[prefix], local) == (ENV_NS[version], "Envelope")
+
+
+def test_unknown_envelope_namespace_to_soap12_is_a_soap12_version_mismatch() -> None:
+    with serve_wsgi(make_wsgi("1.2")) as url:
+        body = b'<e:Envelope xmlns:e="urn:not-soap"><e:Body/></e:Envelope>'
+        resp = post_raw(url, body, PLAIN_CT["1.2"])
+    info = fault_of(resp, "1.2")
+    assert (info.status, info.code, info.subcode) == (500, "VersionMismatch", None)
+    assert resp.headers["Content-Type"].startswith("application/soap+xml")
+    assert b"SupportedEnvelope" in resp.content
+
+
+def test_soap12_subcodes_are_qualified_in_the_service_namespace() -> None:
+    with serve_wsgi(make_wsgi("1.2")) as url:
+        resp = post_raw(url, b"<not-xml", PLAIN_CT["1.2"])
+    ns = mtom.SOAP12_ENV_NS
+    value = etree.fromstring(resp.content).find(
+        f".//{{{ns}}}Code/{{{ns}}}Subcode/{{{ns}}}Value")
+    assert value is not None and value.text is not None
+    prefix, _, local = value.text.partition(":")
+    assert (value.nsmap.get(prefix), local) == (TNS, "XMLSyntaxError")
 
 
 def test_unknown_operation(server: tuple[str, str]) -> None:
@@ -328,3 +362,15 @@ def test_peer_bytes_in_a_message_still_give_a_well_formed_fault(server: tuple[st
     resp = post_raw(url, body, _xop_ct(version))
     info = assert_client_fault(resp, version, "DanglingInclude")
     assert "cid:a" in info.string and "\x01" not in info.string
+
+
+def test_dime_request_is_refused_with_415(server: tuple[str, str]) -> None:
+    """DIME (Axis 1, WSE) is recognised and refused: HTTP 415, a fault that says so."""
+    url, version = server
+    record = b"\x0c\x20\x00\x00" + b"\x00" * 8  # a DIME record header (version 1, MB, ME)
+    resp = post_raw(url, record, "application/dime")
+    info = fault_of(resp, version)
+    assert info.status == 415
+    assert info.code == ("Client" if version == "1.1" else "Sender")
+    assert info.subcode == "DimeNotSupported"
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in info.string

@@ -27,6 +27,7 @@ from _support import (
     chunked,
     decode,
     envelope,
+    fault_of,
     make_application,
     make_wsgi,
     pattern,
@@ -357,6 +358,39 @@ def test_swa_href_and_swaref_resolve(server: tuple[str, str]) -> None:
     assert decode(post_mtom(url, version, root, [pb], xop_package=False)).text("sha256") == sha(b)
 
 
+AXIS_XML_SOAP = "http://xml.apache.org/xml-soap"
+
+
+@pytest.mark.parametrize("validator", ["lxml", None])
+@pytest.mark.parametrize("xsi_type", ["ns1:DataHandler", "ns1:Vector", "ns1:Document"])
+def test_axis_swa_reference_with_xml_soap_xsi_type_resolves(validator: str | None,
+                                                             xsi_type: str) -> None:
+    """Axis 1 writes ``href`` plus ``xsi:type="ns1:DataHandler"`` (any type of the
+    xml-soap namespace): the attachment is the value, with or without the lxml validator."""
+    data = pattern(6000, 4)
+    part = mtom.OutgoingPart(data, content_type="image/png")
+    for version in VERSIONS:
+        root = envelope(version, (
+            f'<t:digest><t:data href="{mtom.cid_href(part.content_id)}" xsi:type="{xsi_type}" '
+            f'xmlns:ns1="{AXIS_XML_SOAP}" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/></t:digest>'))
+        with serve_wsgi(make_wsgi(version, validator=validator)) as url:
+            resp = post_mtom(url, version, root, [part], xop_package=False)
+        assert resp.status_code == 200, resp.text[:800]
+        assert decode(resp).text("sha256") == sha(data)
+
+
+def test_other_xsi_types_on_a_reference_are_still_checked() -> None:
+    """Only the xml-soap namespace is dropped: an unknown type elsewhere is still refused."""
+    part = mtom.OutgoingPart(pattern(3000, 5))
+    root = envelope("1.1", (
+        f'<t:digest><t:data href="{mtom.cid_href(part.content_id)}" xsi:type="x:Nope" '
+        'xmlns:x="urn:unknown" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>'
+        "</t:digest>"))
+    with serve_wsgi(make_wsgi("1.1")) as url:
+        assert_client_fault(post_mtom(url, "1.1", root, [part], xop_package=False), "1.1")
+
+
 def test_request_references_and_package_are_exposed(server: tuple[str, str]) -> None:
     url, version = server
     p1 = mtom.OutgoingPart(b"1" * 1500, content_type="image/gif")
@@ -397,7 +431,8 @@ def test_mixed_protocols(version: str) -> None:
     plain_cls, mtom_cls = (Soap11, Soap11Mtom) if version == "1.1" else (Soap12, Soap12Mtom)
     data = pattern(20_000, 2)
     # Plain in, MTOM out.
-    app = make_application(version, in_protocol=plain_cls(), out_protocol=mtom_cls())
+    app = make_application(version, in_protocol=plain_cls(),
+                           out_protocol=mtom_cls(mtom_reply="always"))
     root = envelope(version, f"<t:echo><t:data>{base64.b64encode(data).decode()}</t:data>"
                     "</t:echo>")
     with serve_wsgi(wsgi_application(app)) as url:
@@ -508,7 +543,9 @@ def test_file_streaming_memory_is_bounded(tmp_path: Path) -> None:
         assert digest.encode() in body
         after_up = _peak(url)
         resp = requests.post(url, data=envelope("1.1", "<m:down xmlns:m='urn:m'/>"),
-                             headers={"Content-Type": PLAIN_CT["1.1"]}, stream=True, timeout=300)
+                             headers={"Content-Type": PLAIN_CT["1.1"],
+                                      "Accept": "application/xop+xml, text/xml"},
+                             stream=True, timeout=300)
         assert int(resp.headers["Content-Length"]) > size
         reader = mtom.PackageReader(resp.headers["Content-Type"])
         for chunk in resp.iter_content(1 << 20):
@@ -542,3 +579,170 @@ def test_spooling_policy_follows_the_operations() -> None:
     fixed = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(spool_threshold=10),
                         out_protocol=Soap11Mtom())
     assert fixed.in_protocol.spool_threshold == 10
+
+
+# -- reply negotiation (mtom_reply, require_mtom) ----------------------------------------
+
+_BIG = pattern(50_000, 9)
+
+
+def _plain_echo(version: str) -> bytes:
+    return envelope(version, f"<t:echo><t:data>{base64.b64encode(_BIG).decode()}</t:data>"
+                    "</t:echo>")
+
+
+def _mtom_echo(url: str, version: str) -> requests.Response:
+    part = mtom.OutgoingPart(_BIG)
+    return post_mtom(url, version, envelope(
+        version, f"<t:echo><t:data>{xop(part)}</t:data></t:echo>"), [part])
+
+
+# (mtom_reply, request, Accept) -> MTOM reply?
+NEGOTIATION = [
+    ("auto", "plain", None, False),
+    ("auto", "plain", "text/xml, application/xop+xml", True),
+    ("auto", "mtom", None, True),
+    ("always", "plain", None, True),
+    ("always", "mtom", None, True),
+    ("never", "mtom", "application/xop+xml", False),
+    ("never", "plain", None, False),
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("mode", "request_kind", "accept", "expect_mtom"), NEGOTIATION)
+def test_mtom_reply_modes(version: str, mode: str, request_kind: str, accept: str | None,
+                          expect_mtom: bool) -> None:
+    """JAX-WS RI's rule by default: MTOM only when the request was MTOM or Accept asks."""
+    app = make_wsgi(version, out_options={"mtom_reply": mode})
+    accept = {"Accept": accept} if accept else {}
+    with serve_wsgi(app) as url:
+        if request_kind == "plain":
+            resp = requests.post(url, data=_plain_echo(version), timeout=60, headers={
+                "Content-Type": PLAIN_CT[version], **accept, **CLOSE})
+        else:
+            part = mtom.OutgoingPart(_BIG)
+            pkg = mtom.OutgoingPackage(envelope(version, (
+                f"<t:echo><t:data>{xop(part)}</t:data></t:echo>")), [part], soap_version=version)
+            resp = requests.post(url, data=pkg.to_bytes(), timeout=60,
+                                 headers={**pkg.headers, **accept, **CLOSE})
+    reply = decode(resp)
+    assert resp.status_code == 200
+    assert (reply.package is not None) is expect_mtom
+    assert reply.binary(reply.find_all("echoResult")[0]) == _BIG
+
+
+def test_swa_request_gets_a_plain_reply_by_default() -> None:
+    """SwA is not MTOM: "auto" answers it plainly (JAX-WS RI does the same)."""
+    part = mtom.OutgoingPart(_BIG)
+    with serve_wsgi(make_wsgi("1.1", out_options={"mtom_reply": "auto"})) as url:
+        root = envelope("1.1", f'<t:echo><t:data href="{mtom.cid_href(part.content_id)}"/>'
+                        "</t:echo>")
+        reply = decode(post_mtom(url, "1.1", root, [part], xop_package=False))
+    assert reply.package is None and reply.binary(reply.find_all("echoResult")[0]) == _BIG
+
+
+def test_mtom_false_means_never() -> None:
+    with serve_wsgi(make_wsgi("1.1", out_options={"mtom": False, "mtom_reply": "always"})) as url:
+        assert decode(_mtom_echo(url, "1.1")).package is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_require_mtom_answers_plain_requests_415(version: str) -> None:
+    app = make_wsgi(version, in_options={"require_mtom": True})
+    with serve_wsgi(app) as url:
+        resp = post_plain(url, version, _plain_echo(version))
+        assert resp.status_code == 415
+        info = fault_of(resp, version)
+        assert info.code == ("Client" if version == "1.1" else "Sender")
+        assert info.subcode == "UnsupportedMediaType"
+        assert 'multipart/related; type="application/xop+xml"' in info.string
+        reply = decode(_mtom_echo(url, version))  # MTOM still works
+        assert reply.status == 200 and reply.package is not None
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"mtom_reply": "sometimes"}, "mtom_reply must be"),
+    ({"mtom_reply": True}, "mtom_reply must be"),
+    ({"require_mtom": "yes"}, "require_mtom must be"),
+    ({"progress": 3}, "progress must be a callable"),
+])
+def test_negotiation_options_are_validated(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Soap11Mtom(**kwargs)
+
+
+# -- big inline values (huge_tree) -----------------------------------------------------------
+
+
+def test_inline_value_over_the_text_node_limit_names_huge_tree() -> None:
+    data = pattern(8 * 1024 * 1024, 3)  # 11.2 MB of base64: over libxml2's 10 MB text node
+    root = envelope("1.1", f"<t:digest><t:data>{base64.b64encode(data).decode()}</t:data>"
+                    "</t:digest>")
+    with serve_wsgi(make_wsgi("1.1")) as url:
+        info = assert_client_fault(post_plain(url, "1.1", root), "1.1", "XMLSyntaxError")
+    assert "huge_tree=True" in info.string and "memory" in info.string
+    assert "xop:Include" in info.string
+    with serve_wsgi(make_wsgi("1.1", in_options={"huge_tree": True})) as url:
+        assert decode(post_plain(url, "1.1", root)).text("sha256") == sha(data)
+
+
+# -- progress and the per-request report ----------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_progress_events_for_request_and_reply(version: str) -> None:
+    size = 3 * 1024 * 1024 + 5
+    received: list[mtom.Progress] = []
+    sent: list[mtom.Progress] = []
+    app = make_wsgi(version, in_options={"progress": received.append},
+                    out_options={"progress": sent.append})
+    data = pattern(size, 6)
+    part = mtom.OutgoingPart(data)
+    root = envelope(version, f"<t:echo><t:data>{xop(part)}</t:data></t:echo>")
+    with serve_wsgi(app) as url:
+        resp = post_mtom(url, version, root, [part])
+        reply = decode(resp)
+    assert reply.binary(reply.find_all("echoResult")[0]) == data
+    request_length = len(mtom.OutgoingPackage(root, [part], soap_version=version).to_bytes())
+    for events, total in ((received, request_length), (sent, len(resp.content))):
+        assert 2 <= len(events) <= 110  # bounded: never one per chunk
+        assert [e.done for e in events] == sorted(e.done for e in events)
+        assert events[-1].finished and events[-1].done == total == events[-1].total
+        assert not any(e.finished for e in events[:-1])
+    assert {e.direction for e in received} == {"receive"}
+    assert {e.direction for e in sent} == {"send"}
+    assert part.content_id in {e.content_id for e in received}
+
+
+def test_progress_for_a_plain_request() -> None:
+    events: list[mtom.Progress] = []
+    body = _plain_echo("1.1")
+    with serve_wsgi(make_wsgi("1.1", in_options={"progress": events.append})) as url:
+        assert post_plain(url, "1.1", body).status_code == 200
+    assert events[-1].finished and events[-1].done == len(body) == events[-1].total
+
+
+def test_one_info_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="spyne_mtom")
+    data = pattern(40_000, 2)
+    part = mtom.OutgoingPart(data)
+    root = envelope("1.1", f"<t:echo><t:data>{xop(part)}</t:data></t:echo>")
+    with serve_wsgi(make_wsgi("1.1")) as url:
+        resp = post_mtom(url, "1.1", root, [part])
+        plain = post_plain(url, "1.1", envelope("1.1", "<t:text><t:s>hi</t:s></t:text>"))
+        fault = post_raw(url, b"<nope", PLAIN_CT["1.1"])
+    lines = [r for r in caplog.records if r.name == "spyne_mtom"]
+    assert len(lines) == 3 and all(r.levelname == "INFO" for r in lines)
+    request_length = len(mtom.OutgoingPackage(root, [part]).to_bytes())
+    mtom_line, plain_line, fault_line = (r.getMessage() for r in lines)
+    # The server sends the reply and receives the request (mtom.WireReport.summary).
+    inline_request = len(root) + 4 * ((len(data) + 2) // 3)
+    assert (f"; received MTOM, 1 part, {request_length} bytes (inline base64: "
+            f"{inline_request}); ") in mtom_line
+    assert mtom_line.startswith(f"sent MTOM, 1 part, {len(resp.content)} bytes (inline base64: ")
+    assert plain_line.startswith(f"sent plain, {len(plain.content)} bytes; received plain, "
+                                 f"{len(plain.request.body or b'')} bytes; ")
+    assert fault_line.startswith(f"sent plain, {len(fault.content)} bytes; received plain, 5 bytes")
+    assert all(line.endswith(" s") for line in (mtom_line, plain_line, fault_line))
+    assert base64.b64encode(data[:30]).decode() not in mtom_line and "<t:" not in plain_line

@@ -26,7 +26,7 @@ from _support import (
     sha,
     xop,
 )
-from spyne import Application, File, ServiceBase, rpc
+from spyne import Application, File, Integer, ServiceBase, rpc
 from spyne.server.wsgi import WsgiApplication
 
 import mtom
@@ -36,8 +36,6 @@ from spyne_mtom.server import (
     DEFAULT_BLOCK_LENGTH,
     DEFAULT_MAX_CONTENT_LENGTH,
     SPYNE_MAX_CONTENT_LENGTH,
-    LengthKeepingHeaders,
-    set_package_headers,
 )
 
 
@@ -100,40 +98,6 @@ def test_ten_thousand_part_request_is_refused_in_bounded_memory() -> None:
     assert peak < 16 * len(body), (peak, len(body))
 
 
-# -- the MTOM response body and its headers ------------------------------------------------
-
-
-def _package(*sources: Any) -> mtom.OutgoingPackage:
-    return mtom.OutgoingPackage(b"<root/>", [mtom.OutgoingPart(s) for s in sources])
-
-
-def test_length_keeping_headers() -> None:
-    h = LengthKeepingHeaders({"Content-Type": "x", "Content-Length": "5"})
-    del h["Content-Length"]
-    assert h.pop("Content-Length") == "5" and h["Content-Length"] == "5"
-    del h["Content-Type"]
-    assert "Content-Type" not in h
-    assert h.pop("X", None) is None
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.resp_headers: dict[str, str] = {"Content-Type": "text/xml", "Content-Length": "9"}
-
-
-def test_set_package_headers() -> None:
-    t = _Transport()
-    pkg = _package(b"abc")
-    set_package_headers(t, pkg)
-    assert isinstance(t.resp_headers, LengthKeepingHeaders)
-    assert t.resp_headers["Content-Type"] == pkg.content_type
-    assert t.resp_headers["Content-Length"] == str(pkg.content_length)
-    unknown = _package(iter([b"x"]))
-    set_package_headers(t, unknown)
-    assert "Content-Length" not in t.resp_headers
-    set_package_headers(object(), pkg)  # a transport without headers: nothing to do
-
-
 # -- through Spyne's WsgiApplication ----------------------------------------------------
 
 
@@ -160,7 +124,8 @@ class Streams(ServiceBase):  # type: ignore[misc]
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always"))
     with serve_wsgi(wsgi_application(app)) as base:
         yield base
 
@@ -191,7 +156,8 @@ def test_mtom_wsgi_application_uses_the_file_wrapper() -> None:
         def __init__(self, filelike: Any, block: int):
             self.filelike, self.block = filelike, block
 
-    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always"))
     wsgi = wsgi_application(app)
     assert isinstance(wsgi, MtomWsgiApplication)
     seen: dict[str, Any] = {}
@@ -217,3 +183,38 @@ def test_mtom_wsgi_application_uses_the_file_wrapper() -> None:
     piped = call("piped", Wrapper)
     assert not isinstance(piped, Wrapper)
     assert b"from a pipe" in b"".join(piped)
+
+
+def test_plain_wsgi_application_sends_the_mtom_body_chunked() -> None:
+    """Without MtomWsgiApplication, Spyne drops the length: the body goes chunked, intact."""
+    app = Application([Streams], "urn:s", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always"))
+    with serve_wsgi(WsgiApplication(app)) as base:
+        resp = post_plain(base, "1.1", envelope("1.1", "<s:sized xmlns:s='urn:s'/>"))
+    assert resp.status_code == 200 and "Content-Length" not in resp.headers
+    (att,) = decode(resp).values.values()
+    assert att.read() == b"s" * 5000
+
+
+def test_concurrent_calls_each_get_their_own_length() -> None:
+    """The per-call link (a ContextVar) never mixes two requests served by parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Sizes(ServiceBase):  # type: ignore[misc]
+        @rpc(Integer, _returns=File)
+        def sized(ctx: Any, n: int) -> Any:
+            return File.Value(data=[b"z" * n])
+
+    app = Application([Sizes], "urn:z", in_protocol=Soap11Mtom(),
+                      out_protocol=Soap11Mtom(mtom_reply="always", threshold=0))
+    with serve_wsgi(wsgi_application(app)) as base:
+        def call(n: int) -> tuple[int, int, bytes]:
+            resp = post_plain(base, "1.1", envelope(
+                "1.1", f"<z:sized xmlns:z='urn:z'><z:n>{n}</z:n></z:sized>"))
+            (att,) = decode(resp).values.values()
+            return int(resp.headers["Content-Length"]), len(resp.content), att.read()
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(call, [1000 + 7 * i for i in range(40)]))
+    for i, (declared, actual, value) in enumerate(results):
+        assert declared == actual and value == b"z" * (1000 + 7 * i)

@@ -150,3 +150,37 @@ def test_closed_file_is_refused_naming_the_field(tmp_path: Path) -> None:
     closed.close()
     with pytest.raises(mtom.UsageError, match="a binary value: the file object is closed"):
         mtom.as_part(closed)
+
+
+def test_inline_parts_undoes_build_package(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"\x00\r\n" * 1000)
+    root = etree.fromstring(b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/">'
+                            b"<e:Body><a/><b/><c>keep</c></e:Body></e:Envelope>")
+    a, b, _ = root[0]
+    parts = {a: mtom.OutgoingPart(path), b: mtom.OutgoingPart(b"\x01" * 2000)}
+    package = mtom.build_package(root, parts, mtom.MtomOptions())
+    assert package is not None and len(root.findall(f".//{mtom.XOP_INCLUDE}")) == 2
+    mtom.inline_parts(root, package.parts)
+    assert not root.findall(f".//{mtom.XOP_INCLUDE}")
+    assert base64.b64decode(a.text or "") == path.read_bytes()
+    assert base64.b64decode(b.text or "") == b"\x01" * 2000
+    assert root[0][2].text == "keep"
+
+
+def test_inline_parts_refuses_a_stream_already_sent() -> None:
+    class Pipe(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            return 0
+
+    root = etree.fromstring(b"<r><data/></r>")
+    part = mtom.OutgoingPart(Pipe(), size=0)
+    mtom.include(root[0], part)
+    with pytest.raises(mtom.UsageError, match=r"'data' \(part <.*>\) came from a Pipe that "
+                       r"cannot be read a second time"):
+        mtom.inline_parts(root, [part])
+    mtom.inline_parts(root, [part], again=False)  # not sent yet: read once, here
+    assert root[0].text == "" and not len(root[0])

@@ -524,3 +524,52 @@ def test_package_stream_reports_progress_at_a_bounded_rate(how: str) -> None:
 def test_package_stream_without_progress_is_unchanged() -> None:
     package, _ = _progress_package()
     assert b"".join(package.stream()) == package.to_bytes()
+
+
+class _Pipe(io.RawIOBase):
+    """A readable, non-seekable stream (like a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
+def test_outgoing_part_rereadable(tmp_path: Path) -> None:
+    path = tmp_path / "v.bin"
+    path.write_bytes(b"abc")
+    seekable = io.BytesIO(b"xxabc")
+    seekable.seek(2)
+    assert OutgoingPart(b"abc").rereadable and OutgoingPart(path).rereadable
+    assert OutgoingPart(str(path)).rereadable and OutgoingPart(seekable).rereadable
+    assert not OutgoingPart(_Pipe(b"abc")).rereadable
+    assert not OutgoingPart(iter([b"a", b"bc"]), size=3).rereadable
+    part = OutgoingPart(seekable)
+    assert b"".join(part.iter_content()) == b"abc" == b"".join(part.iter_content())
+
+
+def test_package_stream_reports_send_progress_once_per_byte() -> None:
+    """Read, look-back re-read (waitress's file_wrapper peek) and iterate: each byte counts once."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    for how in ("read", "iterate"):
+        events: list[mtom.Progress] = []
+        pkg = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(data)])
+        meter = mtom.ProgressMeter(events.append, "send", pkg.content_length)
+        stream = pkg.stream(progress=meter)
+        if how == "read":
+            first = stream.read(1000)
+            stream.seek(0, io.SEEK_SET)  # look back to the start of the latest read
+            assert stream.read(1000) == first
+            body = first + stream.read()
+        else:
+            body = b"".join(stream)
+        stream.close()
+        assert body == pkg.to_bytes()
+        assert 2 <= len(events) <= 110
+        assert events[-1].finished and events[-1].done == len(body) == events[-1].total
+        assert {e.direction for e in events} == {"send"}
+

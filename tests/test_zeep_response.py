@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests_mock
 import zeep
-from _support import DATA, ECHO11, ECHO12, NS, pattern
+from _support import DATA, ECHO11, ECHO12, INTEROP, NS, CannedApp, gsoap_echo_client, pattern
 from _support import fds_under as _spool_fds
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -378,3 +378,75 @@ def test_wcf_pdf_reply_through_zeep(corpus_path: Path) -> None:
     pdf = mtom.read_package(body, content_type).attachments[0].read()
     assert len(pdf) == 42608 and result.Content == pdf
     assert result.Content.startswith(b"%PDF-1.4") and result.MimeType == "application/pdf"
+
+
+def _capture_values(stem: str) -> list[tuple[int, str]]:
+    import json
+
+    meta = json.loads((INTEROP / "captures" / f"{stem}.json").read_text(encoding="utf-8"))
+    return [(v["size"], v["sha256"]) for v in meta["values"]]
+
+
+def test_axis_swa_href_reply_values_are_the_parts(wsgi_server: Any, tmp_path: Path) -> None:
+    """Axis answers with empty elements carrying href="cid:…": each value is its part."""
+    import hashlib
+
+    stem = "axis-reply-soap11-swa-reply"
+    app = CannedApp.from_capture((INTEROP / "captures" / f"{stem}.http").read_bytes())
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=False) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        result = client.service.EchoTest(Data=[{"_value_1": b"x"}])
+        got = [(len(d._value_1), hashlib.sha256(d._value_1).hexdigest()) for d in result]
+        assert got == _capture_values(stem)
+        assert result[0].contentType == "image/png"
+        reply = transport.last_reply
+        assert reply is not None and [r.kind for r in reply.swa] == ["swa-href", "swa-href"]
+        transport.session.close()
+
+
+@pytest.mark.parametrize("version", ["11", "12"])
+def test_nodesoap_fault_labelled_multipart_reaches_zeep_as_fault(
+        wsgi_server: Any, tmp_path: Path, version: str, caplog: pytest.LogCaptureFixture) -> None:
+    """node-soap copies the MTOM request's Content-Type onto its plain Fault."""
+    from zeep.exceptions import Fault
+
+    raw = (INTEROP / "captures" / "known" / f"nodesoap-reply-soap{version}-mtom-fault.http")
+    app = CannedApp.from_capture(raw.read_bytes())
+    caplog.set_level("WARNING", logger="zeep_mtom")
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=True, threshold=0) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        service = client.bind("EchoService", f"EchoPort{version}")
+        with pytest.raises(Fault) as info:
+            service.EchoTest(Data=[{"_value_1": b"payload"}])
+        assert "Invalid XML" in str(info.value.message)
+        assert app.received[0][0]["content-type"].startswith("multipart/related")
+        reply = transport.last_reply
+        assert reply is not None and reply.status_code == 500
+        assert len(reply.warnings) == 1 and "holds no" in reply.warnings[0]
+        transport.session.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "zeep_mtom"] == [
+        f"the HTTP 500 reply from {url}/echo{version}: {reply.warnings[0]}"]
+
+
+def test_dime_reply_is_refused_with_a_typed_error(wsgi_server: Any, tmp_path: Path) -> None:
+    raw = (INTEROP / "captures" / "known" / "axis-reply-soap11-dime.http").read_bytes()
+    app = CannedApp.from_capture(raw)
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=False) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        with pytest.raises(mtom.DimeNotSupported) as info:
+            client.service.EchoTest(Data=[{"_value_1": b"payload"}])
+        transport.session.close()
+    message = str(info.value)
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in message
+    assert "ATTACHMENT_ENCAPSULATION_FORMAT_MIME" in message
+    assert f"while reading the HTTP 200 reply from {url}/echo11" in info.value.__notes__
+    assert transport.last_reply is None
+
+
+def test_reader_refuses_dime_at_the_first_chunk() -> None:
+    reader = ReplyReader(200, "application/dime", MtomOptions())
+    with pytest.raises(mtom.DimeNotSupported):
+        reader.feed(b"\x0c\x00")
+    reader.abort()  # after the error: nothing left to release, no second error
+    with pytest.raises(mtom.DimeNotSupported):
+        ReplyReader(200, "application/dime", MtomOptions()).close()

@@ -43,7 +43,19 @@ Receiving
     an MTOM reply raises Zeep's ``Fault``; a malformed package raises a
     :class:`MtomError` subclass (``mtom.TruncatedMessage``,
     ``mtom.DanglingInclude``, ``mtom.LimitExceeded``…) naming the reply.
-    WSDLs importing the xmlmime schemas load offline (:func:`schema_for`).
+    WSDLs importing the xmlmime schemas load offline (:func:`schema_for`);
+    Apache Axis 1 WSDLs using ``apachesoap:DataHandler`` load, its types
+    being binary. A DIME reply raises :class:`mtom.DimeNotSupported`; a
+    fault in the other SOAP version's envelope (VersionMismatch) raises
+    Zeep's ``Fault`` with the peer's reason.
+
+Negotiation
+    With ``negotiate=True`` (the default) a request refused for its media
+    type (HTTP 415, or a fault saying so) is resent once in the other format
+    — MTOM → inline base64, or plain → MTOM when the 415 names
+    ``multipart/related`` — and the endpoint remembered; decisions are
+    logged at INFO on the ``zeep_mtom`` logger. Otherwise a 415 raises
+    :class:`UnsupportedMediaType` (a zeep ``TransportError``).
 
 Seeing what happens
     ``progress=`` (a callable) receives :class:`mtom.Progress` events while
@@ -91,7 +103,7 @@ from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
 from .hooks import ValueDeliveryError, install, read_attachment
 from .response import MtomReply, MtomResponse
 from .schemas import schema_for
-from .transport import AsyncMtomTransport, CallTimeout, MtomTransport
+from .transport import AsyncMtomTransport, CallTimeout, MtomTransport, UnsupportedMediaType
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -107,6 +119,7 @@ __all__ = [
     "MtomTransport",
     "OutgoingPart",
     "PolicyIndex",
+    "UnsupportedMediaType",
     "ValueDeliveryError",
     "install",
     "read_attachment",

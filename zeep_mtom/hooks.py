@@ -105,7 +105,7 @@ class CallContext:
         self.huge_tree = huge_tree
         self.inline_replies = inline_replies
         self.pending: dict[str, mtom.OutgoingPart] = {}
-        self.typed: list[etree._Element] = []
+        self.typed: list[etree._Element] = []  # base64 text that may become parts
         self.reply: MtomReply | None = None
         self._reply_values: dict[str, mtom.Attachment] = {}
         self._delivered: list[mtom.Attachment] = []
@@ -132,9 +132,10 @@ class CallContext:
         if part is None:  # not a binary value Zeep accepts either: let base64 raise as usual
             _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
         elif not self.optimise or not self.options.wants_part(node.tag, part.size):
+            _set_text(node, mtom.base64_text(part))
             if not self.optimise and self.options.wants_part(node.tag, part.size):
                 self.inlined += 1
-            _set_text(node, mtom.base64_text(part))
+                self.typed.append(node)  # a part if the request is resent as MTOM
         elif not self.placeholders:
             _set_text(node, mtom.base64_text(part))
             self.typed.append(node)
@@ -147,6 +148,7 @@ class CallContext:
         if not self.optimise:
             if self.options.wants_part(node.tag, len(text) * 3 // 4):
                 self.inlined += 1
+                self.typed.append(node)  # a part if the request is resent as MTOM
             return
         warnings.warn(
             f"field {field!r} (xs:base64Binary) was given a str: it is sent as base64 text "

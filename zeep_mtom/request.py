@@ -14,6 +14,7 @@ the plain SOAP message Zeep would send.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass
 
@@ -85,18 +86,25 @@ def _values(envelope: etree._Element, ctx: CallContext) -> dict[etree._Element, 
 
 
 def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
-            ctx: CallContext | None, options: mtom.MtomOptions) -> PreparedRequest:
+            ctx: CallContext | None, options: mtom.MtomOptions, *,
+            force_mtom: bool = False) -> PreparedRequest:
     """Turn Zeep's envelope and headers into what goes on the wire.
 
     ``headers`` is updated in place (so Zeep's HistoryPlugin shows what was
     sent) and so is the envelope (it shows the ``xop:Include`` elements).
 
+    ``force_mtom`` (a server that requires MTOM): an MTOM package even for
+    a request whose values stay inline or that has none (then the root is
+    its only part); base64 text recorded in ``ctx.typed`` becomes parts.
+
     Raises:
         mtom.InvalidInclude: an element chosen for optimisation holds no base64.
         mtom.UsageError: a part whose source cannot be sent.
     """
-    optimise = ctx.optimise if ctx is not None else options.mtom is True
+    optimise = force_mtom or (ctx.optimise if ctx is not None else options.mtom is True)
     package = None
+    if force_mtom and options.mtom is False:
+        options = dataclasses.replace(options, mtom=True)
     if optimise:
         if not any(k.lower() == "accept" for k in headers):
             headers["Accept"] = ACCEPT
@@ -111,6 +119,10 @@ def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
             soap_version=version, action=action,
             select=lambda el: (el in typed or el.tag in options.optimize_elements
                                or mtom.content_type_hint(el) is not None))
+        if package is None and force_mtom:
+            package = mtom.OutgoingPackage(
+                etree.tostring(envelope, xml_declaration=True, encoding="utf-8"), [],
+                soap_version=version, action=action)
     if package is None:
         return PreparedRequest(headers, etree.tostring(envelope, xml_declaration=True,
                                                        encoding="utf-8"))

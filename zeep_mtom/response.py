@@ -149,7 +149,11 @@ class ReplyReader:
     Raises (``feed``/``close``): the :class:`mtom.MtomError` family —
     :class:`mtom.MalformedMime`, :class:`mtom.TruncatedMessage`,
     :class:`mtom.LimitExceeded`, :class:`mtom.RootPartError`,
-    :class:`mtom.DanglingInclude`, :class:`mtom.InvalidInclude`. On any
+    :class:`mtom.DanglingInclude`, :class:`mtom.InvalidInclude`,
+    :class:`mtom.DimeNotSupported` (an ``application/dime`` reply, Axis 1 /
+    WSE). A body labelled multipart/related that holds no delimiter but is an
+    XML document (node-soap echoes the request's Content-Type on its faults)
+    is read as that document, with a warning in :attr:`MtomReply.warnings`. On any
     error every temporary file is released before it propagates.
     """
 
@@ -168,14 +172,22 @@ class ReplyReader:
         self._size = 0
         self._done = False
         spool = None if options.stream_attachments else options.limits.max_attachment_size + 1
-        self._reader = (options.reader(self.content_type, spool_threshold=spool,
-                                       progress=progress)
-                        if self.content_type.is_multipart else None)
+        self._reader: mtom.PackageReader | None = None
+        self._refused: mtom.MtomError | None = None
+        if self.content_type.is_multipart or self.content_type.media_type == "application/dime":
+            try:  # DIME is refused by the core (DimeNotSupported), raised at the first feed
+                self._reader = options.reader(self.content_type, spool_threshold=spool,
+                                              progress=progress)
+            except mtom.MtomError as exc:
+                self._refused = exc
 
     def feed(self, chunk: bytes) -> None:
         """Push the next chunk of the (content-decoded) body."""
         if self._done:
             raise mtom.UsageError("ReplyReader.feed() after close() or abort()")
+        if self._refused is not None:
+            self._done = True
+            raise self._refused
         if not chunk:
             return
         self.received += len(chunk)
@@ -209,6 +221,8 @@ class ReplyReader:
         if self._done:
             raise mtom.UsageError("ReplyReader.close() after close() or abort()")
         self._done = True
+        if self._refused is not None:
+            raise self._refused
         if self._reader is None:
             if self._progress is not None:
                 self._progress.finish()
@@ -239,11 +253,21 @@ class ReplyReader:
         for ref in xop.swa:
             if ref.kind == "swa-ref" and ref.element.text:
                 values[ref.element.text] = ref.attachment
+            elif _empty(ref.element) and ref.attachment.content_id:
+                # href="cid:…" on an empty element (Axis 1, rpc/encoded SwA): the part is
+                # the element's value, so the element gets the token Zeep turns into it.
+                token = mtom.cid_href(ref.attachment.content_id)
+                ref.element.text = token
+                values[token] = ref.attachment
         version = soap_version_of_namespace(etree.QName(root).namespace) or mtom.SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
         content = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return ReplyResult(content, f"{version.media_type}; charset=utf-8", reply, values)
+
+
+def _empty(element: etree._Element) -> bool:
+    return not len(element) and not (element.text or "").strip()
 
 
 class MtomResponse(requests.Response):

@@ -17,6 +17,13 @@ A value's way in: socket → ``post_xml`` (this module) → ``ReplyReader``
 → :func:`~zeep_mtom.request.prepare` (core :func:`mtom.build_package`) →
 :class:`mtom.PackageStream` → socket.
 
+Negotiation (:mod:`zeep_mtom.negotiate`): ``post_xml`` sends an endpoint the
+format it accepted before (``_steer``), resends once in the other format
+when a reply refuses the request's media type (``_retry``), and before
+handing the reply to Zeep raises what Zeep would misreport (``_settle``: a
+415 as :class:`UnsupportedMediaType`, a fault of the other SOAP version as
+zeep's ``Fault``). The deadline covers both attempts.
+
 After any error while the reply is read the connection is closed, never
 returned to the pool. ``deadline`` bounds the whole exchange (sending the
 request included): past it the call raises :class:`CallTimeout`.
@@ -44,12 +51,14 @@ from mtom.policy import MtomPolicy, PolicyIndex
 from mtom.progress import ProgressCallback
 
 from . import hooks, schemas
+from . import negotiate as negotiate_
 from .hooks import CallContext
+from .negotiate import LOG, UnsupportedMediaType
 from .report import Exchange, PerCaller, log_report, warn_inlined_by_policy
 from .request import PreparedRequest, prepare
 from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
 
-__all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport"]
+__all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport", "UnsupportedMediaType"]
 
 _CHUNK = 1024 * 1024
 
@@ -101,8 +110,12 @@ class _MtomMixin:
     render_placeholders: bool
 
     def _init_mtom(self, options: mtom.MtomOptions, deadline: float | None,
-                   render_placeholders: bool, progress: ProgressCallback | None = None) -> None:
+                   render_placeholders: bool, progress: ProgressCallback | None = None,
+                   negotiate: bool = True) -> None:
         hooks.install()
+        schemas.install()
+        self.negotiate = bool(negotiate)
+        self.negotiated = negotiate_.Memory()
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, (int, float)) or not deadline > 0):
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
@@ -213,6 +226,9 @@ class _MtomMixin:
 
     def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
         self._replies.set(result.reply)
+        for warning in result.reply.warnings:
+            LOG.warning("the HTTP %d reply from %s: %s", result.reply.status_code, address,
+                        warning)
         if ctx is not None:
             ctx.accept_reply(result.reply, result.values)
         if self.logger.isEnabledFor(logging.DEBUG):
@@ -220,6 +236,76 @@ class _MtomMixin:
                             result.reply.status_code, result.reply.content_type.media_type,
                             len(result.reply.attachments),
                             result.content.decode("utf-8", "replace"))
+
+    # -- negotiation (zeep_mtom.negotiate) ---------------------------------
+
+    def _convert(self, mode: negotiate_.Mode, envelope: etree._Element,
+                 zeep_headers: dict[str, str], prepared: PreparedRequest,
+                 ctx: CallContext | None, *, again: bool) -> PreparedRequest:
+        """The same request in the other format (raises mtom.UsageError if impossible)."""
+        headers = dict(zeep_headers)
+        if mode == "mtom":
+            return prepare(envelope, headers, ctx, self.mtom_options, force_mtom=True)
+        if prepared.package is not None:
+            mtom.inline_parts(envelope, prepared.package.parts, again=again)
+        return PreparedRequest(headers, etree.tostring(envelope, xml_declaration=True,
+                                                       encoding="utf-8"))
+
+    def _steer(self, address: str, envelope: etree._Element, zeep_headers: dict[str, str],
+               prepared: PreparedRequest, ctx: CallContext | None) -> PreparedRequest:
+        """Send an endpoint the format it accepted after an earlier resend."""
+        mode = self.negotiated.get(address) if self.negotiate else None
+        if mode is None or mode == ("mtom" if prepared.is_mtom else "plain"):
+            return prepared
+        LOG.debug("sending %s as %s (negotiated earlier)", address, mode)
+        return self._convert(mode, envelope, zeep_headers, prepared, ctx, again=False)
+
+    def _retry(self, address: str, envelope: etree._Element, zeep_headers: dict[str, str],
+               prepared: PreparedRequest, ctx: CallContext | None,
+               response: MtomResponse) -> PreparedRequest | None:
+        """The request to resend when ``response`` refuses its format, else ``None``."""
+        if not self.negotiate:
+            return None
+        sent: negotiate_.Mode = "mtom" if prepared.is_mtom else "plain"
+        want = negotiate_.refusal(sent, response.status_code, response.reason,
+                                  response.headers, response.content)
+        if want is None:
+            return None
+        try:
+            again = self._convert(want, envelope, zeep_headers, prepared, ctx, again=True)
+        except mtom.UsageError as exc:
+            raise negotiate_.UnsupportedMediaType(
+                negotiate_.refused_message(address, sent, response.status_code, resent=False,
+                                           why_not=str(exc), content=response.content),
+                status_code=response.status_code, content=response.content, address=address,
+                sent=sent) from exc
+        LOG.info("%s answered HTTP %d refusing the %s request's media type: resending it once "
+                 "as %s", address, response.status_code, sent, want)
+        if response.mtom_reply is not None:
+            response.mtom_reply.close()
+        return again
+
+    def _settle(self, address: str, envelope: etree._Element, prepared: PreparedRequest,
+                response: MtomResponse, *, resent: bool) -> MtomResponse:
+        """Raise what Zeep would misreport (415, a fault of the other SOAP version);
+        remember an endpoint that accepted a resend."""
+        sent: negotiate_.Mode = "mtom" if prepared.is_mtom else "plain"
+        status = response.status_code
+        if status == 415:
+            raise negotiate_.UnsupportedMediaType(
+                negotiate_.refused_message(address, sent, status, resent=resent,
+                                           content=response.content),
+                status_code=status, content=response.content, address=address, sent=sent)
+        if resent and negotiate_.refusal(sent, status, response.reason, response.headers,
+                                         response.content) is None:
+            self.negotiated.remember(address, sent)
+            LOG.info("%s accepted the request resent as %s (HTTP %d): requests to it go out "
+                     "as %s from now on", address, sent, status, sent)
+        fault = negotiate_.foreign_fault(etree.QName(envelope).namespace, status,
+                                         response.content)
+        if fault is not None:
+            raise fault
+        return response
 
     def _timeout(self, address: str) -> CallTimeout:
         return CallTimeout(f"the call to {address} did not finish within its deadline of "
@@ -297,6 +383,15 @@ class MtomTransport(_MtomMixin, Transport):
             calling thread (or event loop): keep it quick. An exception it
             raises ends the call and propagates (a way to cancel); the
             connection is not reused. Default: none, at no cost.
+        negotiate: when a server refuses the request's format, resend once in
+            the other: an MTOM request answered HTTP 415 (or with a fault
+            saying the media type is unsupported) as plain SOAP with inline
+            base64; a plain request answered 415 naming ``multipart/related``
+            as MTOM. An endpoint that accepts the resend gets that format from
+            then on (remembered per transport, at most 256 endpoints). Each
+            decision is logged at INFO on the ``zeep_mtom`` logger. A value
+            read from a non-seekable stream is not resent. Default ``True``;
+            with ``False`` a 415 raises :class:`UnsupportedMediaType`.
 
     Use: ``with MtomTransport() as transport: zeep.Client(wsdl, transport=transport)``.
     After each call ``transport.last_report`` is its :class:`mtom.WireReport`,
@@ -308,9 +403,13 @@ class MtomTransport(_MtomMixin, Transport):
     Raises (from operation calls): :class:`mtom.UsageError` for a binary
     value that cannot be sent (a directory, a text-mode or closed file), or a
     path given to an ``xs:string`` field while MTOM is on, naming the field;
-    the :class:`mtom.MtomError` family for a
-    malformed or oversized reply; :class:`CallTimeout`; requests' exceptions
-    for network errors; Zeep's ``Fault`` for SOAP faults, MTOM-packaged or not.
+    the :class:`mtom.MtomError` family for a malformed or oversized reply
+    (:class:`mtom.DimeNotSupported` for DIME); :class:`CallTimeout`;
+    :class:`UnsupportedMediaType` (a zeep ``TransportError``) for an HTTP 415
+    no resend cured; requests' exceptions for network errors; Zeep's
+    ``Fault`` for SOAP faults, MTOM-packaged or not, also a fault in the
+    other SOAP version's envelope (a VersionMismatch: its reason, and which
+    binding to use).
     """
 
     def __init__(self, cache: Any = None, timeout: float = 300,
@@ -318,12 +417,13 @@ class MtomTransport(_MtomMixin, Transport):
                  session: requests.Session | None = None, *,
                  options: mtom.MtomOptions | None = None, deadline: float | None = None,
                  render_placeholders: bool = True, progress: ProgressCallback | None = None,
+                 negotiate: bool = True,
                  **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout, session=session)
-        self._init_mtom(opts, deadline, render_placeholders, progress)
+        self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
 
     def close(self) -> None:
         """Release ``last_reply`` (its temporary files) and the session this transport made."""
@@ -340,9 +440,19 @@ class MtomTransport(_MtomMixin, Transport):
     def post_xml(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
+        zeep_headers = dict(headers)
         prepared, ctx = self._prepare(address, envelope, headers)
-        exchange = self._start(address, prepared, ctx)
+        prepared = self._steer(address, envelope, zeep_headers, prepared, ctx)
         end = None if self.deadline is None else time.monotonic() + self.deadline
+        response = self._exchange(address, prepared, ctx, end)
+        retry = self._retry(address, envelope, zeep_headers, prepared, ctx, response)
+        if retry is not None:
+            prepared, response = retry, self._exchange(address, retry, ctx, end)
+        return self._settle(address, envelope, prepared, response, resent=retry is not None)
+
+    def _exchange(self, address: str, prepared: PreparedRequest, ctx: CallContext | None,
+                  end: float | None) -> MtomResponse:
+        exchange = self._start(address, prepared, ctx)
         body: Any = prepared.content(exchange.send_meter)
         timeout: Any = self.operation_timeout
         if end is not None:
@@ -351,11 +461,12 @@ class MtomTransport(_MtomMixin, Transport):
                                     exchange.send_meter)
                 if prepared.package.content_length is None:
                     body = iter(body.read, b"")
-            read = self.deadline if timeout is None else min(timeout, self.deadline)
-            timeout = (self.deadline, read)
+            remaining = max(end - time.monotonic(), 0.001)
+            read = remaining if timeout is None else min(timeout, remaining)
+            timeout = (remaining, read)
         try:
-            response = self.session.post(address, data=body, headers=headers, timeout=timeout,
-                                         stream=True)
+            response = self.session.post(address, data=body, headers=prepared.headers,
+                                         timeout=timeout, stream=True)
         except requests.RequestException as exc:
             if end is not None and time.monotonic() >= end:
                 raise self._timeout(address) from exc
@@ -407,13 +518,14 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                  verify_ssl: bool = True, proxy: Any = None, *,
                  options: mtom.MtomOptions | None = None, deadline: float | None = None,
                  render_placeholders: bool = True, progress: ProgressCallback | None = None,
+                 negotiate: bool = True,
                  **mtom_options: Any):
         self._close_session = False
         opts = mtom.MtomOptions.merge(options, **mtom_options)
         super().__init__(client=client, wsdl_client=wsdl_client,  # type: ignore[no-untyped-call]
                          cache=cache, timeout=timeout, operation_timeout=operation_timeout,
                          verify_ssl=verify_ssl, proxy=proxy)
-        self._init_mtom(opts, deadline, render_placeholders, progress)
+        self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
 
     async def aclose(self) -> None:
         """Release ``last_reply`` and close the httpx clients."""
@@ -430,18 +542,29 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
+        zeep_headers = dict(headers)
         prepared, ctx = self._prepare(address, envelope, headers)
-        exchange = self._start(address, prepared, ctx)
+        prepared = self._steer(address, envelope, zeep_headers, prepared, ctx)
         if self.deadline is None:
-            return await self._exchange(address, prepared, ctx, exchange)
+            return await self._negotiate(address, envelope, zeep_headers, prepared, ctx)
         try:
             with anyio.fail_after(self.deadline):
-                return await self._exchange(address, prepared, ctx, exchange)
+                return await self._negotiate(address, envelope, zeep_headers, prepared, ctx)
         except TimeoutError as exc:
             raise self._timeout(address) from exc
 
+    async def _negotiate(self, address: str, envelope: etree._Element,
+                         zeep_headers: dict[str, str], prepared: PreparedRequest,
+                         ctx: CallContext | None) -> MtomResponse:
+        response = await self._exchange(address, prepared, ctx)
+        retry = self._retry(address, envelope, zeep_headers, prepared, ctx, response)
+        if retry is not None:
+            prepared, response = retry, await self._exchange(address, retry, ctx)
+        return self._settle(address, envelope, prepared, response, resent=retry is not None)
+
     async def _exchange(self, address: str, prepared: PreparedRequest,
-                        ctx: CallContext | None, exchange: Exchange) -> MtomResponse:
+                        ctx: CallContext | None) -> MtomResponse:
+        exchange = self._start(address, prepared, ctx)
         async with self.client.stream("POST", address,
                                       content=prepared.aiter_content(exchange.send_meter),
                                       headers=dict(prepared.headers)) as response:

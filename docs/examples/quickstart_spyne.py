@@ -39,7 +39,7 @@ class FileService(ServiceBase):  # type: ignore[misc]
 app = Application(
     [FileService], TNS, name="Files",
     in_protocol=Soap11Mtom(validator="lxml"),   # accepts MTOM, SwA and plain SOAP
-    out_protocol=Soap11Mtom(threshold=1024),     # values >= 1 KiB leave as parts
+    out_protocol=Soap11Mtom(threshold=1024),     # values >= 1 KiB leave as parts (MTOM clients)
 )
 wsgi = wsgi_application(app)  # Spyne's WsgiApplication, request cap raised from 2 MiB to 1 GiB
 

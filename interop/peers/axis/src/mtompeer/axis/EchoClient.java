@@ -125,8 +125,18 @@ public final class EchoClient {
             reply = call.invoke(request);
         } catch (AxisFault fault) {
             String code = fault.getFaultCode() == null ? "" : fault.getFaultCode().getLocalPart();
+            // An HTTP error other than 500 (e.g. 415) is not parsed as a SOAP fault by Axis:
+            // the reply body is only in the fault's details.
+            StringBuilder detail = new StringBuilder();
+            org.w3c.dom.Element[] details = fault.getFaultDetails();
+            if (details != null) {
+                for (org.w3c.dom.Element e : details) {
+                    detail.append(e.getTextContent()).append('\n');
+                }
+            }
             System.out.println("{\"ok\":false,\"fault\":{\"code\":" + Values.json(code)
-                    + ",\"string\":" + Values.json(fault.getFaultString()) + "}}");
+                    + ",\"string\":" + Values.json(fault.getFaultString())
+                    + ",\"detail\":" + Values.json(detail.toString()) + "}}");
             return 2;
         }
         Message response = call.getResponseMessage();
