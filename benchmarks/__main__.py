@@ -2,9 +2,10 @@
 
 Runs the named suites (core, zeep, spyne, calls and echo by default; ``sizes`` is
 the payload-size sweep behind the documentation's figures, ``progress`` the cost of
-``progress=``, ``aio`` async calls in flight, ``save`` writes a 1 GiB download to disk,
-``peers`` runs against JAX-WS RI and gSOAP) and prints one table: throughput,
-peak RSS and whether each target was met. ``--quick`` uses small sizes
+``progress=``, ``save`` writes a 1 GiB download to disk, ``peers`` the big echo and
+small calls against JAX-WS RI and gSOAP, ``asyncscale`` ``AsyncMtomTransport`` with
+8 and 50 calls in flight) and prints one table: throughput, peak RSS and whether each
+target was met. ``--quick`` uses small sizes
 (a smoke run, not the figures for docs/performance.md).
 """
 
@@ -19,8 +20,8 @@ from dataclasses import asdict
 
 from .common import Result
 
-SUITES = ("core", "zeep", "spyne", "calls", "echo", "aio", "save", "peers", "sizes",
-          "progress")
+SUITES = ("core", "zeep", "spyne", "calls", "echo", "save", "peers", "asyncscale",
+          "sizes", "progress")
 DEFAULT_SUITES = ("core", "zeep", "spyne", "calls", "echo")
 
 

@@ -2,7 +2,8 @@
 
 Built by ``scripts/test.sh`` with ``python -m sphinx -W -b html docs docs/_build/html``.
 The performance figures are drawn from ``docs/_data/bench-sizes.json`` at build time
-(:mod:`benchmarks.figures`); the configuration reference is generated from the code
+(:mod:`benchmarks.figures`), the peers table and figures from ``docs/_data/peers.json``
+(:mod:`benchmarks.peers`); the configuration reference is generated from the code
 (``_ext/optionref.py``).
 """
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(HERE / "_ext"))
 
 import mtom  # noqa: E402
 import spyne_mtom  # noqa: E402, F401  (first: Spyne 2.14 imports on 3.12+ after it)
-from benchmarks import figures  # noqa: E402
+from benchmarks import figures, peers  # noqa: E402
 
 project = "soap-mtom"
 author = "the soap-mtom contributors"
@@ -51,3 +52,5 @@ napoleon_use_ivar = True
 
 # Figures of the performance page, from the benchmark JSON in the repository.
 figures.draw(HERE / "_data" / "bench-sizes.json", HERE / "_generated" / "figures")
+# The peers table and figures (JAX-WS RI, gSOAP): python -m benchmarks peers.
+peers.draw(HERE / "_data" / "peers.json", HERE / "_generated" / "figures")
