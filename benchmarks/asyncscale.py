@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import Result
-from .peers import _child, _cpu_seconds, _pin
+from .common import Result, proc_cpu
+from .peers import _child, _pin
 
 SIZE = 16 * 1024
 
@@ -101,11 +101,11 @@ async def _rate(wsdl: str, value: bytes, config: Config, calls: int,
         await asyncio.gather(*(worker(2) for _ in range(config.in_flight)))  # warm up
         done = per_task * config.in_flight
         opened[0] = 0
-        c0, s0, t0 = time.process_time(), _cpu_seconds(server_pid), time.perf_counter()
+        c0, s0, t0 = time.process_time(), proc_cpu(server_pid), time.perf_counter()
         await asyncio.gather(*(worker(per_task) for _ in range(config.in_flight)))
         elapsed = time.perf_counter() - t0
         return (done / elapsed, (time.process_time() - c0) * 1e3 / done,
-                (_cpu_seconds(server_pid) - s0) * 1e3 / done, opened[0] * 100 / done)
+                (proc_cpu(server_pid) - s0) * 1e3 / done, opened[0] * 100 / done)
 
 
 def measure(rounds: int, calls: int) -> dict[str, Any]:

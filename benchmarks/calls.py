@@ -9,8 +9,8 @@ pinned to the other CPU) runs four configurations:
 
 * ``plain``: zeep ``Transport`` → ``Soap11`` (the baseline);
 * ``mtom-off``: ``MtomTransport(mtom=False)`` → ``Soap11``;
-* ``plain-to-mtom``: zeep ``Transport`` → ``Soap11Mtom`` (plain request; the
-  reply is MTOM because zeep's Accept does not matter to Spyne);
+* ``plain-to-mtom``: zeep ``Transport`` → ``Soap11Mtom`` (plain request; with
+  the default ``mtom_reply="auto"`` the reply is plain too, as JAX-WS RI answers);
 * ``mtom``: ``MtomTransport(mtom=True)`` → ``Soap11Mtom``.
 
 CPU is counted, not wall time: the client's ``time.process_time`` and the
@@ -37,13 +37,11 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import Result
+from .common import Result, cpu_per_call, threaded_throughput
 
 NS = "urn:soap-mtom:bench:calls"
 _ROOT = Path(__file__).resolve().parent.parent
@@ -101,11 +99,6 @@ def serve(kind: str, threshold: int | None = None) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=10)
 
 
-def proc_cpu(pid: int) -> float:
-    """utime + stime of process ``pid`` (all its threads), seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _plain_transport() -> Any:
@@ -147,38 +140,8 @@ def make_call(config: str, url: str, value: bytes,
     return call
 
 
-def _cpu_batch(call: Callable[[], None], server_pid: int, n: int) -> tuple[float, float]:
-    """(client CPU, server CPU) per call, seconds, over ``n`` calls."""
-    c0, s0 = time.process_time(), proc_cpu(server_pid)
-    for _ in range(n):
-        call()
-    return (time.process_time() - c0) / n, (proc_cpu(server_pid) - s0) / n
 
 
-def _throughput(calls: list[Callable[[], None]], per_thread: int) -> float:
-    """Calls per second with one thread per client function."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(calls) + 1)
-
-    def work(call: Callable[[], None]) -> None:
-        start.wait()
-        try:
-            for _ in range(per_thread):
-                call()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    if errors:
-        raise errors[0]
-    return len(calls) * per_thread / elapsed
 
 
 def run_small(size: int, rounds: int, n: int, per_thread: int,
@@ -197,10 +160,10 @@ def run_small(size: int, rounds: int, n: int, per_thread: int,
         for _ in range(rounds):
             row: dict[str, Any] = {}
             for c in CONFIGS:
-                client, server = _cpu_batch(single[c], where[c][1], n)
+                client, server = cpu_per_call(single[c], where[c][1], n)
                 row[c] = {"client_cpu": client, "server_cpu": server}
             for c in CONFIGS:
-                row[c]["calls_per_s"] = _throughput(eight[c], per_thread)
+                row[c]["calls_per_s"] = threaded_throughput(eight[c], per_thread)
             out["rounds"].append(row)
     return out
 
@@ -272,7 +235,7 @@ def run_sweep(sizes: list[int], rounds: int, n: int) -> list[dict[str, Any]]:
             per: dict[str, list[tuple[float, float]]] = {"mtom": [], "inline": []}
             for _ in range(rounds):
                 for name, (call, pid) in calls.items():
-                    per[name].append(_cpu_batch(call, pid, n))
+                    per[name].append(cpu_per_call(call, pid, n))
 
             def med(name: str, which: int, per: dict[str, list[tuple[float, float]]] = per
                     ) -> float:

@@ -6,8 +6,9 @@ import gc
 import hashlib
 import os
 import resource
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
@@ -82,3 +83,47 @@ def payload_sha256(size: int, block: bytes) -> str:
     for c in payload_chunks(size, block):
         h.update(c)
     return h.hexdigest()
+
+
+def proc_cpu(pid: int) -> float:
+    """utime + stime of process ``pid`` (all its threads), seconds (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_call(call: Callable[[], object], server_pid: int, n: int) -> tuple[float, float]:
+    """(client, server) CPU seconds per call over ``n`` sequential calls."""
+    c0, s0 = time.process_time(), proc_cpu(server_pid)
+    for _ in range(n):
+        call()
+    return (time.process_time() - c0) / n, (proc_cpu(server_pid) - s0) / n
+
+
+def threaded_throughput(calls: Sequence[Callable[[], object]], per_thread: int) -> float:
+    """Calls per second with one thread per function in ``calls``, ``per_thread`` calls each.
+
+    The threads start together (a barrier); the first error any of them met is raised.
+    """
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(calls) + 1)
+
+    def work(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            for _ in range(per_thread):
+                call()
+        except BaseException as exc:  # raised below, in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return len(calls) * per_thread / elapsed

@@ -45,13 +45,12 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import MiB, Result
+from .common import MiB, Result, cpu_per_call, threaded_throughput
 
 PEERS = ("jaxws", "gsoap")
 SMALL = 16 * 1024
@@ -85,11 +84,6 @@ def _pin(pid: int, server: bool) -> None:
             os.sched_setaffinity(tid, mask)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,38 +204,8 @@ def _peer_client(name: str, url: str, path: Path, size: int) -> float:
     return elapsed
 
 
-def _small_cpu(call: Callable[[], float], server_pid: int, calls: int) -> tuple[float, float]:
-    """(client, server) CPU seconds per call over ``calls`` sequential calls."""
-    c0, s0 = time.process_time(), _cpu_seconds(server_pid)
-    for _ in range(calls):
-        call()
-    return ((time.process_time() - c0) / calls, (_cpu_seconds(server_pid) - s0) / calls)
 
 
-def _throughput(calls: list[Callable[[], float]], per_thread: int) -> float:
-    """Calls per second with one thread per client in ``calls``, ``per_thread`` calls each."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(calls) + 1)
-
-    def worker(call: Callable[[], float]) -> None:
-        start.wait()
-        try:
-            for _ in range(per_thread):
-                call()
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    if errors:
-        raise errors[0]
-    return len(calls) * per_thread / elapsed
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,7 +253,7 @@ def measure(size: int, rounds: int, small_calls: int, per_thread: int,
                 big[s]()
                 for _ in range(3 * small_calls):
                     one[s]()
-                _throughput(pool[s], 5)
+                threaded_throughput(pool[s], 5)
             for name, url in peer_urls.items():
                 _peer_client(name, url, one_file, 1)
             for _, _, pid in stacks.values():
@@ -303,8 +267,8 @@ def measure(size: int, rounds: int, small_calls: int, per_thread: int,
                     whole = _peer_client(name, url, big_file, size)
                     big_samples.setdefault(f"{name} → {name}", []).append(whole - start)
                 for s, (_, _, pid) in stacks.items():
-                    client, server_cpu = _small_cpu(one[s], pid, small_calls)
-                    rate = _throughput(pool[s], per_thread)
+                    client, server_cpu = cpu_per_call(one[s], pid, small_calls)
+                    rate = threaded_throughput(pool[s], per_thread)
                     cols = small_samples.setdefault(f"zeep_mtom → {s}", {})
                     cols.setdefault("client_ms", []).append(client * 1e3)
                     cols.setdefault("server_ms", []).append(server_cpu * 1e3)
