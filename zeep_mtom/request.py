@@ -66,6 +66,8 @@ class PreparedRequest:
             return self.envelope
         length = self.package.content_length
         if length is not None and length <= SMALL_BODY:  # one send, as for a plain request
+            if progress is None:  # no meter to tell: the chunks alone, no stream object
+                return self.package.to_bytes()
             return b"".join(self.package.stream(progress=progress))
         stream = self.package.stream(progress=progress)
         return stream if length is not None else iter(stream)
