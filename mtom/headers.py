@@ -132,8 +132,40 @@ def parse_content_type(value: str | bytes) -> ContentType:
     return _parse_content_type(value)
 
 
+# A parameter list in the usual shape (what every stack sends): ``; name=token`` or
+# ``; name="quoted, no backslash"``, blanks around, at most one trailing ``;``. Such a list
+# is read by one regex; anything else (folding, escapes, ``;;``, garbage after a quote,
+# names or values outside these characters) takes the general parser below, which gives
+# the same result for these lists.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+# Every piece of the pattern ends where the next must begin (no two adjacent runs of
+# blanks), so a mismatch is found in linear time, however long the value.
+_SIMPLE_PARAM = rf'[ \t]*;[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:"([^"\\\r\n]*)"|([^;"\s]*))'
+_SIMPLE_PARAMS = re.compile(rf"(?:{_SIMPLE_PARAM})*[ \t]*(?:;[ \t]*)?")
+_SIMPLE_PARAM_RE = re.compile(_SIMPLE_PARAM)
+
+
+def _simple_params(rest: str) -> dict[str, str] | None:
+    """The parameters of ``rest`` (from its first ``;``) when in the usual shape, else None."""
+    if _SIMPLE_PARAMS.fullmatch(rest) is None:
+        return None
+    params: dict[str, str] = {}
+    for name, quoted_value, token in _SIMPLE_PARAM_RE.findall(rest):
+        key = name.lower()
+        if key not in params:
+            params[key] = quoted_value or token
+    return params
+
+
 @functools.lru_cache(maxsize=256)
 def _parse_content_type(value: str) -> ContentType:
+    if "\n" not in value:  # no folding: the usual shape has a one-regex path
+        text = value.strip(_WS)
+        semi = text.find(";")
+        if semi >= 0:
+            simple = _simple_params(text[semi:])
+            if simple is not None:
+                return ContentType(text[:semi].strip(_WS).lower(), MappingProxyType(simple))
     text = _unfold(value).strip(_WS)
     i, n = 0, len(text)
     semi = text.find(";")

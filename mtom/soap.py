@@ -7,6 +7,7 @@ the W3C SOAP MTOM Recommendation (SOAP 1.2): the ``start-info`` and root
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -124,6 +125,7 @@ def soap_version_of_content_type(ct: ContentType) -> SoapVersion | None:
     return None
 
 
+@functools.lru_cache(maxsize=32)  # a handful of (version, xop, charset): built once each
 def root_content_type(version: SoapVersion | str, *, xop: bool = True,
                       charset: str = "UTF-8") -> str:
     """The root part's Content-Type.

@@ -152,16 +152,15 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
     counts: dict[int, int] = {}
     for inc in includes:
         href = inc.get("href")
-        where = _where(inc)
         if href is None:
-            raise InvalidInclude(f"xop:Include at {where} has no href attribute")
+            raise InvalidInclude(f"xop:Include at {_where(inc)} has no href attribute")
         cid = href_to_content_id(href)
         if cid is None:
             raise InvalidInclude(
-                f"xop:Include at {where} has href {quoted(href)}, which is not a cid: URL; XOP "
-                "requires a cid: reference to a part's Content-ID (it is never fetched)")
+                f"xop:Include at {_where(inc)} has href {quoted(href)}, which is not a cid: "
+                "URL; XOP requires a cid: reference to a part's Content-ID (it is never fetched)")
         if any(isinstance(child.tag, str) for child in inc):
-            raise InvalidInclude(f"xop:Include at {where} (href {quoted(href)}) has element "
+            raise InvalidInclude(f"xop:Include at {_where(inc)} (href {quoted(href)}) has element "
                                  "children; "
                                  "XOP allows none")
         parent = inc.getparent()
@@ -169,16 +168,16 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
             raise InvalidInclude("the document element itself is an xop:Include")
         if (parent.text or "").strip() or (inc.tail or "").strip() or len(parent) != 1:
             raise InvalidInclude(
-                f"xop:Include at {where} (href {quoted(href)}) is not the only content of its "
-                f"parent <{_local(parent)}>; XOP replaces a whole value")
+                f"xop:Include at {_where(inc)} (href {quoted(href)}) is not the only content "
+                f"of its parent <{_local(parent)}>; XOP replaces a whole value")
         att = package.get(href)
         if att is None or att is package.root:
             present = ", ".join(f"<{quoted(a.content_id, limit=60, quotes=False)}>"
                                 for a in package.attachments[:5] if a.content_id) or "none"
             raise DanglingInclude(
-                f"xop:Include at {where} refers to {quoted(href)}, but the package has no part "
-                f"with Content-ID <{quoted(cid, quotes=False)}> (parts present: {present}); the "
-                "peer must send that part or inline the value", href=href)
+                f"xop:Include at {_where(inc)} refers to {quoted(href)}, but the package has "
+                f"no part with Content-ID <{quoted(cid, quotes=False)}> (parts present: "
+                f"{present}); the peer must send that part or inline the value", href=href)
         n = counts.get(id(att), 0) + 1
         if n > limits.max_references_per_part:
             raise LimitExceeded(

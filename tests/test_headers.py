@@ -313,6 +313,30 @@ def test_content_type_parse_is_cached_and_read_only() -> None:
         first.params["boundary"] = "changed"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("value", [
+    'multipart/related; type="application/xop+xml"; boundary="uuid:1+id=7"; '
+    'start="<root@x>"; start-info="text/xml"',
+    "text/xml; charset=UTF-8", "Text/XML ;Charset = utf-8 ;", "text/xml; charset=", "a/b;",
+    'a/b; x=""; X=2; x=3', 'a/b;\tq="sp ace; semi";r=1', 'a/b; n="caf\u00e9"', "a/b; n=caf\u00e9",
+    'a/b; x="a\\"b"', 'a/b; x="a" junk; y=1', "a/b; x=a b", "a/b;; x=1", "a/b; =1; x=2",
+    "a/b; flag; x=1", 'a/b; x="unterminated', "a/b; x=1" + " " * 50 + "!",
+    "a/b" + "; p=v  " * 40 + '; "',
+])
+def test_content_type_usual_shape_parses_as_the_general_parser(value: str) -> None:
+    """Parameter lists in the usual shape take a one-regex path; a folded copy of the same
+    value takes the general parser: both give the same result (or the same error)."""
+    folded = value.replace(";", ";\r\n ", 1)
+    try:
+        want: ContentType | str = parse_content_type(folded)
+    except MalformedMime as exc:
+        want = type(exc).__name__
+    try:
+        got: ContentType | str = parse_content_type(value)
+    except MalformedMime as exc:
+        got = type(exc).__name__
+    assert got == want
+
+
 @pytest.mark.parametrize(("value", "want"), [
     ("0", 0), ("1234", 1234), (" 12\t", 12), (b"77", 77), (None, None), ("", None),
     ("-1", None), ("+5", None), ("1_000", None), ("1e3", None), ("\u00b2", None),

@@ -133,7 +133,8 @@ class Exchange:
 
 def log_report(address: str, status: int, report: mtom.WireReport) -> None:
     """The INFO line of one call: sizes, kinds and time, never content."""
-    LOGGER.info("POST %s -> HTTP %d: %s", address, status, report.summary())
+    if LOGGER.isEnabledFor(logging.INFO):  # the summary is formatted only when logged
+        LOGGER.info("POST %s -> HTTP %d: %s", address, status, report.summary())
 
 
 def warn_inlined_by_policy(ctx: CallContext | None, options: mtom.MtomOptions, address: str,

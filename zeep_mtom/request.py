@@ -66,6 +66,8 @@ class PreparedRequest:
             return self.envelope
         length = self.package.content_length
         if length is not None and length <= SMALL_BODY:  # one send, as for a plain request
+            if progress is None:  # no meter to tell: the chunks alone, no stream object
+                return self.package.to_bytes()
             return b"".join(self.package.stream(progress=progress))
         stream = self.package.stream(progress=progress)
         return stream if length is not None else iter(stream)
@@ -80,11 +82,14 @@ class PreparedRequest:
             yield chunk
 
 
-def _set_header(headers: MutableMapping[str, str], name: str, value: str | None) -> None:
-    for key in [k for k in headers if k.lower() == name.lower()]:
+def _replace_headers(headers: MutableMapping[str, str], drop: tuple[str, ...],
+                     new: dict[str, str]) -> None:
+    """Remove every spelling of the ``drop`` names and of ``new``'s names, then add ``new``
+    (one pass over ``headers``)."""
+    names = {n.lower() for n in drop} | {n.lower() for n in new}
+    for key in [k for k in headers if k.lower() in names]:
         del headers[key]
-    if value is not None:
-        headers[name] = value
+    headers.update(new)
 
 
 def _values(envelope: etree._Element, ctx: CallContext) -> dict[etree._Element, mtom.OutgoingPart]:
@@ -135,8 +140,5 @@ def prepare(envelope: etree._Element, headers: MutableMapping[str, str],
     if package is None:
         return PreparedRequest(headers, etree.tostring(envelope, xml_declaration=True,
                                                        encoding="utf-8"))
-    for name in ("Content-Length", "Transfer-Encoding"):
-        _set_header(headers, name, None)
-    for name, value in package.headers.items():
-        _set_header(headers, name, value)
+    _replace_headers(headers, ("Content-Length", "Transfer-Encoding"), package.headers)
     return PreparedRequest(headers, package.root, package)
