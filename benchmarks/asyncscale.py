@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import Result, proc_cpu
-from .peers import _child, _pin
+from .common import Result, pin, proc_cpu
+from .peers import _child
 
 SIZE = 16 * 1024
 
@@ -110,7 +110,7 @@ async def _rate(wsdl: str, value: bytes, config: Config, calls: int,
 
 def measure(rounds: int, calls: int) -> dict[str, Any]:
     """Every configuration ``rounds`` times, interleaved; calls/s and ratio to :data:`BASE`."""
-    _pin(0, server=False)
+    pin(server=False)
     value = os.urandom(SIZE)
     samples: list[dict[str, tuple[float, float, float, float]]] = []
     with _child("spyne") as (base, pid):

@@ -35,24 +35,18 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import Result, cpu_per_call, threaded_throughput
+from .common import Result, child, cpu_per_call, pin, threaded_throughput
 
 NS = "urn:soap-mtom:bench:calls"
-_ROOT = Path(__file__).resolve().parent.parent
 _HUGE = 1 << 40  # a threshold nothing reaches: values stay inline base64
 CONFIGS = ("plain", "mtom-off", "plain-to-mtom", "mtom")
 
 
-def _pin(which: int) -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cpus) >= 2:
-        os.sched_setaffinity(0, {cpus[0]} if which == 0 else set(cpus[1:]))
 
 
 def _app(kind: str, threshold: int | None) -> Any:
@@ -78,7 +72,7 @@ def _app(kind: str, threshold: int | None) -> Any:
 def _serve_forever(kind: str, threshold: int | None) -> None:
     from waitress.server import create_server
 
-    _pin(0)
+    pin(server=True)
     server = create_server(_app(kind, threshold), host="127.0.0.1", port=0, threads=8,
                            ident="bench", connection_limit=200)
     print(f"http://127.0.0.1:{server.effective_port}/", flush=True)
@@ -87,16 +81,9 @@ def _serve_forever(kind: str, threshold: int | None) -> None:
 
 @contextlib.contextmanager
 def serve(kind: str, threshold: int | None = None) -> Iterator[tuple[str, int]]:
-    cmd = [sys.executable, "-m", "benchmarks.calls", "--serve", kind]
-    if threshold is not None:
-        cmd += ["--threshold", str(threshold)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=_ROOT)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip(), proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    args = ["--serve", kind] + ([] if threshold is None else ["--threshold", str(threshold)])
+    with child("benchmarks.calls", *args) as started:
+        yield started
 
 
 
@@ -148,7 +135,7 @@ def run_small(size: int, rounds: int, n: int, per_thread: int,
               threshold: int | None) -> dict[str, Any]:
     """Interleaved rounds of the four configurations; raw figures per round."""
     value = os.urandom(size)
-    _pin(1)
+    pin(server=False)
     out: dict[str, Any] = {"size": size, "rounds": [], "calls": n, "per_thread": per_thread}
     with serve("plain") as (plain_url, plain_pid), \
             serve("mtom", threshold) as (mtom_url, mtom_pid):
@@ -203,7 +190,7 @@ def run_sweep(sizes: list[int], rounds: int, n: int) -> list[dict[str, Any]]:
 
     from zeep_mtom import MtomTransport
 
-    _pin(1)
+    pin(server=False)
     rows: list[dict[str, Any]] = []
     with serve("mtom", 0) as (mtom_url, mtom_pid), \
             serve("mtom", _HUGE) as (inline_url, inline_pid):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 MiB = 1024 * 1024
 
@@ -127,3 +131,44 @@ def threaded_throughput(calls: Sequence[Callable[[], object]], per_thread: int) 
     if errors:
         raise errors[0]
     return len(calls) * per_thread / elapsed
+
+
+#: The repository (benchmark children run ``python -m benchmarks.X`` from here).
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pin(*, server: bool, pid: int = 0) -> None:
+    """Servers on the first CPU, clients on the others, so they do not steal each other's time.
+
+    ``pid`` 0 is this process (call it before starting threads: they inherit it);
+    another pid has every one of its threads pinned.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return
+    mask = {cpus[0]} if server else set(cpus[1:])
+    tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")] if pid else [0]
+    for tid in tasks:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(tid, mask)
+
+
+@contextlib.contextmanager
+def child(module: str, *args: str,
+          env: Mapping[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``python -m MODULE ARGS`` in a child process: (the first line it prints, its pid).
+
+    The child prints one line (its address) when it is ready; it is terminated on exit.
+    """
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True,
+                            env=None if env is None else dict(env))
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line:
+            raise RuntimeError(f"benchmark child {module} {' '.join(args)} did not start")
+        yield line, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

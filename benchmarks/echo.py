@@ -37,10 +37,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import MiB, Result
+from .common import ROOT, MiB, Result, child, pin
 
 NS = "urn:soap-mtom:bench:echo"
-_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS: dict[str, dict[str, int]] = {
     "default": {},
     "recv": {"recv_bytes": 256 * 1024},
@@ -52,14 +51,10 @@ SETTINGS: dict[str, dict[str, int]] = {
 GUNICORN = "gunicorn"
 
 
-def _pin(which: int) -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cpus) >= 2:
-        os.sched_setaffinity(0, {cpus[0]} if which == 0 else set(cpus[1:]))
 
 
 def _socket_server() -> None:
-    _pin(0)
+    pin(server=True)
     srv = socket.create_server(("127.0.0.1", 0))
     print(f"127.0.0.1:{srv.getsockname()[1]}", flush=True)
     while True:
@@ -79,7 +74,7 @@ def _socket_server() -> None:
 
 def gunicorn_app() -> Any:
     """The echo application, for ``gunicorn 'benchmarks.echo:gunicorn_app()'``."""
-    _pin(0)
+    pin(server=True)
     return _echo_app()
 
 
@@ -99,7 +94,7 @@ def _echo_app() -> Any:
 def _spyne_server(name: str) -> None:
     from waitress.server import create_server
 
-    _pin(0)
+    pin(server=True)
     server = create_server(_echo_app(), host="127.0.0.1", port=0, threads=4, ident="bench",
                            **SETTINGS[name])
     print(f"http://127.0.0.1:{server.effective_port}/", flush=True)
@@ -113,7 +108,7 @@ def _gunicorn() -> Iterator[str]:
         port = probe.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}",
                              "-w", "1", "--timeout", "120", "--log-level", "warning",
-                             "benchmarks.echo:gunicorn_app()"], cwd=_ROOT)
+                             "benchmarks.echo:gunicorn_app()"], cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -128,14 +123,8 @@ def _gunicorn() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _child(*args: str) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.echo", *args],
-                            stdout=subprocess.PIPE, text=True, cwd=_ROOT)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with child("benchmarks.echo", *args) as (line, _):
+        yield line
 
 
 def _socket_echo(addr: str, data: bytes) -> float:
@@ -178,7 +167,7 @@ def _mtom_call(url: str, data: bytes) -> Callable[[], float]:
 
 
 def measure(size: int, rounds: int, settings: list[str]) -> dict[str, Any]:
-    _pin(1)
+    pin(server=False)
     data = os.urandom(size)
     with contextlib.ExitStack() as stack:
         addr = stack.enter_context(_child("--socket-server"))

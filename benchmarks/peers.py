@@ -42,7 +42,6 @@ import platform
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,40 +49,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import MiB, Result, cpu_per_call, threaded_throughput
+from .common import ROOT, MiB, Result, child, cpu_per_call, pin, threaded_throughput
 
 PEERS = ("jaxws", "gsoap")
 SMALL = 16 * 1024
 THREADS = 8
 FLOOR = "raw loopback socket echo (floor)"
 PYTHON = "spyne_mtom"
-ROOT = Path(__file__).resolve().parent.parent
 JSON_PATH = ROOT / "docs" / "_data" / "peers.json"
 #: Version of the JSON layout :func:`save` writes and :func:`load` accepts.
 SCHEMA = 1
 _RECV_BYTES = 256 * 1024
-
-
-# --------------------------------------------------------------------------------------------
-# CPU placement and accounting
-
-
-def _cpus() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
-def _pin(pid: int, server: bool) -> None:
-    """Servers on the first CPU, clients on the others (every thread of ``pid``)."""
-    cpus = _cpus()
-    if len(cpus) < 2:
-        return
-    mask = {cpus[0]} if server else set(cpus[1:])
-    tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")] if pid else [0]
-    for tid in tasks:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(tid, mask)
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,7 +71,7 @@ def _serve_spyne() -> None:
 
     from interop.servers import spyne_echo_wsgi
 
-    _pin(0, server=True)
+    pin(server=True)
     # waitress warns "Task queue depth is N" whenever more connections than threads
     # are busy, which is the point of the concurrent rows.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -109,7 +85,7 @@ def _serve_spyne() -> None:
 
 def _serve_socket() -> None:
     """Echo server: 8-byte big-endian length, then that many bytes, sent back."""
-    _pin(0, server=True)
+    pin(server=True)
     lsock = socket.create_server(("127.0.0.1", 0))
     print(lsock.getsockname()[1], flush=True)
     while True:
@@ -150,17 +126,8 @@ def _socket_echo(port: int, data: bytes) -> float:
 @contextlib.contextmanager
 def _child(mode: str) -> Iterator[tuple[str, int]]:
     """A child ``python -m benchmarks.peers --child MODE``: (first line it printed, pid)."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.peers", "--child", mode],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        if not line:
-            raise RuntimeError(f"benchmark child {mode!r} did not start")
-        yield line, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with child("benchmarks.peers", "--child", mode) as started:
+        yield started
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +184,7 @@ def measure(size: int, rounds: int, small_calls: int, per_thread: int,
     """Run every row ``rounds`` times, interleaved; return the JSON document (see :func:`save`)."""
     from interop import peerctl
 
-    _pin(0, server=False)
+    pin(server=False)
     data = os.urandom(size)
     small = os.urandom(SMALL)
     work = Path(tempfile.mkdtemp(prefix="bench-peers-"))
@@ -257,7 +224,7 @@ def measure(size: int, rounds: int, small_calls: int, per_thread: int,
             for name, url in peer_urls.items():
                 _peer_client(name, url, one_file, 1)
             for _, _, pid in stacks.values():
-                _pin(pid, server=True)
+                pin(server=True, pid=pid)
             for _ in range(rounds):
                 big_samples[FLOOR].append(_socket_echo(port, data))
                 for s, call in big.items():

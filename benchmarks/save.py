@@ -40,9 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import MiB, Result
-
-_ROOT = Path(__file__).resolve().parent.parent
+from .common import ROOT, MiB, Result
 
 
 def _write_bytes() -> tuple[int, int]:
@@ -108,7 +106,7 @@ def _run_client(url: str, dest: Path, size: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "benchmarks.save", "--client", url,
                            "--dest", str(dest), "--bytes", str(size)],
-                          capture_output=True, text=True, cwd=_ROOT, check=False)
+                          capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
@@ -128,7 +126,7 @@ def _run_client(url: str, dest: Path, size: int) -> dict[str, Any]:
 def measure(size: int, rounds: int, dest_parent: str | None = None) -> dict[str, Any]:
     from .zeep import payload_sha256, serve
 
-    dest = Path(tempfile.mkdtemp(prefix="bench-save-", dir=dest_parent or str(_ROOT)))
+    dest = Path(tempfile.mkdtemp(prefix="bench-save-", dir=dest_parent or str(ROOT)))
     try:
         with serve() as url:
             _run_curl(url, dest, size)  # warm: server, page cache of the tools

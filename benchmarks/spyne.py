@@ -43,17 +43,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import common
-from .common import MiB, Result, current_rss_mib, peak_rss_mib
+from .common import ROOT, MiB, Result, child, current_rss_mib, peak_rss_mib, pin
 
 NS = "urn:soap-mtom:bench:spyne"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XOP = "http://www.w3.org/2004/08/xop/include"
-_ROOT = Path(__file__).resolve().parent.parent
 _BLOCK = random.Random(20261122).randbytes(MiB)
 
 
@@ -160,7 +158,7 @@ def _spyne_app(kind: str, path: str) -> Any:
 def _serve_forever(kind: str, path: str) -> None:
     from waitress.server import create_server
 
-    _pin(0)
+    pin(server=True)
     inner = _bare_app(path) if kind == "bare" else _spyne_app(kind, path)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -178,10 +176,6 @@ def _serve_forever(kind: str, path: str) -> None:
     server.run()
 
 
-def _pin(which: int) -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cpus) >= 2:
-        os.sched_setaffinity(0, {cpus[0]} if which == 0 else set(cpus[1:]))
 
 
 @contextlib.contextmanager
@@ -189,15 +183,8 @@ def serve(kind: str, path: str, recv_bytes: int | None = None) -> Iterator[str]:
     env = dict(os.environ)
     if recv_bytes:
         env["BENCH_RECV_BYTES"] = str(recv_bytes)
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.spyne", "--serve", kind,
-                             "--path", path], stdout=subprocess.PIPE, text=True, cwd=_ROOT,
-                            env=env)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with child("benchmarks.spyne", "--serve", kind, "--path", path, env=env) as (url, _):
+        yield url
 
 
 def _rss(url: str) -> dict[str, float]:
@@ -339,7 +326,7 @@ def _measure(group: list[tuple[str, str]], path: str, size: int, repeat: int,
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.spyne", "--size", str(size),
              "--repeat", str(repeat), "--client", *args],
-            capture_output=True, text=True, cwd=_ROOT, check=False)
+            capture_output=True, text=True, cwd=ROOT, check=False)
         after = {k: _rss(u) for k, u in urls.items()}
     if out.returncode != 0:
         error = (out.stderr.strip().splitlines() or ["failed"])[-1]
@@ -463,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         _serve_forever(args.serve, args.path)
         return 0
     if args.client:
-        _pin(1)
+        pin(server=False)
         jobs = [(case, url) for case, _, url in (i.partition("@") for i in args.client)]
         print(json.dumps(_run_clients(jobs, args.size, args.repeat)))
         return 0

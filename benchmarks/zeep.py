@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from . import common
-from .common import MiB, Result, current_rss_mib, peak_rss_mib
+from .common import MiB, Result, child, current_rss_mib, peak_rss_mib, pin
 
 
 def _reset_peak() -> bool:
@@ -142,29 +142,16 @@ def server_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> A
 @contextlib.contextmanager
 def serve() -> Iterator[str]:
     """Run :func:`server_app` in a child process; yield its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.zeep", "--serve"],
-                            stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parent.parent)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
+    with child("benchmarks.zeep", "--serve") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
-def _pin(which: int) -> None:
-    """Server on the first CPU, clients on the others, so they do not steal each other's time."""
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if len(cpus) >= 2:
-        os.sched_setaffinity(0, {cpus[0]} if which == 0 else set(cpus[1:]))
 
 
 def _serve_forever() -> None:
     from waitress.server import create_server
 
-    _pin(0)
+    pin(server=True)
     server = create_server(server_app, host="127.0.0.1", port=0, threads=4,
                            max_request_body_size=8 * 1024**3, ident="bench")
     print(f"http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
@@ -384,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         _serve_forever()
         return 0
     if args.case:
-        _pin(1)
+        pin(server=False)
         print(json.dumps(_run_case(args.case, args.url, args.size, args.repeat)))
         return 0
     ap.error("use python -m benchmarks zeep")
