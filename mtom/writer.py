@@ -427,7 +427,7 @@ class PackageStream(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         out = memoryview(buffer).cast("B")
-        data = self.read(len(out))
+        data = self.read_view(len(out))  # copied once, into the caller's buffer
         out[:len(data)] = data
         return len(data)
 
