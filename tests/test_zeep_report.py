@@ -19,9 +19,6 @@ from zeep.proxy import AsyncServiceProxy
 
 import mtom
 import zeep_mtom
-from zeep_mtom.hooks import CallContext
-from zeep_mtom.negotiate import Memory
-from zeep_mtom.report import PerCaller, reply_length, warn_inlined_by_policy
 
 
 @pytest.fixture(scope="module")
@@ -242,21 +239,6 @@ def test_policy_mode_warns_once_per_endpoint_when_big_values_go_inline(
     assert "mtom=True" in text and "Echo11Binding" in text
 
 
-def test_policy_warning_memory_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
-    """A transport that calls many addresses keeps only the most recent as warned."""
-    caplog.set_level(logging.WARNING, logger="zeep_mtom")
-    options = mtom.MtomOptions(mtom=None)
-    ctx = CallContext(options, optimise=False, placeholders=False)
-    ctx.inlined = 1
-    warned: Memory[bool] = Memory(size=2)
-    for i in range(5):
-        warn_inlined_by_policy(ctx, options, f"http://127.0.0.1/{i}", warned)
-    warn_inlined_by_policy(ctx, options, "http://127.0.0.1/4", warned)  # still remembered
-    assert len(warned) == 2 and len(caplog.records) == 5
-    warn_inlined_by_policy(ctx, options, "http://127.0.0.1/0", warned)  # forgotten: warns again
-    assert len(caplog.records) == 6
-
-
 @pytest.mark.parametrize("options", [{"mtom": False}, {"mtom": True}, {"wsdl": "echo-policy.wsdl"}],
                          ids=["mtom-false", "mtom-true", "policy-on"])
 def test_no_policy_warning_when_the_choice_is_explicit_or_mtom(
@@ -265,36 +247,3 @@ def test_no_policy_warning_when_the_choice_is_explicit_or_mtom(
     with echo_service(served, EchoApp(reply="plain"), **options) as (svc, _):
         svc.Echo(data=[pattern(5000)])
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def test_reply_length() -> None:
-    assert reply_length({"Content-Length": "12"}) == 12
-    assert reply_length({"Content-Length": "12", "Content-Encoding": "gzip"}) is None
-    assert reply_length({}) is None and reply_length({"Content-Length": "x"}) is None
-
-
-def test_per_caller_values_are_per_thread_and_task() -> None:
-    import threading
-
-    slot: PerCaller[str] = PerCaller()
-    slot.set("main")
-    seen: list[str | None] = []
-    thread = threading.Thread(target=lambda: seen.append(slot.get()))
-    thread.start()
-    thread.join()
-
-    async def task() -> str | None:
-        before = slot.get()
-        slot.set("task")
-        return before
-
-    assert asyncio.run(task()) is None
-    assert seen == [None] and slot.get() == "main"
-    slot.set(None)
-    assert slot.get() is None
-    slot.set("again")
-    slot.clear()
-    assert slot.get() is None

@@ -1,4 +1,4 @@
-"""Replies: ReplyReader on its own, and hand-made / captured replies served by requests-mock."""
+"""Replies: hand-made / captured replies served by requests-mock."""
 
 from __future__ import annotations
 
@@ -13,16 +13,12 @@ import requests_mock
 import zeep
 from _support import DATA, ECHO11, ECHO12, INTEROP, NS, CannedApp, gsoap_echo_client, pattern
 from _support import fds_under as _spool_fds
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from lxml import etree
 
 import mtom
 import zeep_mtom
 from interop.corpus import load_messages
 from mtom import MtomOptions
-from zeep_mtom.hooks import CallContext
-from zeep_mtom.response import ReplyReader
 
 URL = "mock://echo/service"
 
@@ -233,79 +229,6 @@ def test_limits_apply_to_replies(mocked: Any) -> None:
     assert info.value.limit == "max_attachment_size"
 
 
-# -- ReplyReader on its own ------------------------------------------------------------------
-
-
-def _read(body: bytes, content_type: str, chunks: list[int] | None = None,
-          **options: Any) -> Any:
-    reader = ReplyReader(200, content_type, MtomOptions(**options))
-    if chunks is None:
-        reader.feed(body)
-    else:
-        pos = 0
-        for n in chunks:
-            reader.feed(body[pos:pos + n])
-            pos += n
-        reader.feed(body[pos:])
-    return reader.close()
-
-
-SAMPLE = multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
-                                        f"<e:data>{include('cid:a@x')}</e:data>"
-                                        f"<e:data>{include('cid:b@x')}</e:data>")),
-                    (["Content-ID: <a@x>"], ODD), (["Content-ID: <b@x>"], b"\n")])
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=97), max_size=60))
-def test_reader_gives_the_same_result_for_any_chunking(chunks: list[int]) -> None:
-    result = _read(SAMPLE, XOP_CT, chunks)
-    assert [a.read() for a in result.reply.attachments] == [ODD, b"\n"]
-    assert sorted(result.values) == ["cid:a@x", "cid:b@x"]
-    result.reply.close()
-
-
-def test_reader_fed_one_byte_at_a_time() -> None:
-    result = _read(SAMPLE, XOP_CT, [1] * len(SAMPLE))
-    assert result.values["cid:a@x"].read() == ODD
-
-
-def test_reader_output_is_a_plain_envelope_with_tokens() -> None:
-    result = _read(SAMPLE, XOP_CT)
-    assert result.content_type == "text/xml; charset=utf-8"
-    root = etree.fromstring(result.content)
-    assert [e.text for e in root.iter(f"{{{NS}}}data")] == ["cid:a@x", "cid:b@x"]
-    assert next(root.iter(mtom.XOP_INCLUDE), None) is None
-
-
-def test_values_resolve_through_the_call_context() -> None:
-    result = _read(SAMPLE, XOP_CT, spool_threshold=16, stream_attachments=False)
-    ctx = CallContext(MtomOptions(spool_threshold=16, stream_attachments=False), optimise=False,
-                      placeholders=False)
-    ctx.accept_reply(result.reply, result.values)
-    assert ctx.resolve("cid:a@x") == ODD
-    assert ctx.resolve("cid:b@x") == b"\n"
-    assert ctx.resolve("cid:nope@x") is None
-    value = result.values["cid:a@x"]
-    # Delivered as bytes: never spooled (it ends in memory anyway), closed after the call.
-    assert value.in_memory
-    ctx.finish()
-    assert value.closed
-
-
-def test_reader_abort_releases_spooled_parts(tmp_path: Path) -> None:
-    reader = ReplyReader(200, XOP_CT, MtomOptions(spool_threshold=16, spool_dir=tmp_path,
-                                                  stream_attachments=True))
-    reader.feed(SAMPLE[:-20])
-    assert _spool_fds(tmp_path)
-    reader.abort()
-    assert _spool_fds(tmp_path) == []
-    with pytest.raises(mtom.UsageError):
-        reader.feed(b"more")
-    with pytest.raises(mtom.UsageError):
-        reader.close()
-
-
 # -- the captured replies of the corpus ------------------------------------------------------
 
 
@@ -357,8 +280,10 @@ def test_corpus_replies_decode_like_the_core(corpus_path: Path) -> None:
         assert response.headers["Content-Type"].split(";")[0] in ("text/xml",
                                                                    "application/soap+xml")
         # every value resolves to the part's exact bytes
-        result = _read(msg.body, msg.content_type)
-        ctx = CallContext(MtomOptions(), optimise=False, placeholders=False)
+        reader = mtom.ReplyReader(200, msg.content_type, MtomOptions())
+        reader.feed(msg.body)
+        result = reader.close()
+        ctx = mtom.ClientCall(MtomOptions(), optimise=False, placeholders=False)
         ctx.accept_reply(result.reply, result.values)
         for token, att in result.values.items():
             assert ctx.resolve(token) == att.read(), name
@@ -443,12 +368,3 @@ def test_dime_reply_is_refused_with_a_typed_error(wsgi_server: Any, tmp_path: Pa
     if sys.version_info >= (3, 11):  # BaseException.add_note is new in 3.11
         assert f"while reading the HTTP 200 reply from {url}/echo11" in info.value.__notes__
     assert transport.last_reply is None
-
-
-def test_reader_refuses_dime_at_the_first_chunk() -> None:
-    reader = ReplyReader(200, "application/dime", MtomOptions())
-    with pytest.raises(mtom.DimeNotSupported):
-        reader.feed(b"\x0c\x00")
-    reader.abort()  # after the error: nothing left to release, no second error
-    with pytest.raises(mtom.DimeNotSupported):
-        ReplyReader(200, "application/dime", MtomOptions()).close()
