@@ -51,7 +51,7 @@ from .package import Package, PackageReader
 from .progress import ProgressCallback, ProgressMeter
 from .report import MessageStats, WireReport
 from .soap import SoapVersion, soap_version_of_content_type, soap_version_of_namespace
-from .values import build_package, unpack
+from .values import build_package, inline_parts, unpack
 from .writer import OutgoingPackage, OutgoingPart, PackageStream
 from .xop import XopReference, content_type_hint, inline_base64
 
@@ -60,8 +60,8 @@ if TYPE_CHECKING:
     from .negotiation import Mode
 
 __all__ = ["ACCEPT", "SMALL_BODY", "Exchange", "LastReplies", "MtomReply", "OutgoingRequest",
-           "PerCaller", "ReplyReader", "ReplyResult", "prepare_request", "reply_length",
-           "soap_version_of"]
+           "PerCaller", "ReplyReader", "ReplyResult", "convert_request", "prepare_request",
+           "reply_length", "soap_version_of"]
 
 T = TypeVar("T")
 
@@ -193,6 +193,26 @@ def prepare_request(envelope: etree._Element, headers: MutableMapping[str, str],
         return OutgoingRequest(headers, _tostring(envelope))
     _replace_headers(headers, ("Content-Length", "Transfer-Encoding"), package.headers)
     return OutgoingRequest(headers, package.root, package)
+
+
+def convert_request(mode: Mode, envelope: etree._Element, headers: Mapping[str, str],
+                    request: OutgoingRequest, call: ClientCall | None, options: MtomOptions, *,
+                    again: bool) -> OutgoingRequest:
+    """The same request in the other format, for a resend (:mod:`mtom.negotiation`).
+
+    ``headers`` are the framework's own, as :func:`prepare_request` got them
+    (a copy is used). ``"mtom"``: :func:`prepare_request` with MTOM forced;
+    ``"plain"``: each part goes back into its element as base64 text
+    (:func:`mtom.inline_parts`; ``again``: the parts were sent once already).
+
+    Raises:
+        mtom.UsageError: a part's source cannot be read a second time.
+    """
+    if mode == "mtom":
+        return prepare_request(envelope, dict(headers), call, options, force_mtom=True)
+    if request.package is not None:
+        inline_parts(envelope, request.package.parts, again=again)
+    return OutgoingRequest(dict(headers), _tostring(envelope))
 
 
 # -- in: the reply ---------------------------------------------------------------------------

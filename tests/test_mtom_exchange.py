@@ -18,7 +18,15 @@ from lxml import etree
 
 import mtom
 from mtom import ClientCall, MtomOptions, ReplyReader, prepare_request
-from mtom.exchange import ACCEPT, SMALL_BODY, LastReplies, PerCaller, reply_length, soap_version_of
+from mtom.exchange import (
+    ACCEPT,
+    SMALL_BODY,
+    LastReplies,
+    PerCaller,
+    convert_request,
+    reply_length,
+    soap_version_of,
+)
 
 # -- out: the request ------------------------------------------------------------------------
 
@@ -208,6 +216,30 @@ def test_force_mtom_for_a_server_that_requires_it() -> None:
     bare = prepare_request(_envelope(), {"Content-Type": "text/xml"}, None,
                            MtomOptions(mtom=False), force_mtom=True)
     assert bare.package is not None and bare.package.parts == []  # the root alone
+
+
+def test_convert_request_both_ways() -> None:
+    ctx = ClientCall(MtomOptions(), optimise=True, placeholders=True)
+    root = _envelope()
+    data = _child(root, "data")
+    ctx.render(data, RAW)
+    given = {"Content-Type": "text/xml; charset=utf-8"}
+    headers = dict(given)
+    request = prepare_request(root, headers, ctx, ctx.options)
+    plain = convert_request("plain", root, given, request, ctx, ctx.options, again=True)
+    assert plain.mode == "plain" and plain.headers == given and plain.headers is not given
+    assert data.text == base64.b64encode(RAW).decode() and b"Include" not in plain.envelope
+    back = convert_request("mtom", root, given, plain, ctx, MtomOptions(mtom=False),
+                           again=True)
+    assert back.mode == "mtom" and back.package is not None
+    assert back.package.parts == []  # a placeholder's value, now inline: not typed, stays
+    stream_ctx = ClientCall(MtomOptions(), optimise=True, placeholders=True)
+    root = _envelope()
+    stream_ctx.render(_child(root, "data"), mtom.OutgoingPart(iter([RAW])))
+    request = prepare_request(root, dict(given), stream_ctx, stream_ctx.options)
+    with pytest.raises(mtom.UsageError, match="cannot be read a second time"):
+        convert_request("plain", root, given, request, stream_ctx, stream_ctx.options,
+                        again=True)
 
 
 # -- in: the reply ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ subclasses Zeep builds at schema load time, so they inherit the wrappers.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -77,7 +78,7 @@ def _render(self: Any, node: etree._Element, value: Any, xsd_type: Any = None,
 def _render_string(self: Any, node: etree._Element, value: Any, xsd_type: Any = None,
                    render_path: Any = None) -> None:
     ctx = _CURRENT.get()
-    if ctx is not None:
+    if ctx is not None and isinstance(value, os.PathLike):
         ctx.check_text(value, _field(node, render_path))
     _ORIGINALS["render_string"](self, node, value, xsd_type, render_path)
 

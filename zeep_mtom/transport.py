@@ -55,7 +55,7 @@ from zeep.wsse.username import UsernameToken
 
 import mtom
 from mtom.call import warn_inlined_by_policy
-from mtom.exchange import LastReplies, PerCaller, ReplyResult
+from mtom.exchange import LastReplies, PerCaller, ReplyResult, convert_request
 from mtom.negotiation import EndpointMemory, Mode, foreign_fault, refused_message
 from mtom.policy import MtomPolicy, PolicyIndex
 from mtom.progress import ProgressCallback
@@ -268,21 +268,9 @@ class _MtomMixin:
                               request.envelope.decode("utf-8", "replace"))
         mode = self.negotiator.steer(address, request.mode)
         if mode is not None:
-            request = self._convert(mode, envelope, zeep_headers, request, ctx, again=False)
+            request = convert_request(mode, envelope, zeep_headers, request, ctx, self.mtom_options,
+                                      again=False)
         return request, ctx, zeep_headers
-
-    def _convert(self, mode: Mode, envelope: etree._Element, zeep_headers: dict[str, str],
-                 request: mtom.OutgoingRequest, ctx: mtom.ClientCall | None, *,
-                 again: bool) -> mtom.OutgoingRequest:
-        """The same request in the other format (raises mtom.UsageError if impossible)."""
-        headers = dict(zeep_headers)
-        if mode == "mtom":
-            return mtom.prepare_request(envelope, headers, ctx, self.mtom_options,
-                                        force_mtom=True)
-        if request.package is not None:
-            mtom.inline_parts(envelope, request.package.parts, again=again)
-        return mtom.OutgoingRequest(headers, etree.tostring(envelope, xml_declaration=True,
-                                                            encoding="utf-8"))
 
     def _refused(self, address: str, sent: Mode, response: MtomResponse, *, resent: bool,
                  why_not: str | None = None) -> UnsupportedMediaType:
@@ -302,7 +290,8 @@ class _MtomMixin:
         if want is None:
             return None
         try:
-            again = self._convert(want, envelope, zeep_headers, request, ctx, again=True)
+            again = convert_request(want, envelope, zeep_headers, request, ctx, self.mtom_options,
+                                    again=True)
         except mtom.UsageError as exc:
             raise self._refused(address, sent, response, resent=False, why_not=str(exc)) from exc
         self.negotiator.resending(address, response.status_code, sent, want)
