@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -416,3 +418,14 @@ def test_last_replies_close_every_callers_reply(tmp_path: Path) -> None:
     assert replies.get() is results[0].reply and len(_spool_fds(tmp_path)) == 2
     replies.close()
     assert replies.get() is None and _spool_fds(tmp_path) == []
+
+
+def test_the_core_stays_sans_io() -> None:
+    """Importing mtom (with the client exchange, call and negotiation) loads no HTTP
+    library, framework, socket or event loop: the adapters own all I/O."""
+    code = ("import sys, mtom, mtom.exchange, mtom.call, mtom.negotiation; print(sorted(m for m "
+            "in ('requests', 'httpx', 'urllib3', 'zeep', 'spyne', 'socket', 'asyncio') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "[]"
