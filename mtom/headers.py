@@ -339,7 +339,7 @@ def normalize_content_id(value: str) -> str:
     `` <a@b> `` all give ``a@b``.
     """
     v = value.strip(_WS)
-    if len(v) >= 2 and v[0] == "<" and v[-1] == ">":
+    if v[:1] == "<" and v[-1:] == ">" and len(v) >= 2:
         v = v[1:-1].strip(_WS)
     return v
 
@@ -364,8 +364,14 @@ def href_to_content_id(href: str) -> str | None:
 _CID_SAFE = "-._~!$&'*+=@"
 
 
+# A Content-ID that needs no %-encoding (every one we make: hex@domain) skips quote().
+_CID_PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'*+=@]+")
+
+
 def cid_href(content_id: str) -> str:
     """The ``cid:`` URL for a Content-ID (with or without angle brackets), RFC 2392."""
+    if _CID_PLAIN.fullmatch(content_id):
+        return "cid:" + content_id
     return "cid:" + quote(normalize_content_id(content_id), safe=_CID_SAFE)
 
 
