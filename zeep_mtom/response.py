@@ -33,7 +33,7 @@ from requests.structures import CaseInsensitiveDict
 import mtom
 from mtom.soap import soap_version_of_namespace
 
-__all__ = ["MtomReply", "MtomResponse", "ReplyReader", "ReplyResult", "make_response"]
+__all__ = ["MtomReply", "MtomResponse", "ReplyReader", "ReplyResult", "adopt", "make_response"]
 
 
 @dataclass
@@ -277,6 +277,26 @@ class MtomResponse(requests.Response):
     """
 
     mtom_reply: MtomReply | None = None
+
+
+def adopt(response: requests.Response, result: ReplyResult) -> MtomResponse:
+    """Turn the streamed ``requests`` response into the one Zeep reads, in place.
+
+    Its status, headers, cookies, history and timing stay as requests made
+    them; the body becomes the envelope (the Content-Type says so) and
+    ``mtom_reply`` the parts. (Building a second response object cost a
+    call more than the rest of this module's bookkeeping.)
+    """
+    response.__class__ = MtomResponse
+    assert isinstance(response, MtomResponse)
+    if result.content_type is not None:
+        response.headers["Content-Type"] = result.content_type
+    response._content = result.content
+    response._content_consumed = True  # type: ignore[attr-defined]
+    if result.reply.package is not None:
+        response.encoding = "utf-8"
+    response.mtom_reply = result.reply
+    return response
 
 
 def make_response(result: ReplyResult, *, status_code: int, headers: Mapping[str, str],

@@ -57,7 +57,7 @@ from .hooks import CallContext
 from .negotiate import LOG, UnsupportedMediaType
 from .report import Exchange, PerCaller, log_report, warn_inlined_by_policy
 from .request import PreparedRequest, prepare
-from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, make_response
+from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, adopt, make_response
 
 __all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport", "UnsupportedMediaType"]
 
@@ -510,11 +510,7 @@ class MtomTransport(_MtomMixin, Transport):
                     watchdog.cancel()
         self._accept(address, result, ctx)
         self._finish(address, exchange, reader, result)
-        return make_response(
-            result, status_code=response.status_code, headers=response.headers,
-            url=response.url, reason=response.reason, cookies=response.cookies,
-            elapsed=response.elapsed, history=response.history, request=response.request,
-            **({} if result.reply.is_multipart else {"encoding": response.encoding}))
+        return adopt(response, result)
 
 
 class AsyncMtomTransport(_MtomMixin, AsyncTransport):
