@@ -271,8 +271,9 @@ class Headers(Mapping[str, str]):
 
 
 _HEADER_NAME = re.compile(rb"[!-9;-~]+")
-# One well-formed header line: name, optional blanks, colon, value (CR kept out).
-_HEADER_LINES = re.compile(rb"^([!-9;-~]+)[ \t]*:([^\r\n]*)\r?$", re.MULTILINE)
+# One well-formed header line: name, optional blanks, colon, value (CR kept out), over
+# the block decoded as UTF-8 (names are ASCII by the pattern).
+_HEADER_LINES = re.compile(r"^([!-9;-~]+)[ \t]*:([^\r\n]*)\r?$", re.MULTILINE)
 
 
 def _decode_value(raw: bytes) -> str:
@@ -300,12 +301,16 @@ def parse_header_block(block: bytes, *, part: int | None = None, offset: int | N
     """
     lines = block.split(b"\n")
     if block[:1] not in (b" ", b"\t") and b"\n " not in block and b"\n\t" not in block:
-        # No folding (nearly every real block): one regex pass, used only when every
-        # non-empty line matched it; anything else takes the line-by-line path below.
-        found = _HEADER_LINES.findall(block)
-        if len(found) == len(lines) - lines.count(b"") - lines.count(b"\r"):
-            return Headers([(name.decode("ascii"), _decode_value(value).strip(_WS))
-                            for name, value in found])
+        # No folding (nearly every real block): one decode and one regex pass, used only
+        # when the block is UTF-8 and every non-empty line matched; anything else takes
+        # the line-by-line path below (which decodes value by value).
+        try:
+            found = _HEADER_LINES.findall(block.decode("utf-8"))
+        except UnicodeDecodeError:
+            found = None
+        if found is not None and len(found) == (len(lines) - lines.count(b"")
+                                                 - lines.count(b"\r")):
+            return Headers([(name, value.strip(_WS)) for name, value in found])
     items: list[tuple[str, str]] = []
     for raw_line in lines:
         line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
@@ -339,7 +344,7 @@ def normalize_content_id(value: str) -> str:
     `` <a@b> `` all give ``a@b``.
     """
     v = value.strip(_WS)
-    if len(v) >= 2 and v[0] == "<" and v[-1] == ">":
+    if v[:1] == "<" and v[-1:] == ">" and len(v) >= 2:
         v = v[1:-1].strip(_WS)
     return v
 
@@ -364,8 +369,14 @@ def href_to_content_id(href: str) -> str | None:
 _CID_SAFE = "-._~!$&'*+=@"
 
 
+# A Content-ID that needs no %-encoding (every one we make: hex@domain) skips quote().
+_CID_PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'*+=@]+")
+
+
 def cid_href(content_id: str) -> str:
     """The ``cid:`` URL for a Content-ID (with or without angle brackets), RFC 2392."""
+    if _CID_PLAIN.fullmatch(content_id):
+        return "cid:" + content_id
     return "cid:" + quote(normalize_content_id(content_id), safe=_CID_SAFE)
 
 

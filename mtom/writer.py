@@ -207,22 +207,21 @@ class OutgoingPackage:
         self._head = delim + _CRLF + root_headers
         self._part_heads = [_CRLF + delim + _CRLF + p.header_block() for p in self.parts]
         self._tail = _CRLF + delim + b"--" + _CRLF
+        # Both asked for several times per message (headers, stream, report): counted once.
+        self._framing = (len(self._head) + len(self.root) + len(self._tail)
+                         + sum(map(len, self._part_heads)))
+        sizes = [p.size for p in self.parts]
+        self._length = None if None in sizes else self._framing + sum(sizes)  # type: ignore[arg-type]
 
     @property
     def framing_length(self) -> int:
         """Bytes of the body that are not part content: the root and all MIME framing."""
-        return (len(self._head) + len(self.root) + len(self._tail)
-                + sum(len(head) for head in self._part_heads))
+        return self._framing
 
     @property
     def content_length(self) -> int | None:
         """Exact body length in bytes, or ``None`` when a part's size is unknown."""
-        total = self.framing_length
-        for part in self.parts:
-            if part.size is None:
-                return None
-            total += part.size
-        return total
+        return self._length
 
     @property
     def headers(self) -> dict[str, str]:

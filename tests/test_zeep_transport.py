@@ -807,6 +807,68 @@ def test_deadline_bounds_sending_the_request(tmp_path: Path) -> None:
         thread.join(30)
 
 
+class _Overlap:
+    """The echo app, holding each request ``hold`` seconds; records the most at once."""
+
+    def __init__(self, hold: float) -> None:
+        import threading
+        self.hold, self.now, self.peak = hold, 0, 0
+        self.lock = threading.Lock()
+        self.echo = EchoApp()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        import time
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            time.sleep(self.hold)
+            return self.echo(environ, start_response)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def _async_calls(url: str, n: int, **options: Any) -> list[Any]:
+    async def main() -> list[Any]:
+        async with zeep_mtom.AsyncMtomTransport(mtom=True, **options) as transport:
+            client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+            svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=url)
+            return list(await asyncio.gather(
+                *(svc.Echo(data=[bytes([i]) * 3000]) for i in range(n)),
+                return_exceptions=True))
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("limit", [None, 1, 2])
+def test_async_max_in_flight_bounds_concurrent_exchanges(served: SharedServer,
+                                                         limit: int | None) -> None:
+    app = _Overlap(0.15)
+    with served(app) as url:
+        results = _async_calls(url, 4, max_in_flight=limit)
+    assert [r.data for r in results] == [[bytes([i]) * 3000] for i in range(4)]
+    if limit is None:  # the shared server has 4 threads: the calls overlap
+        assert app.peak > 2
+    else:
+        assert app.peak == limit
+
+
+def test_async_max_in_flight_wait_counts_towards_the_deadline(served: SharedServer) -> None:
+    app = _Overlap(0.4)
+    with served(app) as url:
+        results = _async_calls(url, 2, max_in_flight=1, deadline=0.6)
+    # One call gets through; the other waits 0.4 s for its turn, then needs 0.4 s more.
+    late = [r for r in results if isinstance(r, zeep_mtom.CallTimeout)]
+    done = [r for r in results if not isinstance(r, BaseException)]
+    assert len(late) == 1 and len(done) == 1 and done[0].data and app.peak == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "4"])
+def test_async_max_in_flight_is_validated(bad: Any) -> None:
+    with pytest.raises(ValueError, match="max_in_flight must be a positive int"):
+        zeep_mtom.AsyncMtomTransport(max_in_flight=bad)
+
+
 # == negotiation: a refused format is resent once (mtom.negotiation) =======================
 
 
