@@ -6,10 +6,14 @@ Writing: :func:`optimize` turns values into :class:`OutgoingPart` objects,
 :class:`OutgoingPackage` streams the multipart body. The value contract the
 adapters share: :class:`MtomOptions` (validated once) and :mod:`mtom.values`
 (:func:`build_package`: envelope and values → package; :func:`unpack`:
-package → envelope and values). Every error is an :class:`MtomError`.
+package → envelope and values). A client adapter's exchange, sans-IO:
+:class:`ClientCall` (one call's values), :func:`prepare_request` and
+:class:`ReplyReader` (:mod:`mtom.exchange`), :class:`Negotiator`
+(:mod:`mtom.negotiation`). Every error is an :class:`MtomError`.
 """
 
 from .attachments import DEFAULT_SPOOL_THRESHOLD, Attachment
+from .call import ClientCall, ValueDeliveryError, read_attachment
 from .errors import (
     AmbiguousReference,
     DanglingInclude,
@@ -28,6 +32,7 @@ from .errors import (
     UsageWarning,
 )
 from .events import MessageEnd, PartData, PartEnd, PartStart
+from .exchange import Exchange, MtomReply, OutgoingRequest, ReplyReader, prepare_request
 from .headers import (
     ContentType,
     Headers,
@@ -40,6 +45,7 @@ from .headers import (
     parse_content_type,
 )
 from .limits import DEFAULT_LIMITS, Limits
+from .negotiation import Negotiator
 from .options import DEFAULT_THRESHOLD, ElementName, MtomOptions, check_size, element_names
 from .package import Package, PackageReader, parse_xml, read_package
 from .progress import Progress, ProgressMeter
@@ -94,11 +100,13 @@ __all__ = [
     "XOP_NS",
     "AmbiguousReference",
     "Attachment",
+    "ClientCall",
     "ContentType",
     "DanglingInclude",
     "Detached",
     "DimeNotSupported",
     "ElementName",
+    "Exchange",
     "Headers",
     "InvalidInclude",
     "LimitExceeded",
@@ -109,11 +117,14 @@ __all__ = [
     "MessageStats",
     "MtomError",
     "MtomOptions",
+    "MtomReply",
     "MultipartReader",
+    "Negotiator",
     "NoBoundary",
     "NotMultipart",
     "OutgoingPackage",
     "OutgoingPart",
+    "OutgoingRequest",
     "Package",
     "PackageReader",
     "PackageStream",
@@ -123,12 +134,14 @@ __all__ = [
     "Progress",
     "ProgressMeter",
     "ProtocolError",
+    "ReplyReader",
     "RootPartError",
     "SoapFault",
     "SoapVersion",
     "TruncatedMessage",
     "UsageError",
     "UsageWarning",
+    "ValueDeliveryError",
     "WireReport",
     "XopReference",
     "XopResult",
@@ -158,6 +171,8 @@ __all__ = [
     "parse_content_length",
     "parse_content_type",
     "parse_xml",
+    "prepare_request",
+    "read_attachment",
     "read_fault",
     "read_package",
     "reconstitute",

@@ -822,3 +822,23 @@ def gsoap_echo_client(tmp_path: Path, base_url: str, transport: Any) -> Any:
     wsdl.write_text((INTEROP / "peers" / "gsoap" / "echo.wsdl").read_text(encoding="utf-8")
                     .replace("@BASE_URL@", base_url), encoding="utf-8")
     return zeep.Client(str(wsdl), transport=transport)
+
+
+# -- faults in the other SOAP version (VersionMismatch), as JAX-WS RI and Spyne answer -------
+
+#: A SOAP 1.2 VersionMismatch fault with an Upgrade header (JAX-WS RI to a SOAP 1.1 request).
+VERSION_MISMATCH_12 = (
+    b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope">'
+    b'<env:Header><env:Upgrade><env:SupportedEnvelope qname="ns1:Envelope" '
+    b'xmlns:ns1="http://www.w3.org/2003/05/soap-envelope"/></env:Upgrade></env:Header>'
+    b"<env:Body><env:Fault><env:Code><env:Value>env:VersionMismatch</env:Value></env:Code>"
+    b'<env:Reason><env:Text xml:lang="en">Couldn\'t create SOAP message. Expecting Envelope '
+    b"in namespace http://www.w3.org/2003/05/soap-envelope, but got "
+    b"http://schemas.xmlsoap.org/soap/envelope/</env:Text></env:Reason></env:Fault>"
+    b"</env:Body></env:Envelope>")
+#: A SOAP 1.1 VersionMismatch fault (to a SOAP 1.2 request).
+VERSION_MISMATCH_11 = (
+    b'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<s:Body><s:Fault><faultcode>s:VersionMismatch</faultcode><faultstring>Wrong SOAP "
+    b"version: expected http://schemas.xmlsoap.org/soap/envelope/</faultstring>"
+    b"</s:Fault></s:Body></s:Envelope>")

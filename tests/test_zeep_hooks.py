@@ -1,11 +1,11 @@
-"""The Zeep hooks and the per-call state: inert for other transports, active for ours."""
+"""The Zeep hooks: inert for other transports, active for ours (the per-call value decisions
+they ask for are tests/test_mtom_call.py's)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,7 @@ from zeep.xsd.types.builtins import Base64Binary, String
 
 import mtom
 import zeep_mtom
-from mtom import MtomOptions
-from zeep_mtom import ValueDeliveryError, hooks, read_attachment
-from zeep_mtom.hooks import CallContext
-from zeep_mtom.response import MtomReply
+from zeep_mtom import hooks
 
 RAW = bytes(range(256)) * 20  # 5120 bytes
 
@@ -84,152 +81,6 @@ def test_outside_a_call_values_are_zeeps_business(tmp_path: Path) -> None:
     for value in (path, io.BytesIO(RAW)):
         with pytest.raises(TypeError):
             client.create_message(svc, "Echo", data=[value])
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-
-def _node(tag: str = "{urn:t}data") -> etree._Element:
-    return etree.Element(tag)
-
-
-def test_render_placeholder_for_values_over_the_threshold() -> None:
-    ctx = CallContext(MtomOptions(threshold=1024), optimise=True, placeholders=True)
-    big, small = _node(), _node()
-    ctx.render(big, RAW)
-    ctx.render(small, RAW[:1023])
-    assert big.text is not None and big.text.startswith("cid:")
-    assert small.text == base64.b64encode(RAW[:1023]).decode()
-    taken = ctx.pending.pop(big.text, None)
-    assert taken is not None and taken.source is RAW  # no copy, no base64
-    assert ctx.pending.pop(big.text, None) is None
-
-
-def test_render_base64_text_values() -> None:
-    ctx = CallContext(MtomOptions(threshold=1024), optimise=True, placeholders=True)
-    text = base64.b64encode(RAW).decode()
-    node = _node()
-    with pytest.warns(mtom.UsageWarning, match="field 'data' .*pass bytes"):
-        ctx.render(node, text)
-    taken = ctx.pending.pop(node.text or "", None)
-    assert taken is not None and taken.source == RAW
-    bad = _node()
-    with pytest.warns(mtom.UsageWarning):
-        ctx.render(bad, "!" * 4000)  # not base64: sent as given, like Zeep
-    assert bad.text == "!" * 4000
-
-
-def test_render_when_not_optimising_or_opted_out() -> None:
-    expected = base64.b64encode(RAW).decode()
-    off = CallContext(MtomOptions(), optimise=False, placeholders=True)
-    node = _node()
-    off.render(node, RAW)
-    assert node.text == expected and not off.pending
-    opted_out = CallContext(MtomOptions(inline_elements=["{urn:t}data"]), optimise=True,
-                            placeholders=True)
-    node = _node()
-    opted_out.render(node, RAW)
-    assert node.text == expected
-    forced = CallContext(MtomOptions(optimize_elements=["{urn:t}data"]), optimise=True,
-                         placeholders=True)
-    node = _node()
-    forced.render(node, b"x")
-    assert (node.text or "").startswith("cid:")
-
-
-def test_render_while_signing_keeps_base64_and_remembers_the_element() -> None:
-    ctx = CallContext(MtomOptions(), optimise=True, placeholders=False)
-    node = _node()
-    ctx.render(node, RAW)
-    assert node.text == base64.b64encode(RAW).decode()
-    assert ctx.typed == [node] and not ctx.pending
-
-
-def test_user_content_ids_are_kept_unless_repeated() -> None:
-    ctx = CallContext(MtomOptions(threshold=0), optimise=True, placeholders=True)
-    part = mtom.OutgoingPart(RAW, content_id="mine@x")
-    first, second = _node(), _node()
-    ctx.render(first, part)
-    ctx.render(second, part)
-    assert first.text == "cid:mine@x"
-    assert second.text != first.text and (second.text or "").startswith("cid:")
-
-
-# -- receiving ---------------------------------------------------------------------------------
-
-
-def _spooled(data: bytes) -> mtom.Attachment:
-    att = mtom.Attachment(content_id="s@x", spool_threshold=16)
-    for i in range(0, len(data), 65536):
-        att.write(data[i:i + 65536])
-    att.finish()
-    assert not att.in_memory
-    return att
-
-
-def test_read_attachment_in_memory_and_spooled() -> None:
-    memory = mtom.Attachment.from_bytes(RAW)
-    assert read_attachment(memory) is memory.read()
-    assert read_attachment(_spooled(RAW)) == RAW
-
-
-def test_read_attachment_holds_one_copy() -> None:
-    data = bytes(range(256)) * (32 * 4096)  # 32 MiB
-    att = _spooled(data)
-    tracemalloc.start()
-    try:
-        value = read_attachment(att)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert value == data
-    assert peak < len(data) + 4 * 1024 * 1024, peak
-
-
-def test_read_attachment_errors_are_typed_and_not_value_errors() -> None:
-    att = _spooled(RAW)
-    att.close()
-    with pytest.raises(ValueDeliveryError) as info:
-        read_attachment(att)
-    assert isinstance(info.value, mtom.MtomError)
-    assert not isinstance(info.value, ValueError)  # Zeep would turn it into None
-
-
-def _reply(*atts: mtom.Attachment) -> tuple[MtomReply, dict[str, Any]]:
-    reply = MtomReply(200, mtom.parse_content_type("multipart/related; boundary=x"))
-    return reply, {f"cid:{a.content_id}": a for a in atts}
-
-
-def test_resolve_bytes_or_attachment() -> None:
-    small = mtom.Attachment.from_bytes(b"small", content_id="m@x")
-    big = _spooled(RAW)
-    for stream, kinds in ((False, (bytes, bytes)), (True, (bytes, mtom.Attachment))):
-        ctx = CallContext(MtomOptions(stream_attachments=stream), optimise=False,
-                          placeholders=False)
-        reply, values = _reply(small, big)
-        ctx.accept_reply(reply, values)
-        got = (ctx.resolve("cid:m@x"), ctx.resolve("cid:s@x"))
-        assert tuple(type(g) for g in got) == kinds
-        assert ctx.resolve("cid:other@x") is None
-        if stream:
-            assert got[1] is big
-            assert reply.handed_out_ids == {id(big)}
-    ctx.finish()
-    assert not big.closed  # handed to the caller
-
-
-def test_finish_closes_only_parts_delivered_as_bytes() -> None:
-    delivered = _spooled(RAW)
-    kept = mtom.Attachment(content_id="k@x", spool_threshold=16)
-    kept.write(RAW)
-    kept.finish()
-    ctx = CallContext(MtomOptions(stream_attachments=False), optimise=False, placeholders=False)
-    reply, values = _reply(delivered)
-    reply.unreferenced.append(kept)
-    ctx.accept_reply(reply, values)
-    assert ctx.resolve("cid:s@x") == RAW
-    ctx.finish()
-    assert delivered.closed and not kept.closed
 
 
 # -- usage errors over real HTTP: nothing is sent, the message names the field -------------

@@ -1,41 +1,58 @@
-"""MtomTransport and AsyncMtomTransport over real HTTP against the echo service."""
+"""MtomTransport and AsyncMtomTransport over real HTTP against the echo service (and, for
+replies no server of ours writes, requests-mock): round trips, options, value sources,
+receiving, Zeep features, async, the issue 9 regressions, negotiation, progress and
+reports, captured replies, request bodies."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import hashlib
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import requests.utils
+import requests_mock
 import zeep
 from _support import (
     ACTION,
     DATA,
     ECHO11,
     ECHO12,
+    INTEROP,
     NS,
+    CannedApp,
     EchoApp,
     Pipe,
     SharedServer,
     echo_service,
+    gsoap_echo_client,
     pattern,
 )
+from _support import VERSION_MISMATCH_11 as VM11
+from _support import VERSION_MISMATCH_12 as VM12
 from _support import fds_under as _open_spool_files
 from lxml import etree
+from zeep.exceptions import Fault, TransportError
 from zeep.plugins import HistoryPlugin
 from zeep.proxy import AsyncServiceProxy
 
 import mtom
 import zeep_mtom
+from interop.corpus import load_messages
+from mtom import MtomOptions
 
 VERSIONS = [pytest.param(ECHO11, mtom.SoapVersion.SOAP11, id="soap11"),
             pytest.param(ECHO12, mtom.SoapVersion.SOAP12, id="soap12")]
@@ -850,3 +867,801 @@ def test_async_max_in_flight_wait_counts_towards_the_deadline(served: SharedServ
 def test_async_max_in_flight_is_validated(bad: Any) -> None:
     with pytest.raises(ValueError, match="max_in_flight must be a positive int"):
         zeep_mtom.AsyncMtomTransport(max_in_flight=bad)
+
+
+# == negotiation: a refused format is resent once (mtom.negotiation) =======================
+
+
+VALUE = pattern(5000)
+REFUSE_MTOM = ("415 Unsupported Media Type", [("Content-Type", "text/plain")],
+               b"Cannot process the message because the content type 'multipart/related' was "
+               b"not the expected type 'text/xml; charset=utf-8'.")
+REQUIRE_MTOM = ("415 Unsupported Media Type", [("Content-Type", "text/plain")],
+                b"Cannot process the message because the content type 'text/xml; charset=utf-8'"
+                b" was not the expected type 'multipart/related; type=\"application/xop+xml\"'.")
+
+
+class Refusing:
+    """Answers with ``refusal`` while the request's format is ``refused``, else the echo."""
+
+    def __init__(self, refused: str, refusal: tuple[str, list[tuple[str, str]], bytes]):
+        self.refused, self.refusal = refused, refusal
+        self.echo = EchoApp(reply="plain")
+        self.formats: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        kind = "mtom" if environ.get("CONTENT_TYPE", "").startswith("multipart/") else "plain"
+        self.formats.append(kind)
+        if kind == self.refused:
+            environ["wsgi.input"].read()
+            status, headers, body = self.refusal
+            start_response(status, [*headers, ("Content-Length", str(len(body)))])
+            return [body]
+        return self.echo(environ, start_response)
+
+
+def _info(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The negotiation decisions logged (not the per-call wire report lines)."""
+    return [r.getMessage() for r in caplog.records
+            if r.name == "zeep_mtom" and r.levelno == logging.INFO
+            and r.module == "negotiation"]
+
+
+def test_mtom_refused_with_415_is_resent_plain_and_remembered(
+        served: SharedServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="zeep_mtom")
+    app = Refusing("mtom", REFUSE_MTOM)
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        assert svc.Echo(data=[VALUE]).data == [VALUE]
+        assert svc.Echo(data=[VALUE[:2000]]).data == [VALUE[:2000]]
+        assert app.formats == ["mtom", "plain", "plain"]  # the second call goes out plain
+        assert [v.via_include for r in app.echo.received for v in r.values] == [False, False]
+        assert transport.negotiated.get(served.url) == "plain"
+    assert _info(caplog) == [
+        f"{served.url} answered HTTP 415 refusing the mtom request's media type: resending it "
+        "once as plain",
+        f"{served.url} accepted the request resent as plain (HTTP 200): requests to it go out "
+        "as plain from now on"]
+
+
+def test_a_fault_saying_the_media_type_is_unsupported_also_falls_back(
+        served: SharedServer) -> None:
+    fault = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+             b"<s:Fault><faultcode>s:Client</faultcode><faultstring>Unsupported Content-Type: "
+             b"multipart/related</faultstring></s:Fault></s:Body></s:Envelope>")
+    app = Refusing("mtom", ("500 Internal Server Error", [("Content-Type", "text/xml")], fault))
+    with echo_service(served, app, mtom=True) as (svc, _):
+        assert svc.Echo(data=[VALUE]).data == [VALUE]
+    assert app.formats == ["mtom", "plain"]
+
+
+def test_an_ordinary_fault_is_not_a_refusal(served: SharedServer) -> None:
+    app = EchoApp(reply="fault")
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        with pytest.raises(Fault, match="echo refused"):
+            svc.Echo(data=[VALUE])
+        assert len(app.received) == 1 and len(transport.negotiated) == 0
+
+
+def test_plain_refused_with_415_naming_multipart_is_resent_as_mtom(
+        served: SharedServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="zeep_mtom")
+    app = Refusing("plain", REQUIRE_MTOM)
+    with echo_service(served, app, mtom=False) as (svc, transport):
+        assert svc.Echo(name="n", data=[VALUE]).data == [VALUE]
+        assert svc.Echo(name="no binary value").name == "no binary value"
+        assert app.formats == ["plain", "mtom", "mtom"]
+        first, second = app.echo.received
+        assert [v.via_include for v in first.values] == [True]
+        assert second.multipart and second.package is not None
+        assert len(second.package.parts) == 1  # the root alone: MTOM framing, no value
+        assert transport.negotiated.get(served.url) == "mtom"
+    assert len(_info(caplog)) == 2
+
+
+@pytest.mark.parametrize(("binding", "start_info"), [(ECHO11, "text/xml"),
+                                                     (ECHO12, "application/soap+xml")])
+def test_mtom_resend_keeps_the_soap_version(served: SharedServer, binding: str,
+                                            start_info: str) -> None:
+    app = Refusing("plain", REQUIRE_MTOM)
+    with echo_service(served, app, binding=binding, mtom=False) as (svc, _):
+        assert svc.Echo(data=[VALUE]).data == [VALUE]
+    ct = mtom.parse_content_type(app.echo.last.header("content-type") or "")
+    assert ct.get("start-info") == start_info
+
+
+def test_415_without_negotiation_is_a_typed_transport_error(served: SharedServer) -> None:
+    app = Refusing("mtom", REFUSE_MTOM)
+    with echo_service(served, app, mtom=True, negotiate=False) as (svc, transport), \
+            pytest.raises(TransportError) as info:
+        svc.Echo(data=[VALUE])
+    err = info.value
+    assert isinstance(err, zeep_mtom.UnsupportedMediaType)
+    assert err.status_code == 415 and err.sent == "mtom" and err.address == served.url
+    assert "mtom=False" in str(err) and "HTTP 415" in str(err)
+    assert b"not the expected type" in err.content
+    assert app.formats == ["mtom"] and len(transport.negotiated) == 0
+
+
+def test_415_to_both_formats_says_so(served: SharedServer) -> None:
+    app = CannedApp(REFUSE_MTOM)
+    with echo_service(served, app, mtom=True) as (svc, transport), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[VALUE])
+    assert len(app.received) == 2 and info.value.sent == "plain"
+    assert "after a resend in the other format was refused as well" in str(info.value)
+    assert len(transport.negotiated) == 0
+
+
+def test_a_non_seekable_value_is_not_resent(served: SharedServer) -> None:
+    app = Refusing("mtom", REFUSE_MTOM)
+    with echo_service(served, app, mtom=True) as (svc, _), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[Pipe(VALUE)])
+    message = str(info.value)
+    assert "it was not resent as plain SOAP" in message
+    assert "'data'" in message and "Pipe that cannot be read a second time" in message
+    assert app.formats == ["mtom"]
+
+
+def test_a_seekable_file_is_resent_from_where_it_stood(served: SharedServer) -> None:
+    source = io.BytesIO(b"head" + VALUE)
+    source.seek(4)
+    app = Refusing("mtom", REFUSE_MTOM)
+    with echo_service(served, app, mtom=True) as (svc, _):
+        assert svc.Echo(data=[source]).data == [VALUE]
+
+
+def test_async_transport_negotiates_too(served: SharedServer) -> None:
+    app = Refusing("mtom", REFUSE_MTOM)
+
+    async def main() -> list[bytes]:
+        async with zeep_mtom.AsyncMtomTransport(mtom=True) as transport:
+            client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+            svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=served.url)
+            out = [(await svc.Echo(data=[VALUE])).data, (await svc.Echo(data=[VALUE])).data]
+            assert transport.negotiated.get(served.url) == "plain"
+            return [v for d in out for v in d]
+
+    with served(app):
+        assert asyncio.run(main()) == [VALUE, VALUE]
+    assert app.formats == ["mtom", "plain", "plain"]
+
+
+@pytest.mark.parametrize(("binding", "reply", "content_type", "reason", "hint"), [
+    (ECHO11, VM12, "application/soap+xml; charset=utf-8", "Couldn't create SOAP message",
+     "SOAP 1.1 request with a SOAP 1.2 fault (Upgrade: ns1:Envelope); if it speaks SOAP 1.2, "
+     "use the WSDL's SOAP 1.2 binding/port"),
+    (ECHO12, VM11, "text/xml; charset=utf-8", "Wrong SOAP version",
+     "SOAP 1.2 request with a SOAP 1.1 fault; if it speaks SOAP 1.1"),
+])
+def test_version_mismatch_shows_the_peers_reason(
+        served: SharedServer, binding: str, reply: bytes, content_type: str, reason: str,
+        hint: str) -> None:
+    app = CannedApp(("500 Internal Server Error", [("Content-Type", content_type)], reply))
+    with echo_service(served, app, binding=binding, mtom=False) as (svc, _), \
+            pytest.raises(Fault) as info:
+        svc.Echo(data=[b"x"])
+    assert reason in info.value.message and hint in info.value.message
+    assert info.value.message != "Unknown fault occured"
+    assert info.value.code is not None and info.value.code.endswith("VersionMismatch")
+
+
+def test_a_415_fault_is_quoted_in_the_error(served: SharedServer) -> None:
+    fault = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+             b"<s:Fault><faultcode>s:Client</faultcode><faultstring>Expected Content-Type "
+             b"text/xml</faultstring></s:Fault></s:Body></s:Envelope>")
+    app = CannedApp(("415 Unsupported Media Type", [("Content-Type", "text/xml")], fault))
+    with echo_service(served, app, mtom=True, negotiate=False) as (svc, _), \
+            pytest.raises(zeep_mtom.UnsupportedMediaType) as info:
+        svc.Echo(data=[VALUE])
+    assert "the server said 'Expected Content-Type text/xml'" in str(info.value)
+
+
+# == progress, last_report, the INFO line, the policy WARNING ==============================
+
+
+def _check_events(events: list[mtom.Progress], direction: str, total: int | None,
+                  done: int) -> list[mtom.Progress]:
+    mine = [e for e in events if e.direction == direction]
+    assert mine, f"no {direction} event"
+    assert [e.done for e in mine] == sorted(e.done for e in mine)
+    assert all(e.total == total for e in mine)
+    assert mine[-1].finished and mine[-1].done == done
+    assert sum(e.finished for e in mine) == 1
+    return mine
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deadline", [None, 600], ids=["no-deadline", "deadline"])
+def test_progress_both_directions(served: SharedServer, tmp_path: Path,
+                                  deadline: float | None) -> None:
+    size = 3 * 1024 * 1024
+    path = tmp_path / "big.bin"
+    path.write_bytes(pattern(size))
+    events: list[mtom.Progress] = []
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, progress=events.append,
+                      deadline=deadline) as (svc, transport):
+        result = svc.Echo(data=[path])
+        report = transport.last_report
+    assert result.data == [path.read_bytes()]
+    sent_total = int(app.last.header("content-length") or 0)
+    assert sent_total == app.last.body_size
+    sent = _check_events(events, "send", sent_total, sent_total)
+    assert report is not None and report.received is not None
+    received_total = report.received.wire_bytes
+    got = _check_events(events, "receive", received_total, received_total)
+    # about a hundred reports per transfer, never one per chunk
+    assert 2 <= len(sent) <= 102 and 2 <= len(got) <= 102
+    assert app.last.package is not None
+    assert app.last.package.attachments[0].content_id in {e.content_id for e in sent}
+    assert any(e.content_id for e in got)
+    assert all(isinstance(e, mtom.Progress) for e in events)
+
+
+def test_progress_of_a_plain_request_and_an_unsized_stream(served: SharedServer) -> None:
+    events: list[mtom.Progress] = []
+    app = EchoApp(reply="plain")
+    with echo_service(served, app, mtom=True, progress=events.append) as (svc, transport):
+        svc.Echo(data=[b"small"])
+        sent = _check_events(events, "send", app.last.body_size, app.last.body_size)
+        assert len(sent) == 1 and transport.last_report.sent.kind == "plain"
+        events.clear()
+
+        svc.Echo(data=[Pipe(pattern(20_000))])
+        report = transport.last_report
+    _check_events(events, "send", None, app.last.body_size)
+    assert report is not None and report.received is not None
+    assert report.sent.wire_bytes == app.last.body_size  # counted while sent chunked
+    assert report.sent.inline_bytes > report.sent.wire_bytes
+    _check_events(events, "receive", report.received.wire_bytes, report.received.wire_bytes)
+
+
+def test_async_progress_and_report(served: SharedServer) -> None:
+    raw = pattern(2 * 1024 * 1024, seed=5)
+    events: list[mtom.Progress] = []
+    app = EchoApp()
+
+    async def main(url: str) -> mtom.WireReport | None:
+        transport = zeep_mtom.AsyncMtomTransport(mtom=True, progress=events.append)
+        client = zeep.AsyncClient(str(DATA / "echo.wsdl"), transport=transport)
+        svc = AsyncServiceProxy(client, client.wsdl.bindings[ECHO11], address=url)
+        try:
+            assert (await svc.Echo(data=[raw])).data == [raw]
+            return transport.last_report
+        finally:
+            await transport.aclose()
+
+    with served(app) as url:
+        report = asyncio.run(main(url))
+    assert report is not None and report.received is not None
+    assert report.sent.mtom and report.sent.parts == 1
+    assert report.sent.wire_bytes == app.last.body_size
+    _check_events(events, "send", app.last.body_size, app.last.body_size)
+    _check_events(events, "receive", report.received.wire_bytes, report.received.wire_bytes)
+
+
+class _Cancel(Exception):
+    pass
+
+
+@pytest.mark.parametrize("direction", ["send", "receive"])
+def test_an_exception_from_the_callback_cancels_the_call(served: SharedServer, tmp_path: Path,
+                                                          direction: str) -> None:
+    def cancel(event: mtom.Progress) -> None:
+        if event.direction == direction and event.done >= 1024 * 1024:
+            raise _Cancel(direction)
+
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, progress=cancel,
+                      spool_dir=str(tmp_path)) as (svc, transport):
+        with pytest.raises(_Cancel):
+            svc.Echo(data=[pattern(4 * 1024 * 1024)])
+        assert transport.last_report is None
+        assert not _open_spool_files(tmp_path)  # nothing of the reply left open
+        transport.progress = None
+        assert svc.Echo(data=[b"again"]).data == [b"again"]  # the transport goes on
+
+
+def test_progress_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        zeep_mtom.MtomTransport(progress=42)  # type: ignore[arg-type]
+
+
+# -- the wire report and its log line ------------------------------------------------------
+
+
+def test_last_report_and_one_info_line_per_call(served: SharedServer,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    marker = b"CONTENT-MARKER-" * 400
+    app = EchoApp(reply_threshold=1024)
+    caplog.set_level(logging.INFO, logger="zeep_mtom")
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        assert transport.last_report is None
+        svc.Echo(name="n", data=[marker, pattern(5000), b"tiny"])
+        report = transport.last_report
+        lines = [r for r in caplog.records if r.name == "zeep_mtom"]
+        assert len(lines) == 1 and lines[0].levelno == logging.INFO
+        svc.Echo(data=[b"tiny"])
+        second = transport.last_report
+    assert report is not None and report.received is not None
+    assert report.sent == mtom.MessageStats(
+        "mtom", 2, app.received[0].body_size, report.sent.inline_bytes)
+    assert report.sent.inline_bytes > report.sent.wire_bytes  # base64 would have cost more
+    assert report.received.kind == "mtom" and report.received.parts == 2
+    assert report.seconds >= 0
+    message = lines[0].getMessage()
+    assert message.startswith(f"POST {served.url} -> HTTP 200: sent MTOM, 2 parts, "
+                              f"{report.sent.wire_bytes} bytes")
+    assert report.summary() in message
+    assert "MARKER" not in caplog.text and "Q09OVEVOVC1NQVJLRVIt" not in caplog.text
+    assert second is not None and second.sent.kind == "plain"
+    assert second.sent.wire_bytes == app.received[1].body_size
+    # the echo service answers with an XOP package even when no value became a part
+    assert second.received == mtom.MessageStats("mtom", 0, second.received.wire_bytes,
+                                                second.received.inline_bytes)
+    assert len([r for r in caplog.records if r.name == "zeep_mtom"]) == 2
+
+
+def test_report_of_a_fault_reply(served: SharedServer) -> None:
+    app = EchoApp(reply="fault")
+    with echo_service(served, app, mtom=True) as (svc, transport):
+        with pytest.raises(zeep.exceptions.Fault):
+            svc.Echo(data=[pattern(4000)])
+        report = transport.last_report
+    assert report is not None and report.received is not None
+    assert report.received.kind == "mtom" and report.received.parts == 0
+
+
+def test_last_report_keeps_no_content_or_file_alive(served: SharedServer) -> None:
+    app = EchoApp()
+    with echo_service(served, app, mtom=True, spool_threshold=1024) as (svc, transport):
+        result = svc.Echo(data=[pattern(100_000)])
+        value = result.data[0]
+        assert isinstance(value, mtom.Attachment) and not value.in_memory
+        gone = weakref.ref(value)
+        report = transport.last_report
+        value.close()
+        del value, result
+        transport.close()  # releases last_reply
+        gc.collect()
+        assert gone() is None
+        assert transport.last_report is report  # the report outlives the reply
+    assert report is not None
+    for obj in (report, report.sent, report.received):
+        assert all(isinstance(r, (mtom.MessageStats, int, float, str, type))
+                   for r in gc.get_referents(obj))
+
+
+def test_last_report_is_cleared_when_a_call_fails(served: SharedServer) -> None:
+    def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "multipart/related; boundary=x")])
+        return [b"--x\r\nContent-Type: text/xml\r\n\r\n<a/>"]  # truncated
+
+    with echo_service(served, EchoApp(), mtom=True) as (svc, transport):
+        svc.Echo(data=[b"x"])
+        assert transport.last_report is not None
+        served.app = broken
+        with pytest.raises(mtom.TruncatedMessage):
+            svc.Echo(data=[b"x"])
+        assert transport.last_report is None
+
+
+# -- the policy warning --------------------------------------------------------------------
+
+
+def test_policy_mode_warns_once_per_endpoint_when_big_values_go_inline(
+        served: SharedServer, caplog: pytest.LogCaptureFixture) -> None:
+    app = EchoApp(reply="plain")
+    caplog.set_level(logging.INFO, logger="zeep_mtom")
+    with echo_service(served, app) as (svc, transport):  # echo.wsdl has no MTOM policy
+        svc.Echo(data=[b"small"])
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        svc.Echo(data=[pattern(5000)])
+        svc.Echo(data=[pattern(6000)])
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert transport.last_report is not None
+        assert transport.last_report.sent.kind == "plain"
+    assert not app.last.multipart
+    assert len(warnings) == 1 and warnings[0].name == "zeep_mtom"
+    text = warnings[0].getMessage()
+    assert f"1 binary value(s) of {mtom.DEFAULT_THRESHOLD} bytes or more" in text
+    assert served.url in text
+    assert "mtom=True" in text and "Echo11Binding" in text
+
+
+@pytest.mark.parametrize("options", [{"mtom": False}, {"mtom": True}, {"wsdl": "echo-policy.wsdl"}],
+                         ids=["mtom-false", "mtom-true", "policy-on"])
+def test_no_policy_warning_when_the_choice_is_explicit_or_mtom(
+        served: SharedServer, caplog: pytest.LogCaptureFixture, options: dict[str, Any]) -> None:
+    caplog.set_level(logging.INFO, logger="zeep_mtom")
+    with echo_service(served, EchoApp(reply="plain"), **options) as (svc, _):
+        svc.Echo(data=[pattern(5000)])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# == replies: hand-made and captured replies (requests-mock) ===============================
+
+
+URL = "mock://echo/service"
+
+
+def envelope(version: mtom.SoapVersion, children: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="'
+            f'{version.envelope_ns}"><env:Body><e:EchoResponse xmlns:e="{NS}">{children}'
+            f"</e:EchoResponse></env:Body></env:Envelope>").encode()
+
+
+def multipart(parts: list[tuple[list[str], bytes]], *, boundary: str = "b0und",
+              nl: bytes = b"\r\n", preamble: bytes = b"") -> bytes:
+    out = bytearray(preamble)
+    for headers, body in parts:
+        out += b"--" + boundary.encode() + nl
+        out += b"".join(h.encode() + nl for h in headers) + nl + body + nl
+    return bytes(out + b"--" + boundary.encode() + b"--" + nl)
+
+
+ROOT11 = 'Content-Type: application/xop+xml; charset=UTF-8; type="text/xml"'
+ROOT12 = 'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"'
+XOP_CT = 'multipart/related; type="application/xop+xml"; boundary="b0und"'
+
+
+def include(href: str) -> str:
+    return f'<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="{href}"/>'
+
+
+@pytest.fixture
+def mocked() -> Iterator[tuple[Any, zeep_mtom.MtomTransport, requests_mock.Adapter]]:
+    transport = zeep_mtom.MtomTransport(mtom=True)
+    adapter = requests_mock.Adapter()
+    transport.session.mount("mock://", adapter)
+    client = zeep.Client(str(DATA / "echo.wsdl"), transport=transport)
+    yield client.create_service(ECHO11, URL), transport, adapter
+    transport.session.close()
+
+
+def serve(adapter: requests_mock.Adapter, body: bytes, content_type: str,
+          status: int = 200) -> None:
+    adapter.register_uri("POST", URL, content=body, status_code=status,
+                         headers={"Content-Type": content_type})
+
+
+# -- how references are found ------------------------------------------------------------
+
+
+PART_VALUE = pattern(3000)
+# Lines that start like the delimiter but are not one (a sender never puts the real
+# delimiter inside a part; text that merely begins with it is content).
+ODD = b"\r\n--b0undary\r\n" + PART_VALUE + b"\r\n--b0und-x--\r\n"
+
+
+@pytest.mark.parametrize(("name", "content_type", "parts", "children"), [
+    ("content-ids without brackets", 'multipart/related; type="application/xop+xml"; '
+     'boundary="b0und"; start="root@x"',
+     [([ROOT11, "Content-ID: root@x"], b""), (["Content-ID: a@x"], PART_VALUE)],
+     f"<e:data>{include('cid:a@x')}</e:data>"),
+    ("root is not the first part", 'multipart/related; type="application/xop+xml"; '
+     'boundary="b0und"; start="<root@x>"',
+     [(["Content-ID: <a@x>"], PART_VALUE), ([ROOT11, "Content-ID: <root@x>"], b"")],
+     f"<e:data>{include('cid:a@x')}</e:data>"),
+    ("upper-case CID scheme", XOP_CT,
+     [([ROOT11], b""), (["Content-ID: <a@x>"], PART_VALUE)],
+     f"<e:data>{include('CID:a@x')}</e:data>"),
+    ("%-encoded href", XOP_CT,
+     [([ROOT11], b""), (["Content-ID: <a b%$}@x/1>"], PART_VALUE)],
+     f"<e:data>{include('cid:a%20b%25%24%7D%40x%2F1')}</e:data>"),
+    ("base64 transfer encoding", XOP_CT,
+     [([ROOT11], b""), (["Content-ID: <a@x>", "Content-Transfer-Encoding: base64"],
+                        base64.encodebytes(PART_VALUE))],
+     f"<e:data>{include('cid:a@x')}</e:data>"),
+    ("value with CR/LF edges and delimiter text", XOP_CT,
+     [([ROOT11], b""), (["Content-ID: <a@x>"], ODD)],
+     f"<e:data>{include('cid:a@x')}</e:data>"),
+])
+def test_reference_styles(mocked: Any, name: str, content_type: str,
+                          parts: list[tuple[list[str], bytes]], children: str) -> None:
+    svc, transport, adapter = mocked
+    root_index = next(i for i, (h, _) in enumerate(parts) if h[0].startswith("Content-Type: app"))
+    parts[root_index] = (parts[root_index][0], envelope(mtom.SoapVersion.SOAP11, children))
+    serve(adapter, multipart(parts), content_type)
+    expected = ODD if "edges" in name else PART_VALUE
+    assert svc.Echo(name="x").data == [expected]
+    assert transport.last_reply is not None and len(transport.last_reply.references) == 1
+
+
+def test_lf_only_framing(mocked: Any) -> None:
+    svc, _, adapter = mocked
+    body = multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
+                                          f"<e:data>{include('cid:a@x')}</e:data>")),
+                      (["Content-ID: <a@x>"], PART_VALUE)], nl=b"\n", preamble=b"\n")
+    serve(adapter, body, XOP_CT)
+    assert svc.Echo().data == [PART_VALUE]
+
+
+def test_soap12_reply_and_several_values(mocked: Any) -> None:
+    transport = zeep_mtom.MtomTransport()
+    adapter = requests_mock.Adapter()
+    transport.session.mount("mock://", adapter)
+    svc = zeep.Client(str(DATA / "echo.wsdl"), transport=transport).create_service(ECHO12, URL)
+    values = [pattern(100 * i + 1, seed=i) for i in range(1, 6)]
+    children = "".join(f"<e:data>{include(f'cid:{i}@x')}</e:data>" for i in range(5))
+    parts = [([ROOT12], envelope(mtom.SoapVersion.SOAP12, children))]
+    parts += [([f"Content-ID: <{i}@x>"], v) for i, v in enumerate(values)]
+    serve(adapter, multipart(parts), XOP_CT + '; start-info="application/soap+xml"')
+    assert svc.Echo().data == values
+
+
+def test_inline_and_included_values_mix(mocked: Any) -> None:
+    svc, _, adapter = mocked
+    children = (f"<e:data>{base64.b64encode(b'inline').decode()}</e:data>"
+                f"<e:data>{include('cid:a@x')}</e:data>"
+                f'<e:typed xmlns:xm="http://www.w3.org/2005/05/xmlmime" '
+                f'xm:contentType="image/png">{include("cid:b@x")}</e:typed>')
+    serve(adapter, multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11, children)),
+                              (["Content-ID: <a@x>"], PART_VALUE),
+                              (["Content-ID: <b@x>", "Content-Type: image/png"], b"\x89PNG")]),
+          XOP_CT)
+    result = svc.Echo()
+    assert result.data == [b"inline", PART_VALUE]
+    assert result.typed._value_1 == b"\x89PNG" and result.typed.contentType == "image/png"
+
+
+def test_swa_reply_attachments_are_reachable(mocked: Any) -> None:
+    svc, transport, adapter = mocked
+    children = ('<e:name href="cid:pic@x">picture</e:name><e:data>cid:doc@x</e:data>'
+                "<e:data>\n  CID:pic@x </e:data><e:ref>cid:doc@x</e:ref>")
+    body = multipart([(["Content-Type: text/xml; charset=utf-8"],
+                       envelope(mtom.SoapVersion.SOAP11, children)),
+                      (["Content-ID: <pic@x>", "Content-Type: image/jpeg"], PART_VALUE),
+                      (["Content-ID: <doc@x>"], b"document"),
+                      (["Content-ID: <spare@x>"], b"nobody refers to me")])
+    serve(adapter, body, 'multipart/related; type="text/xml"; boundary="b0und"')
+    result = svc.Echo()
+    assert result.ref == "cid:doc@x"
+    # base64Binary elements holding a cid: URL (SwA, as rpc/encoded services send)
+    assert result.data == [b"document", PART_VALUE]
+    reply = transport.last_reply
+    assert reply is not None and reply.is_multipart and not reply.is_xop
+    assert {(r.kind, r.attachment.content_id) for r in reply.swa} == {
+        ("swa-href", "pic@x"), ("swa-ref", "doc@x"), ("swa-ref", "pic@x")}
+    assert reply.get(result.ref).read() == b"document"  # type: ignore[union-attr]
+    assert reply.get("pic@x").read() == PART_VALUE  # type: ignore[union-attr]
+    assert [a.content_id for a in reply.unreferenced] == ["spare@x"]
+    assert len(reply.attachments) == 3
+
+
+def test_plain_reply_passes_through(mocked: Any) -> None:
+    svc, transport, adapter = mocked
+    body = envelope(mtom.SoapVersion.SOAP11,
+                    f"<e:data>{base64.b64encode(PART_VALUE).decode()}</e:data>")
+    serve(adapter, body, "text/xml; charset=utf-8")
+    assert svc.Echo().data == [PART_VALUE]
+    assert transport.last_reply is not None and transport.last_reply.package is None
+
+
+def test_one_way_202_without_body(mocked: Any) -> None:
+    svc, _, adapter = mocked
+    adapter.register_uri("POST", URL, content=b"", status_code=202)
+    assert svc.Echo() is None
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+
+
+BIG = pattern(50_000)
+
+
+@pytest.mark.parametrize(("body", "content_type", "error"), [
+    (multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
+                                    f"<e:data>{include('cid:missing@x')}</e:data>")),
+                (["Content-ID: <a@x>"], BIG)]), XOP_CT, mtom.DanglingInclude),
+    (multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
+                                    f"<e:data>{include('cid:a@x')}</e:data>")),
+                (["Content-ID: <a@x>"], BIG)])[:-40], XOP_CT, mtom.TruncatedMessage),
+    (b"--b0und\r\n\r\nno envelope\r\n--b0und--\r\n", XOP_CT, mtom.RootPartError),
+    (b"whatever", "multipart/related; type=\"application/xop+xml\"", mtom.NoBoundary),
+    (multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
+                                    f"<e:data>{include('http://evil/x')}</e:data>")),
+                (["Content-ID: <a@x>"], BIG)]), XOP_CT, mtom.InvalidInclude),
+])
+def test_malformed_replies_raise_typed_errors_and_leave_no_files(
+        tmp_path: Path, body: bytes, content_type: str, error: type[Exception]) -> None:
+    transport = zeep_mtom.MtomTransport(spool_threshold=1024, spool_dir=tmp_path)
+    adapter = requests_mock.Adapter()
+    transport.session.mount("mock://", adapter)
+    svc = zeep.Client(str(DATA / "echo.wsdl"), transport=transport).create_service(ECHO11, URL)
+    serve(adapter, body, content_type)
+    with pytest.raises(error) as info:
+        svc.Echo()
+    assert isinstance(info.value, mtom.MtomError)
+    assert _open_spool_files(tmp_path) == []
+
+
+def test_limits_apply_to_replies(mocked: Any) -> None:
+    transport = zeep_mtom.MtomTransport(limits=mtom.Limits(max_attachment_size=1000))
+    adapter = requests_mock.Adapter()
+    transport.session.mount("mock://", adapter)
+    svc = zeep.Client(str(DATA / "echo.wsdl"), transport=transport).create_service(ECHO11, URL)
+    serve(adapter, multipart([([ROOT11], envelope(mtom.SoapVersion.SOAP11,
+                                                  f"<e:data>{include('cid:a@x')}</e:data>")),
+                              (["Content-ID: <a@x>"], PART_VALUE)]), XOP_CT)
+    with pytest.raises(mtom.LimitExceeded) as info:
+        svc.Echo()
+    assert info.value.limit == "max_attachment_size"
+
+
+# -- the captured replies of the corpus ------------------------------------------------------
+
+
+def _response_names(corpus: Path) -> list[str]:
+    names = []
+    for line in (corpus / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if line.startswith("| `") and len(cells) > 5 and cells[5] == "response":
+            names.append(cells[1].strip("`"))
+    return names
+
+
+def _oracle(body: bytes, content_type: str) -> Any:
+    try:
+        package = mtom.read_package(body, content_type)
+        root = package.root_element()
+        return package, mtom.reconstitute(root, package)
+    except mtom.MtomError as exc:
+        return exc
+
+
+def test_corpus_replies_decode_like_the_core(corpus_path: Path) -> None:
+    names = _response_names(corpus_path)
+    assert len(names) >= 6
+    messages = {("negative/" if m.negative else "") + m.name: m
+                for m in load_messages() + load_messages(negative=True)}
+    envelope_el = etree.fromstring(envelope(mtom.SoapVersion.SOAP11, ""))
+    for name in names:
+        msg = messages[name]
+        expected = _oracle(msg.body, msg.content_type)
+        transport = zeep_mtom.MtomTransport()
+        adapter = requests_mock.Adapter()
+        transport.session.mount("mock://", adapter)
+        serve(adapter, msg.body, msg.content_type)
+        if isinstance(expected, mtom.MtomError):
+            with pytest.raises(type(expected)):
+                transport.post_xml(URL, envelope_el, {"Content-Type": "text/xml"})
+            continue
+        response = transport.post_xml(URL, envelope_el, {"Content-Type": "text/xml"})
+        reply = response.mtom_reply
+        assert reply is transport.last_reply and reply is not None, name
+        package, xop = expected
+        assert [p.read() for p in reply.package.parts[1:]] == [  # type: ignore[union-attr]
+            p.read() for p in package.parts[1:]], name
+        assert len(reply.references) == len(xop.references), name
+        assert len(reply.swa) == len(xop.swa), name
+        doc = etree.fromstring(response.content)
+        assert next(doc.iter(mtom.XOP_INCLUDE), None) is None, name
+        assert response.headers["Content-Type"].split(";")[0] in ("text/xml",
+                                                                   "application/soap+xml")
+        # every value resolves to the part's exact bytes
+        reader = mtom.ReplyReader(200, msg.content_type, MtomOptions())
+        reader.feed(msg.body)
+        result = reader.close()
+        ctx = mtom.ClientCall(MtomOptions(), optimise=False, placeholders=False)
+        ctx.accept_reply(result.reply, result.values)
+        for token, att in result.values.items():
+            assert ctx.resolve(token) == att.read(), name
+        transport.session.close()
+
+
+def test_wcf_pdf_reply_through_zeep(corpus_path: Path) -> None:
+    name = "gever_wcf-mtom-soap12-wsa10-pdf-response"
+    body = (corpus_path / f"{name}.msg").read_bytes()
+    content_type = (corpus_path / f"{name}.content-type").read_text("latin-1")
+    transport = zeep_mtom.MtomTransport()
+    adapter = requests_mock.Adapter()
+    transport.session.mount("mock://", adapter)
+    client = zeep.Client(str(DATA / "gever.wsdl"), transport=transport)
+    adapter.register_uri("POST", "mock://gever/service", content=body,
+                         headers={"Content-Type": content_type})
+    result = client.service.GetContent(Id="1")
+    pdf = mtom.read_package(body, content_type).attachments[0].read()
+    assert len(pdf) == 42608 and result.Content == pdf
+    assert result.Content.startswith(b"%PDF-1.4") and result.MimeType == "application/pdf"
+
+
+def _capture_values(stem: str) -> list[tuple[int, str]]:
+    import json
+
+    meta = json.loads((INTEROP / "captures" / f"{stem}.json").read_text(encoding="utf-8"))
+    return [(v["size"], v["sha256"]) for v in meta["values"]]
+
+
+def test_axis_swa_href_reply_values_are_the_parts(wsgi_server: Any, tmp_path: Path) -> None:
+    """Axis answers with empty elements carrying href="cid:…": each value is its part."""
+    import hashlib
+
+    stem = "axis-reply-soap11-swa-reply"
+    app = CannedApp.from_capture((INTEROP / "captures" / f"{stem}.http").read_bytes())
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=False) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        result = client.service.EchoTest(Data=[{"_value_1": b"x"}])
+        got = [(len(d._value_1), hashlib.sha256(d._value_1).hexdigest()) for d in result]
+        assert got == _capture_values(stem)
+        assert result[0].contentType == "image/png"
+        reply = transport.last_reply
+        assert reply is not None and [r.kind for r in reply.swa] == ["swa-href", "swa-href"]
+        transport.session.close()
+
+
+@pytest.mark.parametrize("version", ["11", "12"])
+def test_nodesoap_fault_labelled_multipart_reaches_zeep_as_fault(
+        wsgi_server: Any, tmp_path: Path, version: str, caplog: pytest.LogCaptureFixture) -> None:
+    """node-soap copies the MTOM request's Content-Type onto its plain Fault."""
+    from zeep.exceptions import Fault
+
+    raw = (INTEROP / "captures" / "known" / f"nodesoap-reply-soap{version}-mtom-fault.http")
+    app = CannedApp.from_capture(raw.read_bytes())
+    caplog.set_level("WARNING", logger="zeep_mtom")
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=True, threshold=0) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        service = client.bind("EchoService", f"EchoPort{version}")
+        with pytest.raises(Fault) as info:
+            service.EchoTest(Data=[{"_value_1": b"payload"}])
+        assert "Invalid XML" in str(info.value.message)
+        assert app.received[0][0]["content-type"].startswith("multipart/related")
+        reply = transport.last_reply
+        assert reply is not None and reply.status_code == 500
+        assert len(reply.warnings) == 1 and "holds no" in reply.warnings[0]
+        transport.session.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "zeep_mtom"] == [
+        f"the HTTP 500 reply from {url}/echo{version}: {reply.warnings[0]}"]
+
+
+def test_dime_reply_is_refused_with_a_typed_error(wsgi_server: Any, tmp_path: Path) -> None:
+    raw = (INTEROP / "captures" / "known" / "axis-reply-soap11-dime.http").read_bytes()
+    app = CannedApp.from_capture(raw)
+    with wsgi_server(app) as url, zeep_mtom.MtomTransport(mtom=False) as transport:
+        client = gsoap_echo_client(tmp_path, url, transport)
+        with pytest.raises(mtom.DimeNotSupported) as info:
+            client.service.EchoTest(Data=[{"_value_1": b"payload"}])
+        transport.session.close()
+    message = str(info.value)
+    assert "DIME (application/dime) is not supported; MTOM and SwA are" in message
+    assert "ATTACHMENT_ENCAPSULATION_FORMAT_MIME" in message
+    if sys.version_info >= (3, 11):  # BaseException.add_note is new in 3.11
+        assert f"while reading the HTTP 200 reply from {url}/echo11" in info.value.__notes__
+    assert transport.last_reply is None
+
+
+# == bodies requests can stream ============================================================
+
+
+def test_package_stream_gives_requests_the_content_length() -> None:
+    raw = pattern(2048)
+    package = mtom.OutgoingPackage(b"<r/>", [mtom.OutgoingPart(raw)])
+    body = package.stream()
+    assert requests.utils.super_len(body) == package.content_length
+    prepared = requests.Request("POST", "http://h/", data=package.stream()).prepare()
+    assert prepared.headers["Content-Length"] == str(package.content_length)
+    assert "Transfer-Encoding" not in prepared.headers
+    assert b"".join(iter(lambda: body.read(1000), b"")) == package.to_bytes()
+    assert b"".join(package.stream()) == package.to_bytes()
+
+
+def test_unknown_length_goes_chunked() -> None:
+    ctx = mtom.ClientCall(MtomOptions(), optimise=True, placeholders=True)
+    root = etree.Element(f"{{{mtom.SOAP11_ENV_NS}}}Envelope")
+    data = etree.SubElement(etree.SubElement(root, f"{{{mtom.SOAP11_ENV_NS}}}Body"),
+                            f"{{{NS}}}data")
+    ctx.render(data, mtom.OutgoingPart(iter([pattern(2048)])))
+    request = mtom.prepare_request(root, {"Content-Type": "text/xml"}, ctx, ctx.options)
+    assert request.package is not None and request.package.content_length is None
+    body: Any = request.content()
+    assert not isinstance(body, (bytes, mtom.PackageStream))
+    prepared = requests.Request("POST", "http://h/", data=body,
+                                headers=dict(request.headers)).prepare()
+    assert prepared.headers["Transfer-Encoding"] == "chunked"
+    assert "Content-Length" not in prepared.headers

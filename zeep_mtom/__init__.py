@@ -96,14 +96,29 @@ Limits
     transport reads file parts with blocking 1 MiB reads.
 """
 
-from mtom import DEFAULT_THRESHOLD, Attachment, Limits, MtomError, MtomOptions, OutgoingPart
+from mtom import (
+    DEFAULT_THRESHOLD,
+    Attachment,
+    Limits,
+    MtomError,
+    MtomOptions,
+    MtomReply,
+    OutgoingPart,
+    ValueDeliveryError,
+    read_attachment,
+)
 from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
-from .hooks import ValueDeliveryError, install, read_attachment
-from .response import MtomReply, MtomResponse
+from .hooks import install
 from .schemas import schema_for
-from .transport import AsyncMtomTransport, CallTimeout, MtomTransport, UnsupportedMediaType
+from .transport import (
+    AsyncMtomTransport,
+    CallTimeout,
+    MtomResponse,
+    MtomTransport,
+    UnsupportedMediaType,
+)
 
 __all__ = [
     "DEFAULT_THRESHOLD",

@@ -3,26 +3,32 @@
 Strategy: :class:`MtomTransport` (requests) and :class:`AsyncMtomTransport`
 (httpx) share :class:`_MtomMixin`: one :class:`mtom.MtomOptions`, the
 WS-Policy index (fed by ``load``, which also serves the bundled xmlmime
-schemas), the per-call setup Zeep's ``send`` asks for through
-:mod:`zeep_mtom.hooks`, and ``last_reply``. The two ``post_xml`` differ only
-in I/O: each prepares the request with :func:`zeep_mtom.request.prepare`,
-POSTs it streaming, pushes the reply body into a
-:class:`zeep_mtom.response.ReplyReader` chunk by chunk and returns a
-``requests.Response`` holding the plain envelope for Zeep.
+schemas), the :class:`mtom.ClientCall` Zeep's ``send`` asks for through
+:mod:`zeep_mtom.hooks`, ``last_reply`` / ``last_report`` and the
+negotiation flow. Everything that is not I/O or Zeep is the core's
+(:mod:`mtom.exchange`, :mod:`mtom.negotiation`): the two ``post_xml``
+differ only in I/O. Each turns Zeep's envelope into an
+:class:`mtom.OutgoingRequest` (:func:`mtom.prepare_request`), POSTs its body
+streaming, pushes the reply body into the :class:`mtom.ReplyReader` of an
+:class:`mtom.Exchange` chunk by chunk and returns an :class:`MtomResponse`
+holding the plain envelope for Zeep.
 
-A value's way in: socket → ``post_xml`` (this module) → ``ReplyReader``
-(:mod:`.response`, core :func:`mtom.unpack`) → Zeep parses the envelope →
-``Base64Binary.pythonvalue`` → :meth:`CallContext.resolve` (:mod:`.hooks`)
-→ the user. Out: user → ``Base64Binary.render`` → :meth:`CallContext.render`
-→ :func:`~zeep_mtom.request.prepare` (core :func:`mtom.build_package`) →
-:class:`mtom.PackageStream` → socket.
+A value's way in: socket → ``_exchange`` (this module) →
+:class:`mtom.ReplyReader` (core :func:`mtom.unpack`; a ``cid:`` token per
+value) → Zeep parses the envelope → ``Base64Binary.pythonvalue``
+(:mod:`.hooks`) → :meth:`mtom.ClientCall.resolve` → the user. Out: user →
+``Base64Binary.render`` (:mod:`.hooks`) → :meth:`mtom.ClientCall.render`
+(placeholder or base64) → Zeep's plugins and WS-Security →
+``post_xml`` → :func:`mtom.prepare_request` (core :func:`mtom.build_package`)
+→ :class:`mtom.PackageStream` → socket.
 
-Negotiation (:mod:`zeep_mtom.negotiate`): ``post_xml`` sends an endpoint the
-format it accepted before (``_steer``), resends once in the other format
+Negotiation (:class:`mtom.Negotiator`): ``post_xml`` sends an endpoint the
+format it accepted before (``_first``), resends once in the other format
 when a reply refuses the request's media type (``_retry``), and before
 handing the reply to Zeep raises what Zeep would misreport (``_settle``: a
 415 as :class:`UnsupportedMediaType`, a fault of the other SOAP version as
-zeep's ``Fault``). The deadline covers both attempts.
+zeep's ``Fault``, from :func:`mtom.negotiation.foreign_fault`). The
+deadline covers both attempts.
 
 After any error while the reply is read the connection is closed, never
 returned to the pool. ``deadline`` bounds the whole exchange (sending the
@@ -36,36 +42,101 @@ import logging
 import socket
 import threading
 import time
-import weakref
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import anyio
 import requests
 from lxml import etree
+from requests.structures import CaseInsensitiveDict
+from zeep.exceptions import Fault, TransportError
 from zeep.transports import AsyncTransport, Transport
 from zeep.wsse.username import UsernameToken
 
 import mtom
+from mtom.call import warn_inlined_by_policy
+from mtom.exchange import LastReplies, PerCaller, ReplyResult, convert_request
+from mtom.negotiation import EndpointMemory, Mode, foreign_fault, refused_message
 from mtom.policy import MtomPolicy, PolicyIndex
 from mtom.progress import ProgressCallback
 
 from . import hooks, schemas
-from . import negotiate as negotiate_
 from ._http import MtomHTTPAdapter, coalesce
-from .hooks import CallContext
-from .negotiate import LOG, UnsupportedMediaType
-from .report import Exchange, PerCaller, log_report, warn_inlined_by_policy
-from .request import PreparedRequest, prepare
-from .response import MtomReply, MtomResponse, ReplyReader, ReplyResult, adopt, make_response
 
-__all__ = ["AsyncMtomTransport", "CallTimeout", "MtomTransport", "UnsupportedMediaType"]
+__all__ = ["LOGGER", "AsyncMtomTransport", "CallTimeout", "MtomResponse", "MtomTransport",
+           "UnsupportedMediaType"]
+
+#: The adapter's logger: the INFO line per call, negotiation decisions (INFO), the policy
+#: WARNING and tolerated reply deviations (WARNING).
+LOGGER = logging.getLogger("zeep_mtom")
 
 _CHUNK = 1024 * 1024
 
 
 class CallTimeout(TimeoutError):
     """The call did not finish within the transport's ``deadline`` (seconds)."""
+
+
+class UnsupportedMediaType(TransportError):
+    """The server refused the request's media type (HTTP 415), and no resend helped.
+
+    A zeep ``TransportError`` (``status_code``, ``content``), so existing
+    ``except`` clauses keep working. ``sent`` is ``"mtom"`` or ``"plain"``:
+    the format of the last request; ``address`` the endpoint.
+    """
+
+    def __init__(self, message: str, *, status_code: int, content: bytes, address: str,
+                 sent: Mode):
+        super().__init__(message, status_code=status_code,  # type: ignore[no-untyped-call]
+                         content=content)
+        self.address = address
+        self.sent = sent
+
+
+class MtomResponse(requests.Response):
+    """A :class:`requests.Response` holding the (non-multipart) envelope Zeep parses.
+
+    ``mtom_reply`` is the :class:`mtom.MtomReply` with every part.
+    """
+
+    mtom_reply: mtom.MtomReply | None = None
+
+
+def _adopt(response: requests.Response, result: ReplyResult) -> MtomResponse:
+    """Turn the streamed ``requests`` response into the one Zeep reads, in place.
+
+    Its status, headers, cookies, history and timing stay as requests made
+    them; the body becomes the envelope (the Content-Type says so) and
+    ``mtom_reply`` the parts. (Building a second response object cost a
+    call more than the rest of the per-call bookkeeping.)
+    """
+    response.__class__ = MtomResponse
+    assert isinstance(response, MtomResponse)
+    if result.content_type is not None:
+        response.headers["Content-Type"] = result.content_type
+    response._content = result.content
+    response._content_consumed = True  # type: ignore[attr-defined]
+    if result.reply.package is not None:
+        response.encoding = "utf-8"
+    response.mtom_reply = result.reply
+    return response
+
+
+def _response(result: ReplyResult, status_code: int, headers: Mapping[str, str],
+              **attributes: Any) -> MtomResponse:
+    """The response object the async ``post_xml`` returns to Zeep (from httpx's)."""
+    resp = MtomResponse()
+    resp.status_code = status_code
+    resp.headers = CaseInsensitiveDict(headers)
+    if result.content_type is not None:
+        resp.headers["Content-Type"] = result.content_type
+    resp._content = result.content
+    resp._content_consumed = True  # type: ignore[attr-defined]
+    resp.encoding = "utf-8" if result.reply.package is not None else None
+    for name, value in attributes.items():  # url, reason, cookies, encoding…
+        setattr(resp, name, value)
+    resp.mtom_reply = result.reply
+    return resp
 
 
 def _signs(wsse: Any) -> bool:
@@ -76,29 +147,10 @@ def _signs(wsse: Any) -> bool:
     return any(not isinstance(w, UsernameToken) for w in items)
 
 
-class _Replies:
-    """``last_reply`` per thread and asyncio task, held by the transport only.
-
-    A thread's replies go with the thread (``threading.local``), a task's with
-    the task (weak keys), all of them with the transport; ``close`` closes them.
-    """
-
-    def __init__(self) -> None:
-        self._current: PerCaller[MtomReply] = PerCaller()
-        self._all: weakref.WeakValueDictionary[int, MtomReply] = weakref.WeakValueDictionary()
-
-    def get(self) -> MtomReply | None:
-        return self._current.get()
-
-    def set(self, reply: MtomReply) -> None:
-        self._current.set(reply)
-        self._all[id(reply)] = reply
-
-    def close(self) -> None:
-        for reply in list(self._all.values()):
-            reply.close()
-        self._all.clear()
-        self._current.clear()
+def _where(exc: BaseException, address: str, status: int) -> None:
+    """Say which reply a core error is about (Python 3.11+ exception notes)."""
+    if isinstance(exc, mtom.MtomError) and hasattr(exc, "add_note"):
+        exc.add_note(f"while reading the HTTP {status} reply from {address}")
 
 
 class _MtomMixin:
@@ -115,22 +167,31 @@ class _MtomMixin:
                    negotiate: bool = True) -> None:
         hooks.install()
         schemas.install()
-        self.negotiate = bool(negotiate)
-        self.negotiated: negotiate_.Memory[negotiate_.Mode] = negotiate_.Memory()
         if deadline is not None and (isinstance(deadline, bool) or not isinstance(
                 deadline, (int, float)) or not deadline > 0):
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a callable taking an mtom.Progress, got "
                             f"{type(progress).__name__}")
+        self.negotiator = mtom.Negotiator(negotiate, LOGGER)
         self.mtom_options = options
         self.deadline = deadline
         self.render_placeholders = bool(render_placeholders)
         self.progress = progress
         self.policies = PolicyIndex()
-        self._replies = _Replies()
+        self._replies = LastReplies()
         self._reports: PerCaller[mtom.WireReport] = PerCaller()
-        self._policy_warned: negotiate_.Memory[bool] = negotiate_.Memory()
+        self._policy_warned: EndpointMemory[bool] = EndpointMemory()
+
+    @property
+    def negotiate(self) -> bool:
+        """Whether a refused request is resent in the other format (``negotiate=``)."""
+        return self.negotiator.enabled
+
+    @property
+    def negotiated(self) -> EndpointMemory[Mode]:
+        """Endpoint → the format it accepted after a resend (bounded, least recent dropped)."""
+        return self.negotiator.memory
 
     # -- WSDL loading ----------------------------------------------------
 
@@ -155,13 +216,13 @@ class _MtomMixin:
 
     # -- per call --------------------------------------------------------
 
-    def _zeep_mtom_begin_call(self, binding: Any, client: Any) -> CallContext:
+    def _zeep_mtom_begin_call(self, binding: Any, client: Any) -> mtom.ClientCall:
         """Called by the hooked ``SoapBinding.send`` before Zeep serialises anything."""
         name = getattr(binding, "name", None)
         optimise = self.sends_mtom(name) if name is not None else self.mtom_options.mtom is True
         settings = getattr(client, "settings", None)
         signs = _signs(getattr(client, "wsse", None))
-        ctx = CallContext(
+        ctx = mtom.ClientCall(
             self.mtom_options, optimise=optimise,
             placeholders=self.render_placeholders and not signs,
             huge_tree=bool(getattr(settings, "xml_huge_tree", False)), inline_replies=signs)
@@ -169,7 +230,7 @@ class _MtomMixin:
         return ctx
 
     @property
-    def last_reply(self) -> MtomReply | None:
+    def last_reply(self) -> mtom.MtomReply | None:
         """The last reply this transport received in the current thread / asyncio task.
 
         SwA attachments, parts nobody referenced and the whole package are
@@ -190,133 +251,92 @@ class _MtomMixin:
         """
         return self._reports.get()
 
-    def _release_replies(self) -> None:
-        self._replies.close()
-
-    def _start(self, address: str, prepared: PreparedRequest,
-               ctx: CallContext | None) -> Exchange:
+    def _start(self, address: str, request: mtom.OutgoingRequest,
+               ctx: mtom.ClientCall | None) -> mtom.Exchange:
         """Per exchange: the policy warning, progress meters, the report's clock."""
         self._reports.set(None)
-        warn_inlined_by_policy(ctx, self.mtom_options, address, self._policy_warned)
-        return Exchange(prepared, self.progress)
+        warn_inlined_by_policy(ctx, address, self._policy_warned, LOGGER)
+        return mtom.Exchange(request, self.progress)
 
-    def _finish(self, address: str, exchange: Exchange, reader: ReplyReader,
-                result: ReplyResult) -> None:
-        report = exchange.report(result.reply.package, reader.received)
-        self._reports.set(report)
-        log_report(address, result.reply.status_code, report)
-
-    def _prepare(self, address: str, envelope: etree._Element,
-                 headers: MutableMapping[str, str]) -> tuple[PreparedRequest, CallContext | None]:
-        ctx = hooks.current_call()
-        prepared = prepare(envelope, headers, ctx, self.mtom_options)
-        if self.logger.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
-            kind = (f"MTOM, {len(prepared.package.parts)} part(s), "
-                    f"{prepared.package.content_length} bytes" if prepared.package else "plain")
-            self.logger.debug("HTTP Post to %s (%s):\n%s", address, kind,
-                            prepared.envelope.decode("utf-8", "replace"))
-        return prepared, ctx
-
-    def _reply_reader(self, status: int, content_type: str | None,
-                      ctx: CallContext | None,
-                      progress: mtom.ProgressMeter | None = None) -> ReplyReader:
-        return ReplyReader(status, content_type, self.mtom_options,
-                           huge_tree=ctx.huge_tree if ctx is not None else False,
-                           inline_values=ctx.inline_replies if ctx is not None else False,
-                           progress=progress)
-
-    def _accept(self, address: str, result: ReplyResult, ctx: CallContext | None) -> None:
-        self._replies.set(result.reply)
-        for warning in result.reply.warnings:
-            LOG.warning("the HTTP %d reply from %s: %s", result.reply.status_code, address,
-                        warning)
-        if ctx is not None:
-            ctx.accept_reply(result.reply, result.values)
+    def _finish(self, address: str, exchange: mtom.Exchange, reader: mtom.ReplyReader,
+                result: ReplyResult, ctx: mtom.ClientCall | None) -> None:
+        """The reply was read: keep it, hand its values to the call, report and log."""
+        reply = result.reply
+        self._replies.set(reply)
+        for warning in reply.warnings:
+            LOGGER.warning("the HTTP %d reply from %s: %s", reply.status_code, address, warning)
+        report = exchange.finish(reader, result, ctx)
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("HTTP Response from %s (status: %d, %s, %d part(s)):\n%s", address,
-                            result.reply.status_code, result.reply.content_type.media_type,
-                            len(result.reply.attachments),
-                            result.content.decode("utf-8", "replace"))
+            self.logger.debug("HTTP Response from %s (status: %d, %s):\n%s", address,
+                              reply.status_code, result.describe(),
+                              result.content.decode("utf-8", "replace"))
+        self._reports.set(report)
+        if LOGGER.isEnabledFor(logging.INFO):  # the summary is formatted only when logged
+            LOGGER.info("POST %s -> HTTP %d: %s", address, reply.status_code, report.summary())
 
-    # -- negotiation (zeep_mtom.negotiate) ---------------------------------
+    # -- negotiation (mtom.negotiation) ------------------------------------
 
-    def _convert(self, mode: negotiate_.Mode, envelope: etree._Element,
-                 zeep_headers: dict[str, str], prepared: PreparedRequest,
-                 ctx: CallContext | None, *, again: bool) -> PreparedRequest:
-        """The same request in the other format (raises mtom.UsageError if impossible)."""
-        headers = dict(zeep_headers)
-        if mode == "mtom":
-            return prepare(envelope, headers, ctx, self.mtom_options, force_mtom=True)
-        if prepared.package is not None:
-            mtom.inline_parts(envelope, prepared.package.parts, again=again)
-        return PreparedRequest(headers, etree.tostring(envelope, xml_declaration=True,
-                                                       encoding="utf-8"))
+    def _first(self, address: str, envelope: etree._Element, headers: MutableMapping[str, str]
+               ) -> tuple[mtom.OutgoingRequest, mtom.ClientCall | None, dict[str, str]]:
+        """The first request: as the options and policy decide, or as the endpoint accepted
+        after an earlier resend. Also returns the call and Zeep's own headers."""
+        zeep_headers = dict(headers)
+        ctx = hooks.current_call()
+        request = mtom.prepare_request(envelope, headers, ctx, self.mtom_options)
+        if self.logger.isEnabledFor(logging.DEBUG):  # the envelope only: parts may be huge
+            self.logger.debug("HTTP Post to %s (%s):\n%s", address, request.describe(),
+                              request.envelope.decode("utf-8", "replace"))
+        mode = self.negotiator.steer(address, request.mode)
+        if mode is not None:
+            request = convert_request(mode, envelope, zeep_headers, request, ctx, self.mtom_options,
+                                      again=False)
+        return request, ctx, zeep_headers
 
-    def _steer(self, address: str, envelope: etree._Element, zeep_headers: dict[str, str],
-               prepared: PreparedRequest, ctx: CallContext | None) -> PreparedRequest:
-        """Send an endpoint the format it accepted after an earlier resend."""
-        mode = self.negotiated.get(address) if self.negotiate else None
-        if mode is None or mode == ("mtom" if prepared.is_mtom else "plain"):
-            return prepared
-        LOG.debug("sending %s as %s (negotiated earlier)", address, mode)
-        return self._convert(mode, envelope, zeep_headers, prepared, ctx, again=False)
+    def _refused(self, address: str, sent: Mode, response: MtomResponse, *, resent: bool,
+                 why_not: str | None = None) -> UnsupportedMediaType:
+        status, content = response.status_code, response.content
+        return UnsupportedMediaType(
+            refused_message(address, sent, status, resent=resent, why_not=why_not,
+                            content=content),
+            status_code=status, content=content, address=address, sent=sent)
 
     def _retry(self, address: str, envelope: etree._Element, zeep_headers: dict[str, str],
-               prepared: PreparedRequest, ctx: CallContext | None,
-               response: MtomResponse) -> PreparedRequest | None:
+               request: mtom.OutgoingRequest, ctx: mtom.ClientCall | None,
+               response: MtomResponse) -> mtom.OutgoingRequest | None:
         """The request to resend when ``response`` refuses its format, else ``None``."""
-        if not self.negotiate:
-            return None
-        sent: negotiate_.Mode = "mtom" if prepared.is_mtom else "plain"
-        want = negotiate_.refusal(sent, response.status_code, response.reason,
-                                  response.headers, response.content)
+        sent = request.mode
+        want = self.negotiator.resend_as(sent, response.status_code, response.reason,
+                                         response.headers, response.content)
         if want is None:
             return None
         try:
-            again = self._convert(want, envelope, zeep_headers, prepared, ctx, again=True)
+            again = convert_request(want, envelope, zeep_headers, request, ctx, self.mtom_options,
+                                    again=True)
         except mtom.UsageError as exc:
-            raise negotiate_.UnsupportedMediaType(
-                negotiate_.refused_message(address, sent, response.status_code, resent=False,
-                                           why_not=str(exc), content=response.content),
-                status_code=response.status_code, content=response.content, address=address,
-                sent=sent) from exc
-        LOG.info("%s answered HTTP %d refusing the %s request's media type: resending it once "
-                 "as %s", address, response.status_code, sent, want)
+            raise self._refused(address, sent, response, resent=False, why_not=str(exc)) from exc
+        self.negotiator.resending(address, response.status_code, sent, want)
         if response.mtom_reply is not None:
             response.mtom_reply.close()
         return again
 
-    def _settle(self, address: str, envelope: etree._Element, prepared: PreparedRequest,
+    def _settle(self, address: str, envelope: etree._Element, request: mtom.OutgoingRequest,
                 response: MtomResponse, *, resent: bool) -> MtomResponse:
         """Raise what Zeep would misreport (415, a fault of the other SOAP version);
         remember an endpoint that accepted a resend."""
-        sent: negotiate_.Mode = "mtom" if prepared.is_mtom else "plain"
         status = response.status_code
         if status == 415:
-            raise negotiate_.UnsupportedMediaType(
-                negotiate_.refused_message(address, sent, status, resent=resent,
-                                           content=response.content),
-                status_code=status, content=response.content, address=address, sent=sent)
-        if resent and negotiate_.refusal(sent, status, response.reason, response.headers,
-                                         response.content) is None:
-            self.negotiated.remember(address, sent)
-            LOG.info("%s accepted the request resent as %s (HTTP %d): requests to it go out "
-                     "as %s from now on", address, sent, status, sent)
-        fault = negotiate_.foreign_fault(etree.QName(envelope).namespace, status,
-                                         response.content)
+            raise self._refused(address, request.mode, response, resent=resent)
+        self.negotiator.settle(address, request.mode, status, response.reason,
+                               response.headers, response.content, resent=resent)
+        fault = foreign_fault(etree.QName(envelope).namespace, status, response.content)
         if fault is not None:
-            raise fault
+            raise Fault(message=fault.message, code=fault.code,  # type: ignore[no-untyped-call]
+                        actor=fault.actor, detail=fault.detail)
         return response
 
     def _timeout(self, address: str) -> CallTimeout:
         return CallTimeout(f"the call to {address} did not finish within its deadline of "
                            f"{self.deadline} s")
-
-
-def _where(exc: BaseException, address: str, status: int) -> None:
-    """Say which reply a core error is about (Python 3.11+ exception notes)."""
-    if isinstance(exc, mtom.MtomError) and hasattr(exc, "add_note"):
-        exc.add_note(f"while reading the HTTP {status} reply from {address}")
 
 
 class _Watchdog:
@@ -439,7 +459,7 @@ class MtomTransport(_MtomMixin, Transport):
 
     def close(self) -> None:
         """Release ``last_reply`` (its temporary files) and the session this transport made."""
-        self._release_replies()
+        self._replies.close()
         if self._close_session:
             self.session.close()
 
@@ -452,32 +472,30 @@ class MtomTransport(_MtomMixin, Transport):
     def post_xml(self, address: str, envelope: etree._Element,
                  headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
-        zeep_headers = dict(headers)
-        prepared, ctx = self._prepare(address, envelope, headers)
-        prepared = self._steer(address, envelope, zeep_headers, prepared, ctx)
+        request, ctx, zeep_headers = self._first(address, envelope, headers)
         end = None if self.deadline is None else time.monotonic() + self.deadline
-        response = self._exchange(address, prepared, ctx, end)
-        retry = self._retry(address, envelope, zeep_headers, prepared, ctx, response)
+        response = self._exchange(address, request, ctx, end)
+        retry = self._retry(address, envelope, zeep_headers, request, ctx, response)
         if retry is not None:
-            prepared, response = retry, self._exchange(address, retry, ctx, end)
-        return self._settle(address, envelope, prepared, response, resent=retry is not None)
+            request, response = retry, self._exchange(address, retry, ctx, end)
+        return self._settle(address, envelope, request, response, resent=retry is not None)
 
-    def _exchange(self, address: str, prepared: PreparedRequest, ctx: CallContext | None,
-                  end: float | None) -> MtomResponse:
-        exchange = self._start(address, prepared, ctx)
-        body: Any = prepared.content(exchange.send_meter)
+    def _exchange(self, address: str, request: mtom.OutgoingRequest,
+                  ctx: mtom.ClientCall | None, end: float | None) -> MtomResponse:
+        exchange = self._start(address, request, ctx)
+        body: Any = exchange.body()
         timeout: Any = self.operation_timeout
         if end is not None:
-            if prepared.package is not None:
-                body = _TimedStream(prepared.package, end, self._timeout(address),
+            if request.package is not None:
+                body = _TimedStream(request.package, end, self._timeout(address),
                                     exchange.send_meter)
-                if prepared.package.content_length is None:
+                if request.package.content_length is None:
                     body = iter(body.read, b"")
             remaining = max(end - time.monotonic(), 0.001)
             read = remaining if timeout is None else min(timeout, remaining)
             timeout = (remaining, read)
         try:
-            response = self.session.post(address, data=body, headers=prepared.headers,
+            response = self.session.post(address, data=body, headers=request.headers,
                                          timeout=timeout, stream=True)
         except requests.RequestException as exc:
             if end is not None and time.monotonic() >= end:
@@ -487,9 +505,8 @@ class MtomTransport(_MtomMixin, Transport):
         watchdog = _Watchdog(response, end - time.monotonic()) if end is not None else None
         connection = response.raw.connection  # urllib3 returns it to the pool at the body's end
         with response:
-            reader = self._reply_reader(response.status_code,
-                                        response.headers.get("Content-Type"), ctx,
-                                        exchange.receive_meter(response.headers))
+            reader = exchange.reader(response.status_code, response.headers, self.mtom_options,
+                                     ctx)
             try:
                 for chunk in coalesce(response.iter_content(_CHUNK)):
                     reader.feed(chunk)  # past the deadline the watchdog ends the reads
@@ -508,9 +525,8 @@ class MtomTransport(_MtomMixin, Transport):
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
-        self._accept(address, result, ctx)
-        self._finish(address, exchange, reader, result)
-        return adopt(response, result)
+        self._finish(address, exchange, reader, result, ctx)
+        return _adopt(response, result)
 
 
 class AsyncMtomTransport(_MtomMixin, AsyncTransport):
@@ -546,7 +562,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
 
     async def aclose(self) -> None:
         """Release ``last_reply`` and close the httpx clients."""
-        self._release_replies()
+        self._replies.close()
         await self.client.aclose()
         self.wsdl_client.close()
 
@@ -559,41 +575,37 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: MutableMapping[str, str]) -> MtomResponse:
         """POST the envelope (as MTOM when values qualify) and read the reply as a stream."""
-        zeep_headers = dict(headers)
-        prepared, ctx = self._prepare(address, envelope, headers)
-        prepared = self._steer(address, envelope, zeep_headers, prepared, ctx)
+        request, ctx, zeep_headers = self._first(address, envelope, headers)
         if self.deadline is None:
-            return await self._negotiate(address, envelope, zeep_headers, prepared, ctx)
+            return await self._negotiate(address, envelope, zeep_headers, request, ctx)
         try:
             with anyio.fail_after(self.deadline):
-                return await self._negotiate(address, envelope, zeep_headers, prepared, ctx)
+                return await self._negotiate(address, envelope, zeep_headers, request, ctx)
         except TimeoutError as exc:
             raise self._timeout(address) from exc
 
     async def _negotiate(self, address: str, envelope: etree._Element,
-                         zeep_headers: dict[str, str], prepared: PreparedRequest,
-                         ctx: CallContext | None) -> MtomResponse:
-        response = await self._exchange(address, prepared, ctx)
-        retry = self._retry(address, envelope, zeep_headers, prepared, ctx, response)
+                         zeep_headers: dict[str, str], request: mtom.OutgoingRequest,
+                         ctx: mtom.ClientCall | None) -> MtomResponse:
+        response = await self._exchange(address, request, ctx)
+        retry = self._retry(address, envelope, zeep_headers, request, ctx, response)
         if retry is not None:
-            prepared, response = retry, await self._exchange(address, retry, ctx)
-        return self._settle(address, envelope, prepared, response, resent=retry is not None)
+            request, response = retry, await self._exchange(address, retry, ctx)
+        return self._settle(address, envelope, request, response, resent=retry is not None)
 
-    async def _exchange(self, address: str, prepared: PreparedRequest,
-                        ctx: CallContext | None) -> MtomResponse:
+    async def _exchange(self, address: str, request: mtom.OutgoingRequest,
+                        ctx: mtom.ClientCall | None) -> MtomResponse:
         async with self._gate:
-            return await self._exchange_now(address, prepared, ctx)
+            return await self._exchange_now(address, request, ctx)
 
-    async def _exchange_now(self, address: str, prepared: PreparedRequest,
-                            ctx: CallContext | None) -> MtomResponse:
-        exchange = self._start(address, prepared, ctx)
-        async with self.client.stream("POST", address,
-                                      content=prepared.aiter_content(exchange.send_meter),
-                                      headers=dict(prepared.headers)) as response:
+    async def _exchange_now(self, address: str, request: mtom.OutgoingRequest,
+                            ctx: mtom.ClientCall | None) -> MtomResponse:
+        exchange = self._start(address, request, ctx)
+        async with self.client.stream("POST", address, content=_aiter(exchange.chunks()),
+                                      headers=dict(request.headers)) as response:
             exchange.request_sent()
-            reader = self._reply_reader(response.status_code,
-                                        response.headers.get("Content-Type"), ctx,
-                                        exchange.receive_meter(response.headers))
+            reader = exchange.reader(response.status_code, response.headers, self.mtom_options,
+                                     ctx)
             try:
                 async for chunk in response.aiter_bytes(_CHUNK):
                     reader.feed(chunk)
@@ -607,9 +619,14 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
                         await network.aclose()
                 _where(exc, address, response.status_code)
                 raise
-        self._accept(address, result, ctx)
-        self._finish(address, exchange, reader, result)
-        return make_response(
-            result, status_code=response.status_code, headers=response.headers,
+        self._finish(address, exchange, reader, result, ctx)
+        return _response(
+            result, response.status_code, response.headers,
             url=str(response.url), reason=response.reason_phrase, cookies=response.cookies,
             **({} if result.reply.is_multipart else {"encoding": response.encoding}))
+
+
+async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A request body for httpx (file parts are read with blocking 1 MiB reads)."""
+    for chunk in chunks:
+        yield chunk

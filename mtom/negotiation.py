@@ -1,57 +1,55 @@
-"""Client negotiation: what to do when a server refuses the request's format.
+"""Client negotiation, sans-IO: was the request's format refused, and what to send instead.
 
-Strategy: ``post_xml`` sends as the options and the WSDL decide; an answer
-can then say the server wants the other format:
+Strategy: a client sends as its options and the service description decide;
+the answer can then say the server wants the other format:
 
 * an MTOM request answered HTTP 415, or with a fault whose reason says the
   media type is not supported → resend once as plain SOAP (inline base64:
-  :func:`to_plain`, which re-reads each part's source, so a value from a
-  non-seekable stream cannot be resent and the error says so);
+  :func:`mtom.inline_parts`, which re-reads each part's source, so a value
+  from a non-seekable stream cannot be resent and the error says so);
 * a plain request answered HTTP 415 that names ``multipart/related`` or
   ``application/xop+xml`` (WCF/WSE endpoints that require MTOM) → resend once
-  as MTOM (:func:`zeep_mtom.request.prepare` with MTOM forced).
+  as MTOM (:func:`mtom.exchange.prepare_request` with MTOM forced).
 
-A resend that is accepted makes the transport remember the endpoint
-(:class:`Memory`, bounded, per transport) and send it that format from then
-on. Each decision is logged at INFO on the ``zeep_mtom`` logger. With
-``negotiate=False``, or when the resend is refused too, the 415 becomes
-:class:`UnsupportedMediaType` (a zeep ``TransportError``) saying what to change.
+:func:`refusal` is that decision; :class:`Negotiator` keeps one client's
+state around it: whether it negotiates at all, and which format each
+endpoint accepted after a resend (:class:`EndpointMemory`, bounded), sent
+to that endpoint from then on. Each decision is logged at INFO on the
+logger the adapter passes. :func:`refused_message` says what the user of a
+refused call should change; the adapter raises it in its own error type.
 
 A reply whose envelope is of the other SOAP version and holds a Fault (a
 VersionMismatch, typically: a SOAP 1.1 binding pointed at a SOAP 1.2
-endpoint) is raised as zeep's ``Fault`` with the peer's own code and reason
-(:func:`foreign_fault`); Zeep would look for a Fault of the binding's
-version only and report "Unknown fault occured".
+endpoint) is described by :func:`foreign_fault` with the peer's own code
+and reason; a client that looks for a Fault of its binding's version only
+would report an unknown fault.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from lxml import etree
-from zeep.exceptions import Fault, TransportError
 
-import mtom
-from mtom.errors import quoted
-from mtom.soap import soap_version_of_namespace
+from .errors import MtomError, quoted
+from .package import parse_xml
+from .soap import SOAP12_ENV_NS, read_fault, soap_version_of_namespace
 
-from .report import LOGGER
-
-__all__ = ["LOG", "MAX_ENDPOINTS", "Memory", "UnsupportedMediaType", "fault_reason",
-           "foreign_fault", "refusal", "refused_message"]
-
-#: The adapter's logger (:mod:`zeep_mtom.report`'s): negotiation decisions (INFO), tolerated
-#: reply deviations (WARNING).
-LOG = LOGGER
+__all__ = ["MAX_ENDPOINTS", "EndpointMemory", "ForeignFault", "Mode", "Negotiator",
+           "fault_reason", "foreign_fault", "refusal", "refused_message"]
 
 Mode = Literal["mtom", "plain"]
+"""The format of a request: ``"mtom"`` (a multipart/related package) or ``"plain"`` SOAP."""
+
 V = TypeVar("V")
 
-#: Endpoints remembered per transport (least recently used dropped first).
+#: Endpoints remembered per client (least recently used dropped first).
 MAX_ENDPOINTS = 256
 
 _HINT_TEXT = 4096  # bytes of a refusal's body searched for what the server asks for
@@ -61,27 +59,11 @@ _REFUSED = re.compile(r"unsupported|not supported|not the expected|unexpected|no
                       r"cannot process|can ?not be processed|not allowed|invalid", re.IGNORECASE)
 
 
-class UnsupportedMediaType(TransportError):
-    """The server refused the request's media type (HTTP 415), and no resend helped.
+class EndpointMemory(Generic[V]):
+    """Endpoint → what a client learnt about it (bounded LRU, thread-safe).
 
-    A zeep ``TransportError`` (``status_code``, ``content``), so existing
-    ``except`` clauses keep working. ``sent`` is ``"mtom"`` or ``"plain"``:
-    the format of the last request; ``address`` the endpoint.
-    """
-
-    def __init__(self, message: str, *, status_code: int, content: bytes, address: str,
-                 sent: Mode):
-        super().__init__(message, status_code=status_code,  # type: ignore[no-untyped-call]
-                         content=content)
-        self.address = address
-        self.sent = sent
-
-
-class Memory(Generic[V]):
-    """Endpoint → what the transport learnt about it (bounded LRU, thread-safe).
-
-    ``Memory[Mode]``: the format an endpoint accepted after a resend;
-    ``Memory[bool]``: the endpoints already warned about (the policy WARNING).
+    ``EndpointMemory[Mode]``: the format an endpoint accepted after a resend;
+    ``EndpointMemory[bool]``: the endpoints already warned about.
     """
 
     def __init__(self, size: int = MAX_ENDPOINTS):
@@ -109,15 +91,15 @@ class Memory(Generic[V]):
 
 def _parse(content: bytes) -> etree._Element | None:
     try:
-        return mtom.parse_xml(content, what="reply")
-    except mtom.MtomError:
+        return parse_xml(content, what="reply")
+    except MtomError:
         return None
 
 
 def fault_reason(content: bytes) -> str | None:
     """The reason of the SOAP Fault in ``content`` (either version), else ``None``."""
     root = _parse(content) if b"Fault" in content else None
-    fault = mtom.read_fault(root) if root is not None else None
+    fault = read_fault(root) if root is not None else None
     return fault.reason if fault is not None else None
 
 
@@ -171,38 +153,97 @@ def refused_message(address: str, sent: Mode, status: int, *, resent: bool,
     return out
 
 
-def foreign_fault(request_ns: str | None, status: int, content: bytes) -> Fault | None:
-    """Zeep's ``Fault`` for a fault reply Zeep's binding would not read, else ``None``.
+class Negotiator:
+    """One client's negotiation: the decisions above, and the endpoints it learnt.
+
+    Args:
+        enabled: resend refused requests in the other format (``False``: never
+            resend, remember nothing).
+        logger: where the decisions are logged (INFO; DEBUG for a request sent
+            in a remembered format).
+        size: endpoints remembered (least recently used dropped first).
+    """
+
+    def __init__(self, enabled: bool, logger: logging.Logger, *, size: int = MAX_ENDPOINTS):
+        self.enabled = bool(enabled)
+        self.memory: EndpointMemory[Mode] = EndpointMemory(size)
+        self._log = logger
+
+    def steer(self, address: str, sent: Mode) -> Mode | None:
+        """The format ``address`` accepted after an earlier resend, when it is not ``sent``."""
+        mode = self.memory.get(address) if self.enabled else None
+        if mode is None or mode == sent:
+            return None
+        self._log.debug("sending %s as %s (negotiated earlier)", address, mode)
+        return mode
+
+    def resend_as(self, sent: Mode, status: int, reason: str | None,
+                  headers: Mapping[str, str], content: bytes) -> Mode | None:
+        """The format to resend in (:func:`refusal`), ``None`` when not negotiating."""
+        return refusal(sent, status, reason, headers, content) if self.enabled else None
+
+    def resending(self, address: str, status: int, sent: Mode, want: Mode) -> None:
+        """Log the resend about to be made."""
+        self._log.info("%s answered HTTP %d refusing the %s request's media type: resending "
+                       "it once as %s", address, status, sent, want)
+
+    def settle(self, address: str, sent: Mode, status: int, reason: str | None,
+               headers: Mapping[str, str], content: bytes, *, resent: bool) -> None:
+        """After the last attempt: remember an endpoint that accepted a resend."""
+        if resent and refusal(sent, status, reason, headers, content) is None:
+            self.memory.remember(address, sent)
+            self._log.info("%s accepted the request resent as %s (HTTP %d): requests to it "
+                           "go out as %s from now on", address, sent, status, sent)
+
+
+@dataclass(frozen=True)
+class ForeignFault:
+    """A SOAP Fault a client reading its own binding's version would miss (:func:`foreign_fault`).
+
+    Attributes:
+        message: the peer's reason (for another SOAP version, plus which binding to use).
+        code: the peer's fault code as written.
+        actor: the SOAP 1.2 ``Role`` of a same-version fault, else ``None``.
+        detail: the fault's detail element, if any.
+    """
+
+    message: str | None
+    code: str | None
+    actor: str | None
+    detail: etree._Element | None
+
+
+def foreign_fault(request_ns: str | None, status: int, content: bytes) -> ForeignFault | None:
+    """The fault in a reply its client's binding would not read, else ``None``.
 
     That is a Fault in an envelope of the other SOAP version (a VersionMismatch:
     the endpoint speaks the other version), or a SOAP 1.2 Fault written with
-    SOAP 1.1's ``faultcode``/``faultstring`` (node-soap). The peer's code and
-    reason are kept; for another version the message says which to use.
+    SOAP 1.1's ``faultcode``/``faultstring`` (node-soap). ``request_ns`` is the
+    request envelope's namespace. The peer's code and reason are kept; for
+    another version the message says which to use.
     """
     if status < 400:  # faults come with 4xx/5xx (SOAP 1.1 and 1.2 HTTP bindings)
         return None
     root = _parse(content)
-    fault = mtom.read_fault(root) if root is not None else None
+    fault = read_fault(root) if root is not None else None
     if root is None or fault is None:
         return None
     version, element, env = fault.version, fault.element, fault.version.envelope_ns
     if env == request_ns:
         if fault.native:
-            return None  # Zeep reads it
-        return Fault(message=fault.reason, code=fault.code,  # type: ignore[no-untyped-call]
-                     actor=element.findtext(f"{{{env}}}Role"), detail=element.find("detail"))
+            return None  # the client reads it
+        return ForeignFault(fault.reason, fault.code, element.findtext(f"{{{env}}}Role"),
+                            element.find("detail"))
     detail = element.find(f"{{{env}}}Detail")
     if detail is None:
         detail = element.find("detail")
     other = soap_version_of_namespace(request_ns)
     message = fault.reason or "(no reason given)"
     if other is not None:
-        supported = [e.get("qname", "") for e in root.iter(
-            f"{{{mtom.SOAP12_ENV_NS}}}SupportedEnvelope")]
+        supported = [e.get("qname", "") for e in root.iter(f"{{{SOAP12_ENV_NS}}}SupportedEnvelope")]
         message += (f" [the endpoint answered a SOAP {other.value} request with a SOAP "
                     f"{version.value} fault"
                     + (f" (Upgrade: {', '.join(supported)})" if supported else "")
                     + f"; if it speaks SOAP {version.value}, use the WSDL's SOAP "
                     f"{version.value} binding/port]")
-    return Fault(message=message, code=fault.code, actor=None,  # type: ignore[no-untyped-call]
-                 detail=detail)
+    return ForeignFault(message, fault.code, None, detail)
