@@ -537,28 +537,34 @@ class PerCaller(Generic[T]):
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def _slots(self) -> tuple[weakref.WeakKeyDictionary[Any, T], Any]:
-        if not hasattr(self._local, "slots"):
-            self._local.slots = weakref.WeakKeyDictionary()
-        task = None
+    @staticmethod
+    def _task() -> Any:
+        """The running asyncio task, else ``None`` (without raising: this is per call)."""
         asyncio = sys.modules.get("asyncio")  # not imported: no task can be running
-        if asyncio is not None:
-            try:
-                task = asyncio.current_task()
-            except RuntimeError:
-                task = None
-        return self._local.slots, task if task is not None else PerCaller
+        if asyncio is None:
+            return None
+        loop = asyncio._get_running_loop()
+        return asyncio.current_task(loop) if loop is not None else None
 
     def get(self) -> T | None:
-        slots, key = self._slots()
-        return slots.get(key)
+        task, local = self._task(), self._local
+        if task is None:
+            return getattr(local, "value", None)
+        tasks = getattr(local, "tasks", None)
+        return None if tasks is None else tasks.get(task)
 
     def set(self, value: T | None) -> None:
-        slots, key = self._slots()
+        task, local = self._task(), self._local
+        if task is None:
+            local.value = value
+            return
+        tasks = getattr(local, "tasks", None)
+        if tasks is None:
+            tasks = local.tasks = weakref.WeakKeyDictionary()
         if value is None:
-            slots.pop(key, None)
+            tasks.pop(task, None)
         else:
-            slots[key] = value
+            tasks[task] = value
 
     def clear(self) -> None:
         """Forget every thread's and task's value."""

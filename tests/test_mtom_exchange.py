@@ -394,12 +394,12 @@ def test_per_caller_values_are_per_thread_and_task() -> None:
     thread.start()
     thread.join()
 
-    async def task() -> str | None:
+    async def task() -> tuple[str | None, str | None]:
         before = slot.get()
         slot.set("task")
-        return before
+        return before, slot.get()
 
-    assert asyncio.run(task()) is None
+    assert asyncio.run(task()) == (None, "task")
     assert seen == [None] and slot.get() == "main"
     slot.set(None)
     assert slot.get() is None
