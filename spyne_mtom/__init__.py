@@ -24,7 +24,7 @@ log line per request on the ``spyne_mtom`` logger are described in :class:`MtomM
 Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
 binding's HTTP status, always well-formed; the WSDL carries the MTOM policy
 assertion.
-:mod:`spyne_mtom.demo_service` is a ready-made example service.
+The example service built on it is a separate package, :mod:`mtom_demo.service`.
 """
 
 from mtom import DEFAULT_THRESHOLD, MtomOptions
