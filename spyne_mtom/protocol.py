@@ -69,16 +69,12 @@ from spyne.server.http import HttpTransportContext
 from spyne.util.etreeconv import root_dict_to_etree
 
 from mtom import (
-    XOP_INCLUDE,
     Attachment,
     Limits,
-    MalformedXop,
     MessageStats,
     MtomError,
     MtomOptions,
     OutgoingPart,
-    Progress,
-    ProgressMeter,
     RootPartError,
     XopReference,
     base64_text,
@@ -88,10 +84,14 @@ from mtom import (
     inline_base64,
     parse_content_length,
     parse_content_type,
-    unpack,
 )
 from mtom.progress import ProgressCallback
-from mtom.soap import XML_SOAP_NS
+from mtom.server import (
+    MTOM_MEDIA_TYPE,
+    check_reply_mode,
+    is_package,
+    reply_mtom,
+)
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
@@ -111,9 +111,6 @@ __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
 logger = logging.getLogger(__name__)
 
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-#: What ``require_mtom`` asks a plain request to be sent as.
-MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
-MTOM_REPLY = ("auto", "always", "never")
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
@@ -180,13 +177,11 @@ class MtomMixin:
                  optimize: Iterable[type] | None = None, mtom_reply: str = "auto",
                  require_mtom: bool = False, progress: ProgressCallback | None = None,
                  **kwargs: Any):
-        if mtom_reply not in MTOM_REPLY:
-            raise ValueError(f"mtom_reply must be 'auto', 'always' or 'never', got {mtom_reply!r}")
+        self.mtom_reply = check_reply_mode(mtom_reply)
         if not isinstance(require_mtom, bool):
             raise ValueError(f"require_mtom must be True or False, got {require_mtom!r}")
         if progress is not None and not callable(progress):
             raise ValueError(f"progress must be a callable taking mtom.Progress, got {progress!r}")
-        self.mtom_reply = mtom_reply
         self.require_mtom = require_mtom
         self.progress = progress
         given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
@@ -204,8 +199,9 @@ class MtomMixin:
         self.spool_threshold = spool_threshold if options is None else (
             spool_threshold or options.spool_threshold)
         self._auto_spool = self.mtom_options.spool_threshold
-        self.serialization_handlers[File] = self.file_to_parent
-        self.deserialization_handlers[File] = self.file_from_element
+        for kind in (ByteArray, File):  # one "part or inline" path for both
+            self.serialization_handlers[kind] = self.binary_to_parent
+            self.deserialization_handlers[kind] = self.binary_from_element
 
     @property
     def threshold(self) -> int:
@@ -241,23 +237,21 @@ class MtomMixin:
         state = in_state(ctx)
         try:
             ct = parse_content_type(content_type) if content_type else None
-            if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
-                root = self._read_package(ctx, ct, state)
-                xmlids: dict[str, Any] = {}
-            else:
-                if self.require_mtom:
-                    set_status(ctx, 415)
-                    raise Fault("Client.UnsupportedMediaType", (
-                        f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
-                        f"{ct.media_type if ct is not None else 'no Content-Type'})"))
-                data = self._read_plain(ctx)
-                state.received = MessageStats.plain(len(data))
-                root = self._parse_plain(data, charset)
-                if next(root.iter(XOP_INCLUDE), None) is not None:
-                    raise MalformedXop(
-                        "the request contains an xop:Include but is not a multipart/related "
-                        "MTOM package; send it as MTOM or inline the value as base64")
-                xmlids = {v: el for el in root.iter() if (v := el.get(_XML_ID)) is not None}
+            if self.require_mtom and not is_package(ct):
+                set_status(ctx, 415)
+                raise Fault("Client.UnsupportedMediaType", (
+                    f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
+                    f"{ct.media_type if ct is not None else 'no Content-Type'})"))
+            try:
+                root = state.read_request(
+                    ctx.in_string, ct, self.mtom_options, parser_options=self.parser_kwargs,
+                    spool_threshold=self._auto_spool if self.spool_threshold is None
+                    else self.spool_threshold, charset=charset, progress=self.progress,
+                    content_length=_content_length(ctx) if self.progress else None)
+            except RootPartError as exc:
+                if is_package(ct):
+                    raise
+                raise Fault("Client.XMLSyntaxError", exc.message) from None
         except MtomError as exc:
             state.close()
             raise fault_for_error(ctx, exc, self.soap_version) from None
@@ -268,49 +262,9 @@ class MtomMixin:
             state.close()
             logger.error("could not read the request: %s: %s", type(exc).__name__, exc)
             raise Fault("Server", "the server could not read the request") from None
+        xmlids: dict[str, Any] = {} if state.package is not None else {
+            v: el for el in root.iter() if (v := el.get(_XML_ID)) is not None}
         ctx.in_document = (root, xmlids)
-
-    def _meter(self, ctx: Any) -> ProgressMeter | None:
-        """A receive meter for the request body (``None`` without a ``progress`` callable)."""
-        if self.progress is None:
-            return None
-        return ProgressMeter(self.progress, "receive", _content_length(ctx))
-
-    def _read_plain(self, ctx: Any) -> bytes:
-        meter = self._meter(ctx)
-        if meter is None:
-            return b"".join(ctx.in_string)
-        chunks = []
-        for chunk in ctx.in_string:
-            chunks.append(chunk)
-            meter.advance(len(chunk))
-        meter.finish()
-        return b"".join(chunks)
-
-    def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
-        spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
-        size = 0
-        with self.mtom_options.reader(ct, spool_threshold=spool,
-                                      progress=self._meter(ctx)) as reader:
-            for chunk in ctx.in_string:
-                if chunk:
-                    size += len(chunk)
-                    reader.feed(chunk)
-            package = reader.close()
-        state.package = package
-        state.received = MessageStats.incoming(package, size)
-        root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
-        state.set_package(package, result.references + result.swa)
-        _drop_apache_types(result.swa)
-        return root
-
-    def _parse_plain(self, data: bytes, charset: str | None) -> etree._Element:
-        """A plain SOAP request, parsed as a root part is (Spyne's parser options, no DTD)."""
-        try:
-            return self.mtom_options.parse(data, charset=charset, what="request",
-                                           parser_options=self.parser_kwargs)
-        except RootPartError as exc:
-            raise Fault("Client.XMLSyntaxError", exc.message) from None
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope = ctx.in_document[0]
@@ -361,65 +315,50 @@ class MtomMixin:
 
     # -- values in -------------------------------------------------------------
 
-    def _reference(self, ctx: Any, element: Any) -> XopReference | None:
-        return in_state(ctx).reference(element)
-
     def _part_value(self, ctx: Any, t: Any, ref: XopReference) -> Any:
         """The native value of a received part: ``File.Value`` (a handle) or ``(bytes,)``."""
-        if issubclass(t, File):
-            value = values.file_value(ref.attachment, ref.content_type)
+        value = values.part_value(t, ref.attachment, ref.content_type)
+        if isinstance(value, File.Value):
             in_state(ctx).handles.append(value.handle)
-            return value
-        return values.byte_array_value(ref.attachment)
+        return value
 
     def from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
+        ref = in_state(ctx).reference(element)
         if ref is not None and not issubclass(cls, (ByteArray, File, ComplexModelBase)):
             # A non-binary type holding an optimised value: its infoset value is
             # the base64 text (XOP section 3), so give the type exactly that.
             inline_base64([ref])
         return super().from_element(ctx, cls, element)  # type: ignore[misc]
 
-    def _plain_base64(self, cls: Any, text: Any) -> bool:
-        """Whether ``text`` is an inline value Spyne would decode as plain base64, unvalidated."""
-        if not text or not isinstance(text, str) or self.validator is self.SOFT_VALIDATION:
-            return False
-        encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
-        if encoding is BINARY_ENCODING_USE_DEFAULT:
-            encoding = self.binary_encoding
-        return encoding is BINARY_ENCODING_BASE64
-
-    def byte_array_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
-        if ref is None:
-            try:
-                if self._plain_base64(cls, element.text):
-                    # Spyne's from_base64 joins the text character by character
-                    # (''.join(str)): ~8 µs per KiB. Same result, same errors.
-                    return (binascii.a2b_base64(element.text),)
-                return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
-            except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
-                raise Fault("Client.ValidationError",
-                            f"invalid base64Binary value: {exc}") from None
-        retval = self._part_value(ctx, cls, ref)
-        if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
-            raise Fault("Client.ValidationError", "an attachment value does not respect the "
-                        "constraints of its type")
-        return retval
-
-    def file_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
+    def binary_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
+        """A ``ByteArray`` or ``File`` value: the attachment ``element`` refers to, else
+        its inline base64 text."""
+        ref = in_state(ctx).reference(element)
         if ref is not None:
-            return self._part_value(ctx, cls, ref)
-        if element.text is None:
-            return None
-        return values.inline_file_value(
-            element.text, content_type_hint(element) or "application/octet-stream")
+            retval = self._part_value(ctx, cls, ref)
+            if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
+                raise Fault("Client.ValidationError", "an attachment value does not respect "
+                            "the constraints of its type")
+            return retval
+        if issubclass(cls, File):
+            if element.text is None:
+                return None
+            return values.inline_file_value(
+                element.text, content_type_hint(element) or "application/octet-stream")
+        try:
+            if (element.text and isinstance(element.text, str) and self._base64(cls)
+                    and self.validator is not self.SOFT_VALIDATION):
+                # Spyne's from_base64 joins the text character by character
+                # (''.join(str)): ~8 µs per KiB. Same result, same errors.
+                return (binascii.a2b_base64(element.text),)
+            return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
+        except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
+            raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from None
 
     def complex_from_element(self, ctx: Any, cls: Any, elt: Any) -> Any:
         inst = super().complex_from_element(ctx, cls, elt)  # type: ignore[misc]
         attrs = self.get_cls_attrs(cls)  # type: ignore[attr-defined]
-        ref = self._reference(ctx, elt)
+        ref = in_state(ctx).reference(elt)
         if ref is not None and attrs._xml_tag_body_as is not None:
             for key, modifier in attrs._xml_tag_body_as:
                 t = modifier.type
@@ -440,20 +379,23 @@ class MtomMixin:
 
     # -- values out ------------------------------------------------------------
 
-    def _optimisable(self, cls: Any) -> bool:
-        if not self.optimize or not issubclass(cls, self.optimize):
-            return False
+    def _base64(self, cls: Any) -> bool:
+        """Whether ``cls``'s values are written as base64 (its encoding or the protocol's)."""
         encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
         if encoding is BINARY_ENCODING_USE_DEFAULT:
             encoding = self.binary_encoding
         return encoding is BINARY_ENCODING_BASE64
 
-    def _bind(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
-              content_type: str | None) -> None:
-        """``elt``'s value: a part or base64 text, decided when the envelope is complete."""
-        declared = _declared_type(cls) or "application/octet-stream"
-        out_state(ctx).values[elt] = OutgoingPart(source, size=size,
-                                                  content_type=content_type or declared)
+    def _put(self, ctx: Any, cls: Any, elt: etree._Element, found: values.Found,
+             optimise: bool = True) -> None:
+        """``elt``'s value, the one "part or inline" path: a part candidate (decided by
+        :func:`mtom.build_package` when the envelope is complete) or base64 text now."""
+        source, size, content_type = found
+        if optimise and self.optimize and issubclass(cls, self.optimize) and self._base64(cls):
+            out_state(ctx).values[elt] = OutgoingPart(source, size=size, content_type=(
+                content_type or _declared_type(cls) or "application/octet-stream"))
+        else:
+            elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         out_state(ctx).values = {}
@@ -465,33 +407,24 @@ class MtomMixin:
             return None
         return super().serialize(ctx, message)  # type: ignore[misc]
 
-    def byte_array_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
-                             name: str = "retval", **kwargs: Any) -> Any:
-        found = values.byte_array_source(inst)
-        if found is None or not isinstance(parent, etree._Element) or not self._optimisable(cls):
+    def binary_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
+                         name: str = "retval", **kwargs: Any) -> Any:
+        """A ``ByteArray`` or ``File`` value as an element (:meth:`_put`)."""
+        found = values.binary_source(cls, inst)
+        tree = isinstance(parent, etree._Element)
+        if not issubclass(cls, File) and (found is None or not tree or not self._base64(cls)
+                                          or not issubclass(cls, self.optimize)):
             return super().byte_array_to_parent(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, name, **kwargs)
-        elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-        parent.append(elt)
-        self._bind(ctx, cls, elt, found[0], found[1], None)
-        return None
-
-    def file_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
-                       name: str = "retval", **kwargs: Any) -> None:
-        found = values.file_source(inst)
         if found is None:
             raise ValueError(f"{type(inst).__name__} is not a File value (data, handle or path)")
-        source, size, ctype = found
         elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-        if isinstance(parent, etree._Element) and self._optimisable(cls):
-            parent.append(elt)
-            self._bind(ctx, cls, elt, source, size, ctype)
-            return
-        elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
-        if hasattr(parent, "append"):
+        self._put(ctx, cls, elt, found, optimise=tree)
+        if tree:
             parent.append(elt)
         else:
             parent.write(elt)
+        return None
 
     def xmldata_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: Any,
                           add_type: bool = False, **kwargs: Any) -> Any:
@@ -499,18 +432,13 @@ class MtomMixin:
         found = None
         if (inst is not None and isinstance(parent, etree._Element) and len(parent) == 0
                 and issubclass(t, (ByteArray, File))):
-            found = values.file_source(inst) if issubclass(t, File) else (
-                None if (b := values.byte_array_source(inst)) is None else (*b, None))
+            found = values.binary_source(t, inst)
         if found is None:
             return super().xmldata_to_parent(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
         if add_type:
-            parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
-                       cls.get_type_name_ns(self.app.interface))
-        if self._optimisable(t):
-            self._bind(ctx, t, parent, *found)
-        else:
-            parent.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
+            parent.set(_XSI_TYPE, cls.get_type_name_ns(self.app.interface))
+        self._put(ctx, t, parent, found)
         return None
 
     # -- faults with attachments ------------------------------------------------
@@ -525,14 +453,9 @@ class MtomMixin:
         detail_elt = etree.Element(tag)
         for key, value in detail.items():
             if _is_binary(value):
-                child = etree.SubElement(detail_elt, key)
                 found = values.file_source(value)
-                if found is None:
-                    continue
-                if self.optimize:
-                    self._bind(ctx, File, child, *found)
-                else:
-                    child.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
+                if found is not None:
+                    self._put(ctx, File, etree.SubElement(detail_elt, key), found)
             else:
                 detail_elt.append(root_dict_to_etree({key: value}))
         subelts = [*subelts, detail_elt]
@@ -551,25 +474,18 @@ class MtomMixin:
         return super().fault_to_parent(  # type: ignore[misc]
             ctx, cls, xml_safe_fault(inst), parent, ns, *args, **kwargs)
 
-    # -- writing -----------------------------------------------------------------
-
-    def _mtom_reply(self, ctx: Any) -> bool:
-        """Whether the reply may be MTOM (``mtom_reply``; ``mtom=False`` is ``"never"``)."""
-        if self.mtom_options.mtom is False or self.mtom_reply == "never":
-            return False
-        received = in_state(ctx).received
-        if self.mtom_reply == "always" or (received is not None and received.mtom):
-            return True
-        environ = getattr(ctx.transport, "req_env", None) or {}
-        return "application/xop+xml" in str(environ.get("HTTP_ACCEPT", "")).lower()
-
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
         bound, state.values = state.values, {}
         request = in_state(ctx)
         package = None
         if bound and ctx.out_document is not None:
-            options = self.mtom_options if self._mtom_reply(ctx) else dataclasses.replace(
+            received = request.received
+            environ = getattr(ctx.transport, "req_env", None) or {}
+            mtom = reply_mtom(self.mtom_reply, mtom=self.mtom_options.mtom,
+                              request_mtom=received is not None and received.mtom,
+                              accept=environ.get("HTTP_ACCEPT"))
+            options = self.mtom_options if mtom else dataclasses.replace(
                 self.mtom_options, mtom=False)
             package = build_package(ctx.out_document, bound, options,
                                     soap_version=self.soap_version,
@@ -579,24 +495,7 @@ class MtomMixin:
             if isinstance(ctx.out_string, list):
                 request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
             return
-        request.streaming = True
-        user = self.progress
-
-        def progress(event: Progress) -> None:  # the last byte is out: the report
-            if user is not None:
-                user(event)
-            if event.finished:
-                request.sent = MessageStats.outgoing(package, event.done)
-                request.report()
-
-        def sent() -> None:  # the stream is closed (maybe early): release, report if not yet
-            if request.sent is None:
-                request.sent = MessageStats.outgoing(package, body.tell())
-            request.finish()
-
-        meter = ProgressMeter(progress, "send", package.content_length,
-                              step=None if user is not None else 1 << 62)
-        body = package.stream(on_close=sent, progress=meter)
+        body = request.reply_stream(package, self.progress)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
         headers = getattr(ctx.transport, "resp_headers", None)
@@ -657,20 +556,6 @@ def _content_length(ctx: Any) -> int | None:
     """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
     environ = getattr(ctx.transport, "req_env", None) or {}
     return parse_content_length(environ.get("CONTENT_LENGTH"))
-
-
-def _drop_apache_types(references: Iterable[XopReference]) -> None:
-    """Remove Axis's ``xsi:type="ns:DataHandler"`` (any type of the ``xml-soap`` namespace)
-    from SwA reference elements: the attachment is the value, and the service's own schema
-    type applies (Spyne would look the foreign type up and reject the request)."""
-    for ref in references:
-        el = ref.element
-        value = el.get(_XSI_TYPE)
-        if value is None:
-            continue
-        prefix = value.partition(":")[0] if ":" in value else None
-        if el.nsmap.get(prefix) == XML_SOAP_NS:
-            del el.attrib[_XSI_TYPE]
 
 
 def _is_binary(value: Any) -> bool:

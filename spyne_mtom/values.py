@@ -27,17 +27,22 @@ from mtom import Attachment, source_size
 
 __all__ = [
     "BinarySource",
+    "Found",
+    "binary_source",
     "byte_array_source",
     "byte_array_value",
     "decode_base64_text",
     "file_source",
     "file_value",
     "inline_file_value",
+    "part_value",
     "safe_filename",
 ]
 
 BinarySource = tuple[Any, "int | None"]
 """(source for :class:`mtom.OutgoingPart`, size in bytes or ``None``)."""
+Found = tuple[Any, "int | None", "str | None"]
+"""(source, size or ``None``, content type or ``None``): a value to send."""
 
 
 # -- incoming ------------------------------------------------------------------
@@ -69,6 +74,13 @@ def file_value(attachment: Attachment, content_type: str) -> Any:
                        handle=attachment.open())
     value.attachment = attachment
     return value
+
+
+def part_value(cls: type, attachment: Attachment, content_type: str) -> Any:
+    """The native value of ``cls`` (``File`` or ``ByteArray``) for a received part."""
+    if issubclass(cls, File):
+        return file_value(attachment, content_type)
+    return byte_array_value(attachment)
 
 
 def decode_base64_text(text: str | None) -> bytes:
@@ -130,7 +142,7 @@ def _handle_source(handle: Any) -> BinarySource:
     return handle, source_size(handle)
 
 
-def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
+def file_source(value: Any) -> Found | None:
     """A part source for a ``File`` value: ``(source, size, content_type)``.
 
     ``File.Value`` with ``.attachment`` (received), ``data``, ``handle``
@@ -162,3 +174,12 @@ def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
     if found is None:
         return None
     return found[0], found[1], None
+
+
+def binary_source(cls: type, value: Any) -> Found | None:
+    """A part source for a value of ``cls`` (``File``: :func:`file_source`, else
+    ``ByteArray``: :func:`byte_array_source`), or ``None`` when it is not binary."""
+    if issubclass(cls, File):
+        return file_source(value)
+    found = byte_array_source(value)
+    return None if found is None else (found[0], found[1], None)
