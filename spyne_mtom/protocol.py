@@ -92,16 +92,15 @@ from mtom.server import (
     is_package,
     reply_mtom,
 )
+from mtom.soap import fault_envelope, qualify_subcodes
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
 from .faults import (
     VersionMismatch,
     fault_for_error,
-    qualify_subcodes,
     set_status,
     soap12_http_status,
-    version_mismatch_envelope,
     xml_safe_fault,
 )
 from .wsdl import install_wsdl_hooks
@@ -400,7 +399,9 @@ class MtomMixin:
     def serialize(self, ctx: Any, message: Any) -> Any:
         out_state(ctx).values = {}
         if isinstance(ctx.out_error, VersionMismatch):  # answered in the sender's version
-            ctx.out_document = version_mismatch_envelope(ctx.out_error, self.soap_version)
+            ctx.out_document = fault_envelope(ctx.out_error.reply_version, "VersionMismatch",
+                                              ctx.out_error.faultstring,
+                                              upgrade=self.soap_version)
             headers = getattr(ctx.transport, "resp_headers", None)
             if ctx.out_error.reply_version != self.soap_version and headers is not None:
                 headers["Content-Type"] = "text/xml; charset=utf-8"
