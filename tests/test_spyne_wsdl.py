@@ -8,10 +8,10 @@ from _support import CLOSE, TNS, VERSIONS, make_application, make_wsgi, serve_ws
 from lxml import etree
 from spyne.protocol.soap import Soap11, Soap12
 
-from spyne_mtom import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, Soap11Mtom, Soap12Mtom, add_mtom_policy
-from spyne_mtom import wsgi_application as wsgi_app
 from mtom_demo.service import NAMESPACE
 from mtom_demo.service import wsgi_app as demo_wsgi_app
+from spyne_mtom import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, Soap11Mtom, Soap12Mtom, add_mtom_policy
+from spyne_mtom import wsgi_application as wsgi_app
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 XSD = "http://www.w3.org/2001/XMLSchema"
