@@ -21,7 +21,7 @@ from lxml import etree
 from .soap import XMIME_NS
 
 __all__ = ["XSD_NS", "declare_xmime_attributes", "expect_content_types",
-           "refer_to_content_type"]
+           "refer_to_content_type", "single_media_type"]
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
@@ -72,3 +72,10 @@ def _xs_qname(node: etree._Element, local: str) -> str:
         if uri == XSD_NS and prefix:
             return f"{prefix}:{local}"
     return f"xs:{local}"
+
+
+def single_media_type(expected: str | None) -> str | None:
+    """The one concrete media type an ``expectedContentTypes`` value names (``"image/png"``),
+    the Content-Type of such a value's part; ``None`` for a list or a wildcard (``image/*``)."""
+    kinds = [k.strip() for k in str(expected or "").split(",") if k.strip()]
+    return kinds[0] if len(kinds) == 1 and "*" not in kinds[0] else None

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from lxml import etree
@@ -38,9 +39,9 @@ from .options import MtomOptions
 from .package import Package
 from .progress import Progress, ProgressCallback, ProgressMeter
 from .report import MessageStats, WireReport
-from .soap import XML_SOAP_NS
-from .values import unpack
-from .writer import OutgoingPackage, PackageStream
+from .soap import XML_SOAP_NS, SoapVersion
+from .values import build_package, unpack
+from .writer import OutgoingPackage, OutgoingPart, PackageStream
 from .xop import XOP_INCLUDE, XopReference
 
 __all__ = ["MTOM_MEDIA_TYPE", "REPLY_MODES", "ServerCall", "check_reply_mode", "is_package",
@@ -215,6 +216,18 @@ class ServerCall:
                 report = WireReport(self.sent or MessageStats.plain(0), self.received,
                                     time.perf_counter() - self._started)
                 self.logger.info("%s", report.summary())
+
+    def reply_package(self, envelope: etree._Element,
+                      values: Mapping[etree._Element, OutgoingPart], options: MtomOptions, *,
+                      mode: str, accept: str | None, soap_version: SoapVersion | str,
+                      charset: str = "UTF-8") -> OutgoingPackage | None:
+        """The reply as a package (:func:`mtom.build_package`), when it may be MTOM
+        (:func:`reply_mtom`: ``mode``, the request as received, its ``Accept`` header) and a
+        value became a part; else ``None``, every value written as base64 text."""
+        mtom = reply_mtom(mode, mtom=options.mtom, accept=accept,
+                          request_mtom=self.received is not None and self.received.mtom)
+        return build_package(envelope, values, options if mtom else replace(options, mtom=False),
+                             soap_version=soap_version, charset=charset)
 
     def reply_stream(self, package: OutgoingPackage,
                      progress: ProgressCallback | None = None) -> PackageStream:

@@ -40,8 +40,8 @@ from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
 from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
 __all__ = ["ACCEPTED_VALUES", "Detached", "as_part", "base64_text", "build_package",
-           "check_source", "detach_hints", "inline_parts", "is_binary_value", "source_size",
-           "unpack"]
+           "check_source", "decode_base64", "detach_hints", "inline_parts", "is_binary_value",
+           "safe_filename", "source_size", "unpack", "validate_received"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -159,6 +159,28 @@ def base64_text(value: object) -> bytes:
     return b"".join(out)
 
 
+def decode_base64(text: str | None) -> bytes:
+    """Decode an inline ``xs:base64Binary`` value (white space allowed; ``None``: empty).
+
+    Raises:
+        ValueError: the text is not base64 (:class:`binascii.Error` says why).
+    """
+    if not text:
+        return b""
+    return base64.b64decode("".join(text.split()), validate=True)
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A part's Content-Disposition filename usable as a value's name (metadata only).
+
+    Names with any directory part, ``.``/``..`` or a NUL are dropped (``None``):
+    a peer's name must never become a path.
+    """
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        return None
+    return name
+
+
 def build_package(envelope: etree._Element, values: Mapping[etree._Element, OutgoingPart],
                   options: MtomOptions, *, soap_version: SoapVersion | str = SoapVersion.SOAP11,
                   action: str | None = None, charset: str = "UTF-8",
@@ -249,6 +271,33 @@ class Detached:
             elif value is not None:
                 element.set(attribute, value)
         self.items.clear()
+
+
+def validate_received(validate: Callable[[], object], root: etree._Element,
+                      references: Iterable[XopReference] = (),
+                      errors: type[Exception] | tuple[type[Exception], ...] = Exception) -> None:
+    """Run a schema validation of ``root`` as a schema of the values sees it.
+
+    ``validate()`` runs with :func:`detach_hints` applied; when it raises one of
+    ``errors`` and something was detached, it runs once more on the tree as
+    received (the schema may declare, even require, an ``xmime:contentType``).
+    The tree is restored in every case; the first error is the one raised.
+    """
+    detached = detach_hints(root, references)
+    retry = bool(detached)
+    try:
+        validate()
+        return
+    except errors as exc:
+        if not retry:
+            raise
+        first = exc
+    finally:
+        detached.restore()
+    try:
+        validate()
+    except errors:
+        raise first from None
 
 
 def detach_hints(root: etree._Element, references: Iterable[XopReference] = ()) -> Detached:

@@ -2,19 +2,20 @@
 
 Strategy
 --------
-*In* (``create_in_document``): a ``multipart/*`` request is pushed chunk by
-chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into the
-:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`;
-large parts spool to temporary files as they arrive. :func:`mtom.unpack`
-parses the root once (its charset honoured, Spyne's ``parser_kwargs`` and
-the core's safety options) and removes every ``xop:Include``, leaving its
-parent empty and recording parent → attachment (SwA ``cid:`` references
-too). A plain request is parsed by the same core function. The
-deserialisation handlers for ``ByteArray`` and ``File`` look an element up
-in that map first and build the value straight from the attachment: no
-base64 text is ever made, so a 100 MiB upload never becomes a 130 MiB text
-node. Plain SOAP requests take the usual path on the same endpoint (an
-``xop:Include`` in them is a Sender fault).
+*In* (``create_in_document``): the request body, ``ctx.in_string`` (Spyne's
+reader of ``wsgi.input``), goes to the core's
+:meth:`mtom.server.ServerCall.read_request` (the request's state is one):
+a ``multipart/*`` request is pushed chunk by chunk into the
+:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`
+(large parts spool to temporary files as they arrive) and its root parsed
+once (its charset honoured, Spyne's ``parser_kwargs`` and the core's safety
+options), every ``xop:Include`` removed, leaving its parent empty and
+recorded as parent → attachment (SwA ``cid:`` references too); a plain
+request is parsed the same way (an ``xop:Include`` in it is a Sender fault).
+One deserialisation handler for ``ByteArray`` and ``File``
+(``binary_from_element``) looks an element up in that map first and builds
+the value straight from the attachment: no base64 text is ever made, so a
+100 MiB upload never becomes a 130 MiB text node.
 
 *Validation* (``validator='lxml'``) sees the envelope with every Include
 removed: an empty ``base64Binary`` element is valid. ``xmime:contentType``
@@ -23,21 +24,25 @@ attributes (and SwA ``href``/``cid:`` text) are detached
 afterwards, so a model that does not declare them is not rejected; a model
 that declares one (``XmlAttribute``) gets it.
 
-*Out*: the serialisation handlers bind each ``ByteArray``/``File`` value to
-its element as an :class:`mtom.OutgoingPart` (files by path or handle, never
-read here). ``create_out_string`` hands (envelope, values) to
-:func:`mtom.build_package`, which puts an ``xop:Include`` where a value
-qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
-base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
-— or writes plain SOAP when no value became a part. Whether a reply may be
-MTOM at all is ``mtom_reply``: by default (``"auto"``) only when the request
-was MTOM or its ``Accept`` lists ``application/xop+xml`` (JAX-WS RI's rule);
-``"always"`` answers plain requests with MTOM too (W3C scenarios 1a/2a/3a).
+*Out*: one serialisation handler for ``ByteArray`` and ``File``
+(``binary_to_parent``; ``XmlData`` and fault details take the same path,
+``_put``) binds each value to its element as an :class:`mtom.OutgoingPart`
+(files by path or handle, never read here), or writes base64 text when the
+type is not optimised. ``create_out_string`` hands (envelope, values) to
+:meth:`mtom.server.ServerCall.reply_package`: :func:`mtom.build_package`
+puts an ``xop:Include`` where a value qualifies (``threshold``,
+``optimize_elements``, ``inline_elements``) and base64 text elsewhere, and
+the package is streamed (:meth:`mtom.server.ServerCall.reply_stream`) — or
+plain SOAP is written when no value became a part. Whether a reply may be
+MTOM at all is ``mtom_reply`` (:func:`mtom.server.reply_mtom`): by default
+(``"auto"``) only when the request was MTOM or its ``Accept`` lists
+``application/xop+xml`` (JAX-WS RI's rule); ``"always"`` answers plain
+requests with MTOM too (W3C scenarios 1a/2a/3a).
 
 *Wire report*: each request's sizes (MTOM, SwA or plain, parts, bytes each
 way, bytes as inline base64) are the core's :class:`mtom.MessageStats`, logged
 as one :class:`mtom.WireReport` line at INFO on the ``spyne_mtom`` logger when
-the reply is over.
+the reply is over (:class:`mtom.server.ServerCall`).
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
 (``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
@@ -56,53 +61,22 @@ from lxml import etree
 from spyne.const.http import HTTP_405
 from spyne.error import RequestNotAllowed
 from spyne.model import ComplexModelBase, XmlAttribute
-from spyne.model.binary import (
-    BINARY_ENCODING_BASE64,
-    BINARY_ENCODING_USE_DEFAULT,
-    ByteArray,
-    File,
-)
+from spyne.model.binary import BINARY_ENCODING_BASE64, BINARY_ENCODING_USE_DEFAULT, ByteArray, File
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.protocol.xml import SchemaValidationError
 from spyne.server.http import HttpTransportContext
 from spyne.util.etreeconv import root_dict_to_etree
 
-from mtom import (
-    Attachment,
-    Limits,
-    MessageStats,
-    MtomError,
-    MtomOptions,
-    OutgoingPart,
-    RootPartError,
-    XopReference,
-    base64_text,
-    build_package,
-    content_type_hint,
-    detach_hints,
-    inline_base64,
-    parse_content_length,
-    parse_content_type,
-)
+import mtom
+import mtom.schema
+import mtom.server
+import mtom.soap
 from mtom.progress import ProgressCallback
-from mtom.server import (
-    MTOM_MEDIA_TYPE,
-    check_reply_mode,
-    is_package,
-    reply_mtom,
-)
-from mtom.soap import fault_envelope, qualify_subcodes
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
-from .faults import (
-    VersionMismatch,
-    fault_for_error,
-    set_status,
-    soap12_http_status,
-    xml_safe_fault,
-)
+from .faults import VersionMismatch, fault_for_error, set_status, soap12_http_status, xml_safe_fault
 from .wsdl import install_wsdl_hooks
 
 __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
@@ -111,6 +85,7 @@ logger = logging.getLogger(__name__)
 
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_BINARY = (ByteArray, File)
 
 
 class MtomMixin:
@@ -171,34 +146,34 @@ class MtomMixin:
     SOFT_VALIDATION: Any
     ns_soap_env: str
 
-    def __init__(self, *args: Any, options: MtomOptions | None = None,
+    def __init__(self, *args: Any, options: mtom.MtomOptions | None = None,
                  optimize_types: Iterable[type] | None = None,
                  optimize: Iterable[type] | None = None, mtom_reply: str = "auto",
                  require_mtom: bool = False, progress: ProgressCallback | None = None,
                  **kwargs: Any):
-        self.mtom_reply = check_reply_mode(mtom_reply)
+        self.mtom_reply = mtom.server.check_reply_mode(mtom_reply)
         if not isinstance(require_mtom, bool):
             raise ValueError(f"require_mtom must be True or False, got {require_mtom!r}")
         if progress is not None and not callable(progress):
             raise ValueError(f"progress must be a callable taking mtom.Progress, got {progress!r}")
         self.require_mtom = require_mtom
         self.progress = progress
-        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
+        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(mtom.MtomOptions)
                  if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
         spool_threshold = given.get("spool_threshold")
-        self.mtom_options = MtomOptions.merge(
+        self.mtom_options = mtom.MtomOptions.merge(
             options, **{"huge_tree": True if self.parser_kwargs.get("huge_tree") else None,
                         **given})
         types = optimize_types if optimize_types is not None else optimize  # old name
-        types = (ByteArray, File) if types is None else types
+        types = _BINARY if types is None else types
         if isinstance(types, type) or not all(isinstance(t, type) for t in types):
             raise ValueError(f"optimize_types must be an iterable of Spyne types, got {types!r}")
         self.optimize = tuple(types)
         self.spool_threshold = spool_threshold if options is None else (
             spool_threshold or options.spool_threshold)
         self._auto_spool = self.mtom_options.spool_threshold
-        for kind in (ByteArray, File):  # one "part or inline" path for both
+        for kind in _BINARY:  # one "part or inline" path for both
             self.serialization_handlers[kind] = self.binary_to_parent
             self.deserialization_handlers[kind] = self.binary_from_element
 
@@ -207,7 +182,7 @@ class MtomMixin:
         return self.mtom_options.threshold
 
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> mtom.Limits:
         return self.mtom_options.limits
 
     # -- Spyne plumbing ------------------------------------------------------
@@ -235,11 +210,12 @@ class MtomMixin:
                                         "Content-Type header properly set.")
         state = in_state(ctx)
         try:
-            ct = parse_content_type(content_type) if content_type else None
-            if self.require_mtom and not is_package(ct):
+            ct = mtom.parse_content_type(content_type) if content_type else None
+            package = mtom.server.is_package(ct)
+            if self.require_mtom and not package:
                 set_status(ctx, 415)
                 raise Fault("Client.UnsupportedMediaType", (
-                    f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
+                    f"this service requires MTOM: send {mtom.server.MTOM_MEDIA_TYPE} (got "
                     f"{ct.media_type if ct is not None else 'no Content-Type'})"))
             try:
                 root = state.read_request(
@@ -247,11 +223,11 @@ class MtomMixin:
                     spool_threshold=self._auto_spool if self.spool_threshold is None
                     else self.spool_threshold, charset=charset, progress=self.progress,
                     content_length=_content_length(ctx) if self.progress else None)
-            except RootPartError as exc:
-                if is_package(ct):
+            except mtom.RootPartError as exc:
+                if package:
                     raise
                 raise Fault("Client.XMLSyntaxError", exc.message) from None
-        except MtomError as exc:
+        except mtom.MtomError as exc:
             state.close()
             raise fault_for_error(ctx, exc, self.soap_version) from None
         except Fault:
@@ -261,7 +237,7 @@ class MtomMixin:
             state.close()
             logger.error("could not read the request: %s: %s", type(exc).__name__, exc)
             raise Fault("Server", "the server could not read the request") from None
-        xmlids: dict[str, Any] = {} if state.package is not None else {
+        xmlids: dict[str, Any] = {} if package else {
             v: el for el in root.iter() if (v := el.get(_XML_ID)) is not None}
         ctx.in_document = (root, xmlids)
 
@@ -271,7 +247,7 @@ class MtomMixin:
         if name.localname == "Envelope" and name.namespace != self.ns_soap_env:
             raise VersionMismatch(name.namespace, self.soap_version)
         body = envelope.find(f"{{{self.ns_soap_env}}}Body")
-        if etree.QName(envelope).namespace == self.ns_soap_env and body is not None and (
+        if name.namespace == self.ns_soap_env and body is not None and (
                 next(body.iterchildren(tag=etree.Element), None) is None):
             raise Fault("Client.SoapError", "the SOAP Body has no element; expected the "
                         "operation's request element")
@@ -284,22 +260,19 @@ class MtomMixin:
             raise Fault("Client.SoapError", "malformed SOAP envelope") from None
 
     def validate_body(self, ctx: Any, message: Any) -> None:
+        validate = super().validate_body  # type: ignore[misc]
         if self.validator is not self.SCHEMA_VALIDATION or ctx.in_body_doc is None:
-            return super().validate_body(ctx, message)  # type: ignore[misc,no-any-return]
-        detached = detach_hints(ctx.in_body_doc, in_state(ctx).references.values())
-        try:
-            super().validate_body(ctx, message)  # type: ignore[misc]
-        except SchemaValidationError as first:
-            if not detached:
-                raise _schema_fault(first) from None
-            # The model may declare (and require) what was detached: retry as received.
-            detached.restore()
-            try:
-                super().validate_body(ctx, message)  # type: ignore[misc]
-            except SchemaValidationError:
-                raise _schema_fault(first) from None
-        finally:
-            detached.restore()
+            return validate(ctx, message)  # type: ignore[no-any-return]
+        try:  # xmime hints detached (a model need not declare them), or as received
+            mtom.values.validate_received(lambda: validate(ctx, message), ctx.in_body_doc,
+                                          in_state(ctx).references.values(),
+                                          SchemaValidationError)
+        except SchemaValidationError as exc:
+            # Spyne's Soap12 cannot serialise its own (bytes message, Reason in no namespace).
+            text = exc.faultstring
+            text = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+            raise Fault("Client.SchemaValidationError", str(text)) from None
+        return None
 
     def deserialize(self, ctx: Any, message: Any) -> None:
         try:
@@ -314,7 +287,7 @@ class MtomMixin:
 
     # -- values in -------------------------------------------------------------
 
-    def _part_value(self, ctx: Any, t: Any, ref: XopReference) -> Any:
+    def _part_value(self, ctx: Any, t: Any, ref: mtom.XopReference) -> Any:
         """The native value of a received part: ``File.Value`` (a handle) or ``(bytes,)``."""
         value = values.part_value(t, ref.attachment, ref.content_type)
         if isinstance(value, File.Value):
@@ -323,10 +296,10 @@ class MtomMixin:
 
     def from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         ref = in_state(ctx).reference(element)
-        if ref is not None and not issubclass(cls, (ByteArray, File, ComplexModelBase)):
+        if ref is not None and not issubclass(cls, (*_BINARY, ComplexModelBase)):
             # A non-binary type holding an optimised value: its infoset value is
             # the base64 text (XOP section 3), so give the type exactly that.
-            inline_base64([ref])
+            mtom.inline_base64([ref])
         return super().from_element(ctx, cls, element)  # type: ignore[misc]
 
     def binary_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
@@ -339,17 +312,17 @@ class MtomMixin:
                 raise Fault("Client.ValidationError", "an attachment value does not respect "
                             "the constraints of its type")
             return retval
-        if issubclass(cls, File):
-            if element.text is None:
-                return None
-            return values.inline_file_value(
-                element.text, content_type_hint(element) or "application/octet-stream")
+        text = element.text
         try:
-            if (element.text and isinstance(element.text, str) and self._base64(cls)
+            if issubclass(cls, File):
+                return None if text is None else File.Value(
+                    type=mtom.content_type_hint(element) or "application/octet-stream",
+                    data=[mtom.values.decode_base64(text)])
+            if (text and isinstance(text, str) and self._base64(cls)
                     and self.validator is not self.SOFT_VALIDATION):
                 # Spyne's from_base64 joins the text character by character
                 # (''.join(str)): ~8 µs per KiB. Same result, same errors.
-                return (binascii.a2b_base64(element.text),)
+                return (binascii.a2b_base64(text),)
             return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
         except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
             raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from None
@@ -361,7 +334,7 @@ class MtomMixin:
         if ref is not None and attrs._xml_tag_body_as is not None:
             for key, modifier in attrs._xml_tag_body_as:
                 t = modifier.type
-                if issubclass(t, (File, ByteArray)):
+                if issubclass(t, _BINARY):
                     value = self._part_value(ctx, t, ref)
                     inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
         # Spyne matches attributes by local name only; namespaced ones
@@ -390,20 +363,22 @@ class MtomMixin:
         """``elt``'s value, the one "part or inline" path: a part candidate (decided by
         :func:`mtom.build_package` when the envelope is complete) or base64 text now."""
         source, size, content_type = found
-        if optimise and self.optimize and issubclass(cls, self.optimize) and self._base64(cls):
-            out_state(ctx).values[elt] = OutgoingPart(source, size=size, content_type=(
-                content_type or _declared_type(cls) or "application/octet-stream"))
+        if optimise and issubclass(cls, self.optimize) and self._base64(cls):
+            declared = mtom.schema.single_media_type(
+                getattr(cls.Attributes, "expected_content_types", None))
+            out_state(ctx).values[elt] = mtom.OutgoingPart(source, size=size, content_type=(
+                content_type or declared or "application/octet-stream"))
         else:
-            elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
+            elt.text = mtom.base64_text(mtom.OutgoingPart(source, size=size)).decode("ascii")
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         out_state(ctx).values = {}
-        if isinstance(ctx.out_error, VersionMismatch):  # answered in the sender's version
-            ctx.out_document = fault_envelope(ctx.out_error.reply_version, "VersionMismatch",
-                                              ctx.out_error.faultstring,
-                                              upgrade=self.soap_version)
+        error = ctx.out_error
+        if isinstance(error, VersionMismatch):  # answered in the sender's version
+            ctx.out_document = mtom.fault_envelope(error.reply_version, "VersionMismatch",
+                                                   error.faultstring, upgrade=self.soap_version)
             headers = getattr(ctx.transport, "resp_headers", None)
-            if ctx.out_error.reply_version != self.soap_version and headers is not None:
+            if error.reply_version != self.soap_version and headers is not None:
                 headers["Content-Type"] = "text/xml; charset=utf-8"
             return None
         return super().serialize(ctx, message)  # type: ignore[misc]
@@ -432,7 +407,7 @@ class MtomMixin:
         t = cls.type
         found = None
         if (inst is not None and isinstance(parent, etree._Element) and len(parent) == 0
-                and issubclass(t, (ByteArray, File))):
+                and issubclass(t, _BINARY)):
             found = values.binary_source(t, inst)
         if found is None:
             return super().xmldata_to_parent(  # type: ignore[misc]
@@ -442,32 +417,29 @@ class MtomMixin:
         self._put(ctx, t, parent, found)
         return None
 
-    # -- faults with attachments ------------------------------------------------
+    # -- faults ------------------------------------------------------------------
 
     def _fault_to_parent_impl(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                               subelts: list[Any], **kwargs: Any) -> Any:
         detail = getattr(inst, "detail", None)
-        if not (isinstance(detail, dict) and any(_is_binary(v) for v in detail.values())):
+        items = detail.items() if isinstance(detail, dict) else ()
+        found = {k: values.file_source(v) for k, v in items if _is_binary(v)}
+        if not found:
             return super()._fault_to_parent_impl(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, subelts, **kwargs)
         tag = "detail" if self.soap_version == "1.1" else f"{{{self.ns_soap_env}}}Detail"
         detail_elt = etree.Element(tag)
-        for key, value in detail.items():
-            if _is_binary(value):
-                found = values.file_source(value)
-                if found is not None:
-                    self._put(ctx, File, etree.SubElement(detail_elt, key), found)
-            else:
+        for key, value in items:
+            if key not in found:
                 detail_elt.append(root_dict_to_etree({key: value}))
-        subelts = [*subelts, detail_elt]
+            elif (source := found[key]) is not None:
+                self._put(ctx, File, etree.SubElement(detail_elt, key), source)
         inst.detail = None
         try:
             return super()._fault_to_parent_impl(  # type: ignore[misc]
-                ctx, cls, inst, parent, ns, subelts, **kwargs)
+                ctx, cls, inst, parent, ns, [*subelts, detail_elt], **kwargs)
         finally:
             inst.detail = detail
-
-    # -- writing -----------------------------------------------------------------
 
     def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                         *args: Any, **kwargs: Any) -> Any:
@@ -475,26 +447,23 @@ class MtomMixin:
         return super().fault_to_parent(  # type: ignore[misc]
             ctx, cls, xml_safe_fault(inst), parent, ns, *args, **kwargs)
 
+    # -- writing -----------------------------------------------------------------
+
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
         bound, state.values = state.values, {}
         request = in_state(ctx)
         package = None
         if bound and ctx.out_document is not None:
-            received = request.received
             environ = getattr(ctx.transport, "req_env", None) or {}
-            mtom = reply_mtom(self.mtom_reply, mtom=self.mtom_options.mtom,
-                              request_mtom=received is not None and received.mtom,
-                              accept=environ.get("HTTP_ACCEPT"))
-            options = self.mtom_options if mtom else dataclasses.replace(
-                self.mtom_options, mtom=False)
-            package = build_package(ctx.out_document, bound, options,
-                                    soap_version=self.soap_version,
-                                    charset=charset or self.encoding)
+            package = request.reply_package(
+                ctx.out_document, bound, self.mtom_options, mode=self.mtom_reply,
+                accept=environ.get("HTTP_ACCEPT"), soap_version=self.soap_version,
+                charset=charset or self.encoding)
         if package is None:  # no value became a part: the values are base64 text now
             super().create_out_string(ctx, charset)  # type: ignore[misc]
             if isinstance(ctx.out_string, list):
-                request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
+                request.sent = mtom.MessageStats.plain(sum(len(c) for c in ctx.out_string))
             return
         body = request.reply_stream(package, self.progress)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
@@ -526,41 +495,21 @@ class Soap12Mtom(MtomMixin, Soap12):  # type: ignore[misc]
         """Spyne's, with namespace-qualified Subcode values (JAX-WS rejects bare ones)."""
         result = super().serialize(ctx, message)
         if ctx.out_error is not None and ctx.out_document is not None:
-            qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
+            mtom.soap.qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
         return result
 
 
 # -- helpers ---------------------------------------------------------------------
 
 
-def _declared_type(cls: Any) -> str | None:
-    """A single concrete media type the model declares (``expected_content_types``)."""
-    declared = getattr(cls.Attributes, "expected_content_types", None)
-    if not declared:
-        return None
-    kinds = [k.strip() for k in str(declared).split(",") if k.strip()]
-    if len(kinds) == 1 and "*" not in kinds[0]:
-        return kinds[0]
-    return None
-
-
-def _schema_fault(error: Any) -> Fault:
-    """A plain Fault for a schema error (Spyne's ``Soap12`` cannot serialise its own:
-    the message is ``bytes`` and the Reason lands in no namespace)."""
-    text = error.faultstring
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    return Fault("Client.SchemaValidationError", str(text))
-
-
 def _content_length(ctx: Any) -> int | None:
     """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
     environ = getattr(ctx.transport, "req_env", None) or {}
-    return parse_content_length(environ.get("CONTENT_LENGTH"))
+    return mtom.parse_content_length(environ.get("CONTENT_LENGTH"))
 
 
 def _is_binary(value: Any) -> bool:
-    return isinstance(value, (bytes, bytearray, memoryview, Attachment, File.Value))
+    return isinstance(value, (bytes, bytearray, memoryview, mtom.Attachment, File.Value))
 
 
 def _takes_files(app: Any) -> bool:

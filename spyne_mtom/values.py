@@ -12,8 +12,6 @@ writer as they are, so they are streamed from disk, never loaded.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import mmap
 import os
@@ -21,9 +19,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from spyne.model.binary import File
-from spyne.model.fault import Fault
 
 from mtom import Attachment, source_size
+from mtom.values import safe_filename
 
 __all__ = [
     "BinarySource",
@@ -31,12 +29,9 @@ __all__ = [
     "binary_source",
     "byte_array_source",
     "byte_array_value",
-    "decode_base64_text",
     "file_source",
     "file_value",
-    "inline_file_value",
     "part_value",
-    "safe_filename",
 ]
 
 BinarySource = tuple[Any, "int | None"]
@@ -51,17 +46,6 @@ Found = tuple[Any, "int | None", "str | None"]
 def byte_array_value(attachment: Attachment) -> tuple[bytes]:
     """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk (one read)."""
     return (attachment.read(),)
-
-
-def safe_filename(name: str | None) -> str | None:
-    """A Content-Disposition filename usable as ``File.Value.name`` (metadata only).
-
-    Names with any directory part are dropped (``File.Value`` rejects them,
-    and a peer's name must never become a path).
-    """
-    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
-        return None
-    return name
 
 
 def file_value(attachment: Attachment, content_type: str) -> Any:
@@ -81,25 +65,6 @@ def part_value(cls: type, attachment: Attachment, content_type: str) -> Any:
     if issubclass(cls, File):
         return file_value(attachment, content_type)
     return byte_array_value(attachment)
-
-
-def decode_base64_text(text: str | None) -> bytes:
-    """Decode an inline base64Binary value (white space allowed).
-
-    Raises:
-        spyne.model.fault.Fault: ``Client.ValidationError``, the text is not base64.
-    """
-    if not text:
-        return b""
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from exc
-
-
-def inline_file_value(text: str | None, content_type: str) -> Any:
-    """A ``File.Value`` for an inline base64 value (Spyne's XML protocols skip the decode)."""
-    return File.Value(type=content_type, data=[decode_base64_text(text)])
 
 
 # -- outgoing ------------------------------------------------------------------

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from spyne.model.binary import File
-from spyne.model.fault import Fault
 
 import mtom
 from spyne_mtom import values
@@ -106,21 +105,3 @@ def test_file_value_from_attachment() -> None:
     assert value.attachment is att
     # An echo sends the attachment itself, not the handle's position.
     assert values.file_source(value) == (att, 7, "application/pdf")
-
-
-@pytest.mark.parametrize("name, expected", [
-    ("a.txt", "a.txt"), ("../x", None), ("/etc/passwd", None), ("a\\b", None), ("..", None),
-    ("", None), (None, None), ("nul\0", None),
-])
-def test_safe_filename(name: str | None, expected: str | None) -> None:
-    assert values.safe_filename(name) == expected
-
-
-def test_decode_base64_text() -> None:
-    assert values.decode_base64_text("aGVs\n bG8=\r\n") == b"hello"
-    assert values.decode_base64_text(None) == b""
-    with pytest.raises(Fault) as exc:
-        values.decode_base64_text("not*base64")
-    assert exc.value.faultcode == "Client.ValidationError"
-    v = values.inline_file_value("aGk=", "text/plain")
-    assert v.data == [b"hi"] and v.type == "text/plain"
