@@ -145,7 +145,7 @@ class ServerCall:
         """Read the request body, a package (:func:`is_package`) or plain SOAP: its envelope.
 
         The package, the references and the statistics are kept (the package
-        is closed with the call, also after an error). ``parser_options``
+        is closed with the call; after an error, the call is closed at once). ``parser_options``
         (lxml's, e.g. the framework's) apply to the root part or plain
         envelope, with the core's safety options on top; ``charset`` is a
         plain body's (a package's root part names its own). ``progress`` gets
@@ -160,7 +160,18 @@ class ServerCall:
                 XML, for a plain body too; :class:`~mtom.MalformedXop`: a plain
                 body holds an ``xop:Include``).
         """
-        meter = None if progress is None else ProgressMeter(progress, "receive", content_length)
+        try:
+            return self._read(chunks, content_type, options, parser_options, spool_threshold,
+                              charset, None if progress is None else ProgressMeter(
+                                  progress, "receive", content_length))
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, chunks: Iterable[bytes], content_type: ContentType | None,
+              options: MtomOptions, parser_options: dict[str, Any] | None,
+              spool_threshold: int | None, charset: str | None,
+              meter: ProgressMeter | None) -> etree._Element:
         if content_type is None or not is_package(content_type):
             data = _join(chunks, meter)
             self.received = MessageStats.plain(len(data))

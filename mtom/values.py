@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
+import mmap
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,8 +41,8 @@ from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
 from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
 __all__ = ["ACCEPTED_VALUES", "Detached", "as_part", "base64_text", "build_package",
-           "check_source", "decode_base64", "detach_hints", "inline_parts", "is_binary_value",
-           "safe_filename", "source_size", "unpack", "validate_received"]
+           "check_source", "chunks_source", "decode_base64", "detach_hints", "inline_parts",
+           "is_binary_value", "safe_filename", "source_size", "unpack", "validate_received"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -138,6 +139,38 @@ def _chunks(value: object) -> Iterator[bytes | memoryview]:
         view = memoryview(chunk)
         for i in range(0, len(view), _B64_CHUNK):
             yield view[i:i + _B64_CHUNK]
+
+
+def _buffer_size(value: object) -> int | None:
+    if isinstance(value, (bytes, bytearray, memoryview, mmap.mmap)):
+        return memoryview(value).nbytes
+    return None
+
+
+def chunks_source(value: object) -> tuple[PartSource, int] | None:
+    """A binary value given as one buffer or as chunks: its part source and size, or
+    ``None`` when it is not one.
+
+    One ``bytes``-like object (an ``mmap`` too, as a ``memoryview``), or an
+    iterable of them (a sequence of one is that one object; an iterable of
+    unknown length is materialised to know its size). A ``str`` is never one.
+    """
+    if isinstance(value, str):
+        return None
+    size = _buffer_size(value)
+    if size is not None:
+        buffer = memoryview(value) if isinstance(value, mmap.mmap) else value
+        return cast(PartSource, buffer), size
+    if not isinstance(value, Iterable):
+        return None
+    chunks = list(value)
+    sizes = [_buffer_size(c) for c in chunks]
+    if any(s is None for s in sizes):
+        return None
+    if len(chunks) == 1:
+        return chunks_source(chunks[0])
+    return [c if isinstance(c, bytes) else bytes(c) for c in chunks], sum(
+        s for s in sizes if s is not None)
 
 
 def base64_text(value: object) -> bytes:

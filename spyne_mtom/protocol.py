@@ -227,14 +227,11 @@ class MtomMixin:
                 if package:
                     raise
                 raise Fault("Client.XMLSyntaxError", exc.message) from None
-        except mtom.MtomError as exc:
-            state.close()
+        except mtom.MtomError as exc:  # the call is closed already (read_request)
             raise fault_for_error(ctx, exc, self.soap_version) from None
         except Fault:
-            state.close()
             raise
         except Exception as exc:  # I/O errors while spooling, etc.
-            state.close()
             logger.error("could not read the request: %s: %s", type(exc).__name__, exc)
             raise Fault("Server", "the server could not read the request") from None
         xmlids: dict[str, Any] = {} if package else {

@@ -32,8 +32,7 @@ from spyne.interface.xml_schema._base import SchemaInfo
 from spyne.model import ComplexModelBase, XmlAttribute
 
 from mtom import XMIME_NS
-from mtom.policy import MTOM_POLICY_ID, WSOMA_NS, WSU_NS, add_mtom_policy
-from mtom.policy import WSP15_NS as WSP_NS
+from mtom.policy import add_mtom_policy
 from mtom.schema import (
     XSD_NS,
     declare_xmime_attributes,
@@ -41,14 +40,7 @@ from mtom.schema import (
     refer_to_content_type,
 )
 
-__all__ = [
-    "MTOM_POLICY_ID",
-    "WSOMA_NS",
-    "WSP_NS",
-    "WSU_NS",
-    "add_mtom_policy",
-    "install_wsdl_hooks",
-]
+__all__ = ["install_wsdl_hooks"]
 
 _HOOKS = "_spyne_mtom_wsdl"
 

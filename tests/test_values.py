@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import mmap
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -250,3 +252,48 @@ def test_validate_received_without_hints_runs_once() -> None:
     with pytest.raises(KeyError):  # other errors pass through, the tree is restored
         mtom.values.validate_received(broken, hinted, (), _Invalid)
     assert _has_hint(hinted)
+
+
+def _drain(source: object) -> bytes:
+    part = mtom.OutgoingPart(source)  # type: ignore[arg-type]
+    return b"".join(bytes(c) for c in part.iter_content())
+
+
+@pytest.mark.parametrize("value, expected", [
+    (b"abc", b"abc"),
+    (bytearray(b"abc"), b"abc"),
+    (memoryview(b"abc"), b"abc"),
+    ((b"abc",), b"abc"),
+    ([b"ab", b"c"], b"abc"),
+    ([b"ab", memoryview(b"c")], b"abc"),
+    (iter([b"a", b"bc"]), b"abc"),
+    ((), b""),
+])
+def test_chunks_source(value: object, expected: bytes) -> None:
+    found = mtom.values.chunks_source(value)
+    assert found is not None
+    source, size = found
+    assert size == len(expected)
+    assert _drain(source) == expected
+
+
+def test_chunks_source_keeps_a_single_bytes_object() -> None:
+    data = b"x" * 100
+    assert mtom.values.chunks_source((data,)) == (data, 100)
+    assert mtom.values.chunks_source(data)[0] is data  # type: ignore[index]
+
+
+def test_chunks_source_mmap() -> None:
+    with tempfile.TemporaryFile() as f:
+        f.write(b"mapped!")
+        f.flush()
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        for value in (m, (m,)):
+            found = mtom.values.chunks_source(value)
+            assert found is not None and found[1] == 7 and _drain(found[0]) == b"mapped!"
+            found = None
+
+
+@pytest.mark.parametrize("value", ["text", ["a", "b"], 42, None, [b"a", 1]])
+def test_chunks_source_rejects_non_binary(value: object) -> None:
+    assert mtom.values.chunks_source(value) is None
