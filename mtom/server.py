@@ -28,7 +28,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any
 
 from lxml import etree
@@ -44,8 +45,8 @@ from .values import build_package, unpack
 from .writer import OutgoingPackage, OutgoingPart, PackageStream
 from .xop import XOP_INCLUDE, XopReference
 
-__all__ = ["MTOM_MEDIA_TYPE", "REPLY_MODES", "ServerCall", "check_reply_mode", "is_package",
-           "reply_mtom"]
+__all__ = ["MTOM_MEDIA_TYPE", "REPLY_MODES", "ServerCall", "ServerOptions", "ViewFile",
+           "is_package", "reply_mtom", "status_line"]
 
 #: What a server that requires MTOM asks a plain request to be sent as.
 MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
@@ -54,15 +55,42 @@ REPLY_MODES = ("auto", "always", "never")
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
-def check_reply_mode(mode: object) -> str:
-    """``mode`` if it is one of :data:`REPLY_MODES`.
+@dataclass(frozen=True)
+class ServerOptions:
+    """What a server does beyond :class:`~mtom.MtomOptions`, validated once.
+
+    Attributes:
+        mtom_reply: when a reply may be MTOM (:func:`reply_mtom`): ``"auto"``
+            (default), ``"always"`` or ``"never"``.
+        require_mtom: refuse a request that is not a package (HTTP 415).
+        progress: a callable given :class:`~mtom.Progress` events for each
+            request and MTOM reply body (``None``: no meter at all).
 
     Raises:
-        ValueError: naming the accepted values.
+        ValueError: an option out of range, naming it and what it accepts.
     """
-    if mode not in REPLY_MODES:
-        raise ValueError(f"mtom_reply must be 'auto', 'always' or 'never', got {mode!r}")
-    return str(mode)
+
+    mtom_reply: str = "auto"
+    require_mtom: bool = False
+    progress: ProgressCallback | None = None
+
+    def __post_init__(self) -> None:
+        if self.mtom_reply not in REPLY_MODES:
+            raise ValueError("mtom_reply must be 'auto', 'always' or 'never', "
+                             f"got {self.mtom_reply!r}")
+        if not isinstance(self.require_mtom, bool):
+            raise ValueError(f"require_mtom must be True or False, got {self.require_mtom!r}")
+        if self.progress is not None and not callable(self.progress):
+            raise ValueError("progress must be a callable taking mtom.Progress, "
+                             f"got {self.progress!r}")
+
+
+def status_line(code: int) -> str:
+    """The HTTP status line of ``code`` for a server (``"400 Bad Request"``)."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Error"
 
 
 def reply_mtom(mode: str, *, mtom: bool | None, request_mtom: bool,
@@ -265,3 +293,17 @@ class ServerCall:
                               step=None if progress is not None else 1 << 62)
         body = package.stream(on_close=on_close, progress=meter)
         return body
+
+
+class ViewFile:
+    """A file over a :class:`~mtom.PackageStream` whose reads are memoryviews
+    (:meth:`~mtom.PackageStream.read_view`), for a server that only sends what it
+    reads (waitress's ``wsgi.file_wrapper`` reads a block, sends what the socket
+    takes, then reads that much again to skip it: views instead of copies)."""
+
+    def __init__(self, stream: PackageStream):
+        self.read = stream.read_view
+        self.seek = stream.seek
+        self.tell = stream.tell
+        self.seekable = stream.seekable
+        self.close = stream.close

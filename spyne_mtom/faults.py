@@ -19,32 +19,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from spyne.const import http as http_status
 from spyne.error import RequestNotAllowed, RequestTooLongError, ResourceNotFoundError
 from spyne.model.fault import Fault
 
 from mtom import MtomError
+from mtom.server import status_line
 from mtom.soap import FAULT_NS, fault_http_status, version_mismatch, xml_text
 
-__all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "http_status_line",
-           "set_status", "soap12_http_status", "xml_safe_fault"]
+__all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "set_status",
+           "soap12_http_status", "xml_safe_fault"]
 
 logger = logging.getLogger(__name__)
-
-_STATUS: dict[int, str] = {
-    400: http_status.HTTP_400,
-    404: http_status.HTTP_404,
-    405: http_status.HTTP_405,
-    413: http_status.HTTP_413,
-    415: http_status.HTTP_415,
-    500: http_status.HTTP_500,
-}
-
-
-def http_status_line(code: int) -> str:
-    """``"400 Bad Request"`` etc.: the status line Spyne's WSGI server expects."""
-    return str(_STATUS.get(code, f"{code} Error"))
-
 
 class MtomFault(Fault):  # type: ignore[misc]
     """A Fault made from an :class:`mtom.MtomError` (the error is ``.error``)."""
@@ -61,7 +46,7 @@ def set_status(ctx: Any, code: int) -> None:
     """The HTTP status of the reply, when the transport has one (WSGI does)."""
     transport = getattr(ctx, "transport", None)
     if transport is not None and hasattr(transport, "resp_code"):
-        transport.resp_code = http_status_line(code)
+        transport.resp_code = status_line(code)
 
 
 def fault_for_error(ctx: Any, error: MtomError, soap_version: str) -> MtomFault:
@@ -80,12 +65,12 @@ def soap12_http_status(fault: Any) -> str:
     their own status (413 request too long, 405 not POST).
     """
     if isinstance(fault, RequestTooLongError):
-        return http_status_line(413)
+        return status_line(413)
     if isinstance(fault, RequestNotAllowed):
-        return http_status_line(405)
+        return status_line(405)
     if not isinstance(fault, (Fault, ResourceNotFoundError)):
-        return http_status_line(500)
-    return http_status_line(fault_http_status("1.2", str(getattr(fault, "faultcode", "") or "")))
+        return status_line(500)
+    return status_line(fault_http_status("1.2", str(getattr(fault, "faultcode", "") or "")))
 
 
 def xml_safe_fault(fault: Any) -> Any:

@@ -151,13 +151,7 @@ class MtomMixin:
                  optimize: Iterable[type] | None = None, mtom_reply: str = "auto",
                  require_mtom: bool = False, progress: ProgressCallback | None = None,
                  **kwargs: Any):
-        self.mtom_reply = mtom.server.check_reply_mode(mtom_reply)
-        if not isinstance(require_mtom, bool):
-            raise ValueError(f"require_mtom must be True or False, got {require_mtom!r}")
-        if progress is not None and not callable(progress):
-            raise ValueError(f"progress must be a callable taking mtom.Progress, got {progress!r}")
-        self.require_mtom = require_mtom
-        self.progress = progress
+        self.server_options = mtom.server.ServerOptions(mtom_reply, require_mtom, progress)
         given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(mtom.MtomOptions)
                  if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
@@ -208,11 +202,11 @@ class MtomMixin:
                 ctx.transport.resp_code = HTTP_405
                 raise RequestNotAllowed("You must issue a POST request with the "
                                         "Content-Type header properly set.")
-        state = in_state(ctx)
+        state, progress = in_state(ctx), self.server_options.progress
         try:
             ct = mtom.parse_content_type(content_type) if content_type else None
             package = mtom.server.is_package(ct)
-            if self.require_mtom and not package:
+            if self.server_options.require_mtom and not package:
                 set_status(ctx, 415)
                 raise Fault("Client.UnsupportedMediaType", (
                     f"this service requires MTOM: send {mtom.server.MTOM_MEDIA_TYPE} (got "
@@ -221,8 +215,8 @@ class MtomMixin:
                 root = state.read_request(
                     ctx.in_string, ct, self.mtom_options, parser_options=self.parser_kwargs,
                     spool_threshold=self._auto_spool if self.spool_threshold is None
-                    else self.spool_threshold, charset=charset, progress=self.progress,
-                    content_length=_content_length(ctx) if self.progress else None)
+                    else self.spool_threshold, charset=charset, progress=progress,
+                    content_length=_content_length(ctx) if progress else None)
             except mtom.RootPartError as exc:
                 if package:
                     raise
@@ -454,7 +448,7 @@ class MtomMixin:
         if bound and ctx.out_document is not None:
             environ = getattr(ctx.transport, "req_env", None) or {}
             package = request.reply_package(
-                ctx.out_document, bound, self.mtom_options, mode=self.mtom_reply,
+                ctx.out_document, bound, self.mtom_options, mode=self.server_options.mtom_reply,
                 accept=environ.get("HTTP_ACCEPT"), soap_version=self.soap_version,
                 charset=charset or self.encoding)
         if package is None:  # no value became a part: the values are base64 text now
@@ -462,7 +456,7 @@ class MtomMixin:
             if isinstance(ctx.out_string, list):
                 request.sent = mtom.MessageStats.plain(sum(len(c) for c in ctx.out_string))
             return
-        body = request.reply_stream(package, self.progress)
+        body = request.reply_stream(package, self.server_options.progress)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
         headers = getattr(ctx.transport, "resp_headers", None)
