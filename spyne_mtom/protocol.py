@@ -52,9 +52,10 @@ written on XML-safe strings; see :mod:`.faults`.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from lxml import etree
@@ -131,13 +132,11 @@ class MtomMixin:
     """
 
     soap_version: ClassVar[str] = "1.1"
-    mtom_policy: ClassVar[bool] = True
 
     # Provided by Spyne's XmlDocument / Soap11.
     app: Any
     validator: Any
     encoding: str
-    xml_declaration: bool
     parser_kwargs: dict[str, Any]
     binary_encoding: Any
     serialization_handlers: Any
@@ -242,13 +241,8 @@ class MtomMixin:
                 next(body.iterchildren(tag=etree.Element), None) is None):
             raise Fault("Client.SoapError", "the SOAP Body has no element; expected the "
                         "operation's request element")
-        try:
+        with _client_fault("Client.SoapError", "malformed SOAP envelope"):
             super().decompose_incoming_envelope(ctx, message)  # type: ignore[misc]
-        except Fault:
-            raise
-        except (KeyError, AttributeError, TypeError, ValueError) as exc:
-            logger.debug("malformed envelope: %r", exc)
-            raise Fault("Client.SoapError", "malformed SOAP envelope") from None
 
     def validate_body(self, ctx: Any, message: Any) -> None:
         validate = super().validate_body  # type: ignore[misc]
@@ -266,15 +260,8 @@ class MtomMixin:
         return None
 
     def deserialize(self, ctx: Any, message: Any) -> None:
-        try:
+        with _client_fault("Client.ValidationError", "the request does not match the schema"):
             super().deserialize(ctx, message)  # type: ignore[misc]
-        except Fault:
-            raise
-        except (ValueError, TypeError, LookupError, AttributeError) as exc:
-            logger.debug("could not deserialise the request: %r", exc)
-            raise Fault("Client.ValidationError",
-                        f"the request does not match the schema ({type(exc).__name__})"
-                        ) from None
 
     # -- values in -------------------------------------------------------------
 
@@ -372,7 +359,11 @@ class MtomMixin:
             if error.reply_version != self.soap_version and headers is not None:
                 headers["Content-Type"] = "text/xml; charset=utf-8"
             return None
-        return super().serialize(ctx, message)  # type: ignore[misc]
+        result = super().serialize(ctx, message)  # type: ignore[misc]
+        if error is not None and ctx.out_document is not None:
+            # SOAP 1.2 Subcode values as QNames (JAX-WS rejects bare ones).
+            mtom.soap.qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
+        return result
 
     def binary_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                          name: str = "retval", **kwargs: Any) -> Any:
@@ -482,15 +473,21 @@ class Soap12Mtom(MtomMixin, Soap12):  # type: ignore[misc]
     def fault_to_http_response_code(self, fault: Any) -> str:
         return soap12_http_status(fault)
 
-    def serialize(self, ctx: Any, message: Any) -> Any:
-        """Spyne's, with namespace-qualified Subcode values (JAX-WS rejects bare ones)."""
-        result = super().serialize(ctx, message)
-        if ctx.out_error is not None and ctx.out_document is not None:
-            mtom.soap.qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
-        return result
-
 
 # -- helpers ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _client_fault(code: str, message: str) -> Iterator[None]:
+    """A Python error while Spyne reads the request (the envelope did not have the shape
+    Spyne assumes) is the client's: a ``code`` Fault saying ``message`` (the error's type)."""
+    try:
+        yield
+    except Fault:
+        raise
+    except (LookupError, AttributeError, TypeError, ValueError) as exc:
+        logger.debug("%s: %r", message, exc)
+        raise Fault(code, f"{message} ({type(exc).__name__})") from None
 
 
 def _content_length(ctx: Any) -> int | None:
