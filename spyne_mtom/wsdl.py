@@ -46,9 +46,7 @@ _HOOKS = "_spyne_mtom_wsdl"
 
 
 class _Hooks:
-    def __init__(self, doc: Any):
-        self.doc = doc
-        self.policy = False
+    policy = False  # publish the MTOM policy (an MTOM input protocol is installed)
 
     def on_schema_built(self, doc: Any) -> None:
         _fix_schema(doc)
@@ -68,7 +66,7 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
         return
     hooks = getattr(doc, _HOOKS, None)
     if hooks is None:
-        hooks = _Hooks(doc)
+        hooks = _Hooks()
         setattr(doc, _HOOKS, hooks)
         doc.event_manager.add_listener("xml_document_built", hooks.on_schema_built)
         doc.event_manager.add_listener("wsdl_document_built", hooks.on_wsdl_built)
