@@ -1,6 +1,6 @@
 """The soap-mtom demo: a Zeep client and a Spyne service exchanging a file over MTOM.
 
-Starts the example Spyne service (``spyne_mtom.demo_service``, SOAP 1.2, MTOM
+Starts the example Spyne service (``mtom_demo.service``, SOAP 1.2, MTOM
 protocols) under waitress on 127.0.0.1, uploads a generated file with a Zeep
 client using ``zeep_mtom.MtomTransport``, downloads it again, checks SHA-256
 both ways, repeats the upload with plain inline base64 for comparison, and
@@ -114,7 +114,7 @@ def full_demo(size: int) -> int:
     import zeep
     from zeep.transports import Transport
 
-    from spyne_mtom.demo_service import wsgi_app
+    from mtom_demo.service import wsgi_app
     from zeep_mtom import MtomTransport
 
     workdir = Path(tempfile.mkdtemp(prefix="soap-mtom-demo-"))

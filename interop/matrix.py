@@ -142,7 +142,7 @@ recorded too, with a coarse bound (allocator slack makes it noisy).
   `mtom.OutgoingPackage`, sent with `requests`, the reply read with `mtom.PackageReader` +
   `mtom.reconstitute`. It is the only client that can send the broken packages of the failure
   cases; Zeep and the peer clients never send a dangling Include, so those cells are "—".
-- The Spyne server is the project's own demo, `spyne_mtom.demo_service` (its `EchoTest` is the
+- The Spyne server is the project's own demo, `mtom_demo.service` (its `EchoTest` is the
   W3C shape: document/literal bare, `EchoTest` in and out, `Soap11Mtom`/`Soap12Mtom` with
   `validator="lxml"`), with threshold 0 for the "MTOM back" scenarios and never for the
   "plain back" ones, served by waitress on 127.0.0.1 (`/echo11`, `/echo12`).

@@ -26,7 +26,7 @@ optional ``xmime:contentType``) in ``http://example.org/mtom/data``.
 Directions (:data:`DIRECTIONS`): Zeep with :class:`zeep_mtom.MtomTransport`
 and a raw client (``mtom.optimize`` + :class:`mtom.OutgoingPackage` +
 ``requests``, replies through :class:`mtom.PackageReader`) against JAX-WS RI,
-gSOAP and Spyne (``spyne_mtom.demo_service``, whose ``EchoTest`` is the W3C
+gSOAP and Spyne (``mtom_demo.service``, whose ``EchoTest`` is the W3C
 shape, served by waitress on 127.0.0.1), and the JAX-WS RI and gSOAP clients
 against Spyne; SOAP 1.1 and 1.2 each. Failure cases exist only for the raw
 client: no well-behaved stack can be made to send a dangling Include.

@@ -67,13 +67,13 @@ def spyne_echo_wsgi(response_mtom: bool, store_dir: str | os.PathLike[str],
                     log: list[str] | None = None) -> Callable[..., Any]:
     """WSGI app: ``/echo11`` (SOAP 1.1) and ``/echo12`` (SOAP 1.2), the project's own demo.
 
-    The endpoints are ``spyne_mtom.demo_service`` (its ``EchoTest`` is the W3C shape:
+    The endpoints are ``mtom_demo.service`` (its ``EchoTest`` is the W3C shape:
     document/literal bare, reply root ``EchoTest``, ``validator="lxml"``) with threshold 0
     (every value back as a MIME part) or :data:`NEVER` (every value inline). Uploads of the
     demo's other operations would go to ``store_dir``. Each POST's Content-Type is appended to
     ``log`` (like the peers' server logs).
     """
-    from spyne_mtom.demo_service import wsgi_app
+    from mtom_demo.service import wsgi_app
 
     threshold = 0 if response_mtom else NEVER
     apps = {f"/echo{v.replace('.', '')}": wsgi_app(v, threshold=threshold,

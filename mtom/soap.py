@@ -13,9 +13,11 @@ from enum import Enum
 
 from lxml import etree
 
+from .errors import printable
 from .headers import ContentType, format_content_type, quote_param
 
 __all__ = [
+    "FAULT_NS",
     "SOAP11_ENV_NS",
     "SOAP12_ENV_NS",
     "XMIME_CONTENT_TYPE",
@@ -26,10 +28,14 @@ __all__ = [
     "SoapFault",
     "SoapVersion",
     "fault_envelope",
+    "fault_http_status",
     "multipart_content_type",
+    "qualify_subcodes",
     "read_fault",
     "root_content_type",
     "soap_version_of_namespace",
+    "version_mismatch",
+    "xml_text",
 ]
 
 SOAP11_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -41,6 +47,8 @@ XOP_MEDIA_TYPE = "application/xop+xml"
 #: Apache SOAP / Axis 1.x namespace of ``DataHandler`` and its other attachment types
 #: (``apachesoap:*``), which WSDLs use without importing any schema for it.
 XML_SOAP_NS = "http://xml.apache.org/xml-soap"
+#: Namespace of SOAP 1.2 fault subcodes written without one (:func:`qualify_subcodes`).
+FAULT_NS = "urn:soap-mtom:fault"
 #: The ``xmime:contentType`` attribute, in the 2005/05 and the 2004/11 namespace.
 XMIME_CONTENT_TYPE = (f"{{{XMIME_NS}}}contentType", f"{{{XMIME_NS_2004}}}contentType")
 
@@ -247,3 +255,52 @@ def fault_envelope(version: SoapVersion | str, code: str, reason: str, *,
         text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
         text.text = reason
     return env
+
+
+def fault_http_status(version: SoapVersion | str, code: str) -> int:
+    """The HTTP status of a fault whose code is ``code`` (``"Client"``, ``"Sender"``,
+    ``"Client.Detail"``…): 500 for every SOAP 1.1 fault (SOAP 1.1 section 6.2); the
+    SOAP 1.2 HTTP binding (Part 2, 7.5.1.2) answers a sender's fault with 400."""
+    sender = code.split(".", 1)[0].rpartition(":")[2] in ("Client", "Sender")
+    return 400 if sender and SoapVersion.coerce(version) is SoapVersion.SOAP12 else 500
+
+
+def qualify_subcodes(document: etree._Element, namespace: str | None = None) -> None:
+    """Make every SOAP 1.2 ``env:Subcode/env:Value`` in ``document`` a QName (Part 1 §5.4.6:
+    the value is an ``xs:QName``; JAX-WS rejects ``A Subcode must be namespace-qualified``).
+
+    An unprefixed value is put in ``namespace`` (e.g. the service's target namespace) or
+    :data:`FAULT_NS`, declared on the ``Value`` element itself (run this after any
+    namespace clean-up, which does not see prefixes in text).
+    """
+    tag = f"{{{SOAP12_ENV_NS}}}Value"
+    for subcode in list(document.iter(f"{{{SOAP12_ENV_NS}}}Subcode")):
+        old = subcode.find(tag)
+        if old is None or not old.text or ":" in old.text:
+            continue
+        new = etree.Element(tag, nsmap={"sub": namespace or FAULT_NS})
+        new.text, new.tail = f"sub:{old.text}", old.tail
+        subcode.replace(old, new)
+
+
+def version_mismatch(received: str | None, service: SoapVersion | str) -> tuple[SoapVersion, str]:
+    """A VersionMismatch fault for an envelope in the namespace ``received`` sent to a
+    ``service`` speaking one SOAP version: (the version to answer in, the reason).
+
+    A SOAP 1.1 envelope gets a SOAP 1.1 fault also from a SOAP 1.2 service (SOAP 1.2
+    Part 1, appendix A); build it with :func:`fault_envelope` (``upgrade=service``).
+    """
+    own = SoapVersion.coerce(service)
+    reply = SoapVersion.SOAP11 if SOAP11_ENV_NS in (own.envelope_ns, received) else (
+        SoapVersion.SOAP12)
+    version = soap_version_of_namespace(received)
+    got = f"SOAP {version.value}" if version is not None else "no SOAP version"
+    return reply, printable(
+        f"the request's Envelope is in the namespace {received or '(none)'} ({got}); "
+        f"this endpoint speaks SOAP {own.value} only: send an Envelope in {own.envelope_ns}")
+
+
+def xml_text(value: str | bytes) -> str:
+    """Text writable into XML 1.0 (a fault string from a peer may hold any byte): bytes are
+    read as UTF-8 (errors replaced), and what XML cannot carry is escaped (``\\x0b``)."""
+    return printable(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
+import mmap
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,8 +41,8 @@ from .writer import OutgoingPackage, OutgoingPart, PartSource, source_size
 from .xop import XOP_INCLUDE, XopReference, XopResult, optimize, reconstitute
 
 __all__ = ["ACCEPTED_VALUES", "Detached", "as_part", "base64_text", "build_package",
-           "check_source", "detach_hints", "inline_parts", "is_binary_value", "source_size",
-           "unpack"]
+           "check_source", "chunks_source", "decode_base64", "detach_hints", "inline_parts",
+           "is_binary_value", "safe_filename", "source_size", "unpack", "validate_received"]
 
 _B64_CHUNK = 3 * 256 * 1024  # a multiple of 3: chunks encode without padding
 
@@ -140,6 +141,38 @@ def _chunks(value: object) -> Iterator[bytes | memoryview]:
             yield view[i:i + _B64_CHUNK]
 
 
+def _buffer_size(value: object) -> int | None:
+    if isinstance(value, (bytes, bytearray, memoryview, mmap.mmap)):
+        return memoryview(value).nbytes
+    return None
+
+
+def chunks_source(value: object) -> tuple[PartSource, int] | None:
+    """A binary value given as one buffer or as chunks: its part source and size, or
+    ``None`` when it is not one.
+
+    One ``bytes``-like object (an ``mmap`` too, as a ``memoryview``), or an
+    iterable of them (a sequence of one is that one object; an iterable of
+    unknown length is materialised to know its size). A ``str`` is never one.
+    """
+    if isinstance(value, str):
+        return None
+    size = _buffer_size(value)
+    if size is not None:
+        buffer = memoryview(value) if isinstance(value, mmap.mmap) else value
+        return cast(PartSource, buffer), size
+    if not isinstance(value, Iterable):
+        return None
+    chunks = list(value)
+    sizes = [_buffer_size(c) for c in chunks]
+    if any(s is None for s in sizes):
+        return None
+    if len(chunks) == 1:
+        return chunks_source(chunks[0])
+    return [c if isinstance(c, bytes) else bytes(c) for c in chunks], sum(
+        s for s in sizes if s is not None)
+
+
 def base64_text(value: object) -> bytes:
     """The base64 text of a binary value (files and paths are read a chunk at a time).
 
@@ -157,6 +190,28 @@ def base64_text(value: object) -> bytes:
         pending = data[cut:]
     out.append(base64.b64encode(pending))
     return b"".join(out)
+
+
+def decode_base64(text: str | None) -> bytes:
+    """Decode an inline ``xs:base64Binary`` value (white space allowed; ``None``: empty).
+
+    Raises:
+        ValueError: the text is not base64 (:class:`binascii.Error` says why).
+    """
+    if not text:
+        return b""
+    return base64.b64decode("".join(text.split()), validate=True)
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A part's Content-Disposition filename usable as a value's name (metadata only).
+
+    Names with any directory part, ``.``/``..`` or a NUL are dropped (``None``):
+    a peer's name must never become a path.
+    """
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        return None
+    return name
 
 
 def build_package(envelope: etree._Element, values: Mapping[etree._Element, OutgoingPart],
@@ -249,6 +304,33 @@ class Detached:
             elif value is not None:
                 element.set(attribute, value)
         self.items.clear()
+
+
+def validate_received(validate: Callable[[], object], root: etree._Element,
+                      references: Iterable[XopReference] = (),
+                      errors: type[Exception] | tuple[type[Exception], ...] = Exception) -> None:
+    """Run a schema validation of ``root`` as a schema of the values sees it.
+
+    ``validate()`` runs with :func:`detach_hints` applied; when it raises one of
+    ``errors`` and something was detached, it runs once more on the tree as
+    received (the schema may declare, even require, an ``xmime:contentType``).
+    The tree is restored in every case; the first error is the one raised.
+    """
+    detached = detach_hints(root, references)
+    retry = bool(detached)
+    try:
+        validate()
+        return
+    except errors as exc:
+        if not retry:
+            raise
+        first = exc
+    finally:
+        detached.restore()
+    try:
+        validate()
+    except errors:
+        raise first from None
 
 
 def detach_hints(root: etree._Element, references: Iterable[XopReference] = ()) -> Detached:

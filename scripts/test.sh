@@ -10,7 +10,8 @@ if [ "${MTOM_INTEROP_REQUIRE:-0}" = "1" ] && [ -f interop/peers/install.sh ]; th
   bash interop/peers/install.sh
 fi
 echo "== ruff"; .venv/bin/python -m ruff check .
-echo "== mypy --strict mtom zeep_mtom spyne_mtom"; .venv/bin/python -m mypy --strict mtom zeep_mtom spyne_mtom
+echo "== mypy --strict mtom zeep_mtom spyne_mtom mtom_demo"
+.venv/bin/python -m mypy --strict mtom zeep_mtom spyne_mtom mtom_demo
 echo "== sphinx -W (docs/_build/html)"
 .venv/bin/python -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -24,10 +24,12 @@ log line per request on the ``spyne_mtom`` logger are described in :class:`MtomM
 Malformed MTOM becomes a SOAP Fault (``Client``/``Sender``) with the SOAP
 binding's HTTP status, always well-formed; the WSDL carries the MTOM policy
 assertion.
-:mod:`spyne_mtom.demo_service` is a ready-made example service.
+The example service built on it is a separate package, :mod:`mtom_demo.service`.
 """
 
 from mtom import DEFAULT_THRESHOLD, MtomOptions
+from mtom.policy import MTOM_POLICY_ID, WSOMA_NS, add_mtom_policy
+from mtom.policy import WSP15_NS as WSP_NS
 
 from . import compat  # noqa: F401  first: checks the extra, lets Spyne 2.14 import on 3.12+
 from .context import (
@@ -44,7 +46,6 @@ from .server import (
     MtomWsgiApplication,
     wsgi_application,
 )
-from .wsdl import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, add_mtom_policy
 
 __all__ = [
     "DEFAULT_MAX_CONTENT_LENGTH",

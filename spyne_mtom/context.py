@@ -20,21 +20,13 @@ attachment, as an echo does).
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from lxml import etree
 from spyne.context import ProtocolContext
 
-from mtom import (
-    Attachment,
-    MessageStats,
-    OutgoingPart,
-    Package,
-    PackageStream,
-    WireReport,
-    XopReference,
-)
+from mtom import Attachment, OutgoingPart, Package, PackageStream, XopReference
+from mtom.server import ServerCall
 
 __all__ = [
     "MtomProtocolContext",
@@ -52,62 +44,15 @@ _FALLBACK_IN = "_spyne_mtom_in"
 _FALLBACK_OUT = "_spyne_mtom_out"
 
 
-
-class MtomProtocolContext(ProtocolContext):  # type: ignore[misc]
-    """Spyne protocol context carrying the MTOM state of one request."""
+class MtomProtocolContext(ProtocolContext, ServerCall):  # type: ignore[misc]
+    """Spyne protocol context carrying the MTOM state of one request (a
+    :class:`mtom.server.ServerCall`, plus the reply values and body on the output side)."""
 
     def __init__(self, parent: Any, transport: Any, type: Any = None):
-        super().__init__(parent, transport, type)
-        self.package: Package | None = None
-        self.references: dict[etree._Element, XopReference] = {}
+        ProtocolContext.__init__(self, parent, transport, type)
+        ServerCall.__init__(self, report_logger)
         self.values: dict[etree._Element, OutgoingPart] = {}
-        self.streaming = False
-        self.handles: list[Any] = []
         self.body: PackageStream | None = None  # the MTOM reply body (output side)
-        self._closed = False
-        # The wire report: the request as received, the reply as sent (None: not yet).
-        self.received: MessageStats | None = None
-        self.sent: MessageStats | None = None
-        self._started = time.perf_counter()
-        self._reported = False
-
-    # -- input -------------------------------------------------------------
-
-    def set_package(self, package: Package, references: list[XopReference]) -> None:
-        self.package = package
-        self.references = {ref.element: ref for ref in references}
-
-    def reference(self, element: Any) -> XopReference | None:
-        """The attachment reference whose value ``element`` is, if any."""
-        if not self.references or not isinstance(element, etree._Element):
-            return None
-        return self.references.get(element)
-
-    def close(self) -> None:
-        """Release the request's temporary files (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        for handle in self.handles:  # File.Value handles (in-memory ones hold the data)
-            handle.close()
-        self.handles = []
-        if self.package is not None:
-            self.package.close()
-
-    def finish(self) -> None:
-        """The request is over: release its files and log its :class:`mtom.WireReport` (once)."""
-        self.close()
-        self.report()
-
-    def report(self) -> None:
-        """Log the :class:`mtom.WireReport` (once): as soon as the last byte of the reply is
-        out, before the server sends it, so a client's next call is logged after this one."""
-        if not self._reported:
-            self._reported = True
-            if report_logger.isEnabledFor(logging.INFO):
-                report = WireReport(self.sent or MessageStats.plain(0), self.received,
-                                    time.perf_counter() - self._started)
-                report_logger.info("%s", report.summary())
 
 
 def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:

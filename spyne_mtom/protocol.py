@@ -2,19 +2,20 @@
 
 Strategy
 --------
-*In* (``create_in_document``): a ``multipart/*`` request is pushed chunk by
-chunk from ``ctx.in_string`` (Spyne's reader of ``wsgi.input``) into the
-:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`;
-large parts spool to temporary files as they arrive. :func:`mtom.unpack`
-parses the root once (its charset honoured, Spyne's ``parser_kwargs`` and
-the core's safety options) and removes every ``xop:Include``, leaving its
-parent empty and recording parent → attachment (SwA ``cid:`` references
-too). A plain request is parsed by the same core function. The
-deserialisation handlers for ``ByteArray`` and ``File`` look an element up
-in that map first and build the value straight from the attachment: no
-base64 text is ever made, so a 100 MiB upload never becomes a 130 MiB text
-node. Plain SOAP requests take the usual path on the same endpoint (an
-``xop:Include`` in them is a Sender fault).
+*In* (``create_in_document``): the request body, ``ctx.in_string`` (Spyne's
+reader of ``wsgi.input``), goes to the core's
+:meth:`mtom.server.ServerCall.read_request` (the request's state is one):
+a ``multipart/*`` request is pushed chunk by chunk into the
+:class:`mtom.PackageReader` of the protocol's :class:`mtom.MtomOptions`
+(large parts spool to temporary files as they arrive) and its root parsed
+once (its charset honoured, Spyne's ``parser_kwargs`` and the core's safety
+options), every ``xop:Include`` removed, leaving its parent empty and
+recorded as parent → attachment (SwA ``cid:`` references too); a plain
+request is parsed the same way (an ``xop:Include`` in it is a Sender fault).
+One deserialisation handler for ``ByteArray`` and ``File``
+(``binary_from_element``) looks an element up in that map first and builds
+the value straight from the attachment: no base64 text is ever made, so a
+100 MiB upload never becomes a 130 MiB text node.
 
 *Validation* (``validator='lxml'``) sees the envelope with every Include
 removed: an empty ``base64Binary`` element is valid. ``xmime:contentType``
@@ -23,21 +24,25 @@ attributes (and SwA ``href``/``cid:`` text) are detached
 afterwards, so a model that does not declare them is not rejected; a model
 that declares one (``XmlAttribute``) gets it.
 
-*Out*: the serialisation handlers bind each ``ByteArray``/``File`` value to
-its element as an :class:`mtom.OutgoingPart` (files by path or handle, never
-read here). ``create_out_string`` hands (envelope, values) to
-:func:`mtom.build_package`, which puts an ``xop:Include`` where a value
-qualifies (``threshold``, ``optimize_elements``, ``inline_elements``) and
-base64 text elsewhere, and streams the package (:class:`mtom.PackageStream`)
-— or writes plain SOAP when no value became a part. Whether a reply may be
-MTOM at all is ``mtom_reply``: by default (``"auto"``) only when the request
-was MTOM or its ``Accept`` lists ``application/xop+xml`` (JAX-WS RI's rule);
-``"always"`` answers plain requests with MTOM too (W3C scenarios 1a/2a/3a).
+*Out*: one serialisation handler for ``ByteArray`` and ``File``
+(``binary_to_parent``; ``XmlData`` and fault details take the same path,
+``_put``) binds each value to its element as an :class:`mtom.OutgoingPart`
+(files by path or handle, never read here), or writes base64 text when the
+type is not optimised. ``create_out_string`` hands (envelope, values) to
+:meth:`mtom.server.ServerCall.reply_package`: :func:`mtom.build_package`
+puts an ``xop:Include`` where a value qualifies (``threshold``,
+``optimize_elements``, ``inline_elements``) and base64 text elsewhere, and
+the package is streamed (:meth:`mtom.server.ServerCall.reply_stream`) — or
+plain SOAP is written when no value became a part. Whether a reply may be
+MTOM at all is ``mtom_reply`` (:func:`mtom.server.reply_mtom`): by default
+(``"auto"``) only when the request was MTOM or its ``Accept`` lists
+``application/xop+xml`` (JAX-WS RI's rule); ``"always"`` answers plain
+requests with MTOM too (W3C scenarios 1a/2a/3a).
 
 *Wire report*: each request's sizes (MTOM, SwA or plain, parts, bytes each
 way, bytes as inline base64) are the core's :class:`mtom.MessageStats`, logged
 as one :class:`mtom.WireReport` line at INFO on the ``spyne_mtom`` logger when
-the reply is over.
+the reply is over (:class:`mtom.server.ServerCall`).
 
 *Faults*: any :class:`mtom.MtomError` while reading becomes a Spyne Fault
 (``Client.<Error>``) with the SOAP binding's HTTP status; every fault is
@@ -47,63 +52,32 @@ written on XML-safe strings; see :mod:`.faults`.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from lxml import etree
 from spyne.const.http import HTTP_405
 from spyne.error import RequestNotAllowed
 from spyne.model import ComplexModelBase, XmlAttribute
-from spyne.model.binary import (
-    BINARY_ENCODING_BASE64,
-    BINARY_ENCODING_USE_DEFAULT,
-    ByteArray,
-    File,
-)
+from spyne.model.binary import BINARY_ENCODING_BASE64, BINARY_ENCODING_USE_DEFAULT, ByteArray, File
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.protocol.xml import SchemaValidationError
 from spyne.server.http import HttpTransportContext
 from spyne.util.etreeconv import root_dict_to_etree
 
-from mtom import (
-    XOP_INCLUDE,
-    Attachment,
-    Limits,
-    MalformedXop,
-    MessageStats,
-    MtomError,
-    MtomOptions,
-    OutgoingPart,
-    Progress,
-    ProgressMeter,
-    RootPartError,
-    XopReference,
-    base64_text,
-    build_package,
-    content_type_hint,
-    detach_hints,
-    inline_base64,
-    parse_content_length,
-    parse_content_type,
-    unpack,
-)
+import mtom
+import mtom.schema
+import mtom.server
+import mtom.soap
 from mtom.progress import ProgressCallback
-from mtom.soap import XML_SOAP_NS
 
 from . import values
 from .context import MtomProtocolContext, in_state, out_state
-from .faults import (
-    VersionMismatch,
-    fault_for_error,
-    qualify_subcodes,
-    set_status,
-    soap12_http_status,
-    version_mismatch_envelope,
-    xml_safe_fault,
-)
+from .faults import VersionMismatch, fault_for_error, set_status, soap12_http_status, xml_safe_fault
 from .wsdl import install_wsdl_hooks
 
 __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
@@ -111,10 +85,8 @@ __all__ = ["MtomMixin", "Soap11Mtom", "Soap12Mtom"]
 logger = logging.getLogger(__name__)
 
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-#: What ``require_mtom`` asks a plain request to be sent as.
-MTOM_MEDIA_TYPE = 'multipart/related; type="application/xop+xml"'
-MTOM_REPLY = ("auto", "always", "never")
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_BINARY = (ByteArray, File)
 
 
 class MtomMixin:
@@ -160,13 +132,11 @@ class MtomMixin:
     """
 
     soap_version: ClassVar[str] = "1.1"
-    mtom_policy: ClassVar[bool] = True
 
     # Provided by Spyne's XmlDocument / Soap11.
     app: Any
     validator: Any
     encoding: str
-    xml_declaration: bool
     parser_kwargs: dict[str, Any]
     binary_encoding: Any
     serialization_handlers: Any
@@ -175,44 +145,37 @@ class MtomMixin:
     SOFT_VALIDATION: Any
     ns_soap_env: str
 
-    def __init__(self, *args: Any, options: MtomOptions | None = None,
+    def __init__(self, *args: Any, options: mtom.MtomOptions | None = None,
                  optimize_types: Iterable[type] | None = None,
                  optimize: Iterable[type] | None = None, mtom_reply: str = "auto",
                  require_mtom: bool = False, progress: ProgressCallback | None = None,
                  **kwargs: Any):
-        if mtom_reply not in MTOM_REPLY:
-            raise ValueError(f"mtom_reply must be 'auto', 'always' or 'never', got {mtom_reply!r}")
-        if not isinstance(require_mtom, bool):
-            raise ValueError(f"require_mtom must be True or False, got {require_mtom!r}")
-        if progress is not None and not callable(progress):
-            raise ValueError(f"progress must be a callable taking mtom.Progress, got {progress!r}")
-        self.mtom_reply = mtom_reply
-        self.require_mtom = require_mtom
-        self.progress = progress
-        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(MtomOptions)
+        self.server_options = mtom.server.ServerOptions(mtom_reply, require_mtom, progress)
+        given = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(mtom.MtomOptions)
                  if f.name in kwargs and f.name != "huge_tree"}  # huge_tree is Spyne's too
         super().__init__(*args, **kwargs)
         spool_threshold = given.get("spool_threshold")
-        self.mtom_options = MtomOptions.merge(
+        self.mtom_options = mtom.MtomOptions.merge(
             options, **{"huge_tree": True if self.parser_kwargs.get("huge_tree") else None,
                         **given})
         types = optimize_types if optimize_types is not None else optimize  # old name
-        types = (ByteArray, File) if types is None else types
+        types = _BINARY if types is None else types
         if isinstance(types, type) or not all(isinstance(t, type) for t in types):
             raise ValueError(f"optimize_types must be an iterable of Spyne types, got {types!r}")
         self.optimize = tuple(types)
         self.spool_threshold = spool_threshold if options is None else (
             spool_threshold or options.spool_threshold)
         self._auto_spool = self.mtom_options.spool_threshold
-        self.serialization_handlers[File] = self.file_to_parent
-        self.deserialization_handlers[File] = self.file_from_element
+        for kind in _BINARY:  # one "part or inline" path for both
+            self.serialization_handlers[kind] = self.binary_to_parent
+            self.deserialization_handlers[kind] = self.binary_from_element
 
     @property
     def threshold(self) -> int:
         return self.mtom_options.threshold
 
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> mtom.Limits:
         return self.mtom_options.limits
 
     # -- Spyne plumbing ------------------------------------------------------
@@ -238,79 +201,35 @@ class MtomMixin:
                 ctx.transport.resp_code = HTTP_405
                 raise RequestNotAllowed("You must issue a POST request with the "
                                         "Content-Type header properly set.")
-        state = in_state(ctx)
+        state, progress = in_state(ctx), self.server_options.progress
         try:
-            ct = parse_content_type(content_type) if content_type else None
-            if ct is not None and (ct.is_multipart or ct.media_type == "application/dime"):
-                root = self._read_package(ctx, ct, state)
-                xmlids: dict[str, Any] = {}
-            else:
-                if self.require_mtom:
-                    set_status(ctx, 415)
-                    raise Fault("Client.UnsupportedMediaType", (
-                        f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
-                        f"{ct.media_type if ct is not None else 'no Content-Type'})"))
-                data = self._read_plain(ctx)
-                state.received = MessageStats.plain(len(data))
-                root = self._parse_plain(data, charset)
-                if next(root.iter(XOP_INCLUDE), None) is not None:
-                    raise MalformedXop(
-                        "the request contains an xop:Include but is not a multipart/related "
-                        "MTOM package; send it as MTOM or inline the value as base64")
-                xmlids = {v: el for el in root.iter() if (v := el.get(_XML_ID)) is not None}
-        except MtomError as exc:
-            state.close()
+            ct = mtom.parse_content_type(content_type) if content_type else None
+            package = mtom.server.is_package(ct)
+            if self.server_options.require_mtom and not package:
+                set_status(ctx, 415)
+                raise Fault("Client.UnsupportedMediaType", (
+                    f"this service requires MTOM: send {mtom.server.MTOM_MEDIA_TYPE} (got "
+                    f"{ct.media_type if ct is not None else 'no Content-Type'})"))
+            try:
+                root = state.read_request(
+                    ctx.in_string, ct, self.mtom_options, parser_options=self.parser_kwargs,
+                    spool_threshold=self._auto_spool if self.spool_threshold is None
+                    else self.spool_threshold, charset=charset, progress=progress,
+                    content_length=_content_length(ctx) if progress else None)
+            except mtom.RootPartError as exc:
+                if package:
+                    raise
+                raise Fault("Client.XMLSyntaxError", exc.message) from None
+        except mtom.MtomError as exc:  # the call is closed already (read_request)
             raise fault_for_error(ctx, exc, self.soap_version) from None
         except Fault:
-            state.close()
             raise
         except Exception as exc:  # I/O errors while spooling, etc.
-            state.close()
             logger.error("could not read the request: %s: %s", type(exc).__name__, exc)
             raise Fault("Server", "the server could not read the request") from None
+        xmlids: dict[str, Any] = {} if package else {
+            v: el for el in root.iter() if (v := el.get(_XML_ID)) is not None}
         ctx.in_document = (root, xmlids)
-
-    def _meter(self, ctx: Any) -> ProgressMeter | None:
-        """A receive meter for the request body (``None`` without a ``progress`` callable)."""
-        if self.progress is None:
-            return None
-        return ProgressMeter(self.progress, "receive", _content_length(ctx))
-
-    def _read_plain(self, ctx: Any) -> bytes:
-        meter = self._meter(ctx)
-        if meter is None:
-            return b"".join(ctx.in_string)
-        chunks = []
-        for chunk in ctx.in_string:
-            chunks.append(chunk)
-            meter.advance(len(chunk))
-        meter.finish()
-        return b"".join(chunks)
-
-    def _read_package(self, ctx: Any, ct: Any, state: MtomProtocolContext) -> etree._Element:
-        spool = self._auto_spool if self.spool_threshold is None else self.spool_threshold
-        size = 0
-        with self.mtom_options.reader(ct, spool_threshold=spool,
-                                      progress=self._meter(ctx)) as reader:
-            for chunk in ctx.in_string:
-                if chunk:
-                    size += len(chunk)
-                    reader.feed(chunk)
-            package = reader.close()
-        state.package = package
-        state.received = MessageStats.incoming(package, size)
-        root, result = unpack(package, self.mtom_options, parser_options=self.parser_kwargs)
-        state.set_package(package, result.references + result.swa)
-        _drop_apache_types(result.swa)
-        return root
-
-    def _parse_plain(self, data: bytes, charset: str | None) -> etree._Element:
-        """A plain SOAP request, parsed as a root part is (Spyne's parser options, no DTD)."""
-        try:
-            return self.mtom_options.parse(data, charset=charset, what="request",
-                                           parser_options=self.parser_kwargs)
-        except RootPartError as exc:
-            raise Fault("Client.XMLSyntaxError", exc.message) from None
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope = ctx.in_document[0]
@@ -318,112 +237,82 @@ class MtomMixin:
         if name.localname == "Envelope" and name.namespace != self.ns_soap_env:
             raise VersionMismatch(name.namespace, self.soap_version)
         body = envelope.find(f"{{{self.ns_soap_env}}}Body")
-        if etree.QName(envelope).namespace == self.ns_soap_env and body is not None and (
+        if name.namespace == self.ns_soap_env and body is not None and (
                 next(body.iterchildren(tag=etree.Element), None) is None):
             raise Fault("Client.SoapError", "the SOAP Body has no element; expected the "
                         "operation's request element")
-        try:
+        with _client_fault("Client.SoapError", "malformed SOAP envelope"):
             super().decompose_incoming_envelope(ctx, message)  # type: ignore[misc]
-        except Fault:
-            raise
-        except (KeyError, AttributeError, TypeError, ValueError) as exc:
-            logger.debug("malformed envelope: %r", exc)
-            raise Fault("Client.SoapError", "malformed SOAP envelope") from None
 
     def validate_body(self, ctx: Any, message: Any) -> None:
+        validate = super().validate_body  # type: ignore[misc]
         if self.validator is not self.SCHEMA_VALIDATION or ctx.in_body_doc is None:
-            return super().validate_body(ctx, message)  # type: ignore[misc,no-any-return]
-        detached = detach_hints(ctx.in_body_doc, in_state(ctx).references.values())
-        try:
-            super().validate_body(ctx, message)  # type: ignore[misc]
-        except SchemaValidationError as first:
-            if not detached:
-                raise _schema_fault(first) from None
-            # The model may declare (and require) what was detached: retry as received.
-            detached.restore()
-            try:
-                super().validate_body(ctx, message)  # type: ignore[misc]
-            except SchemaValidationError:
-                raise _schema_fault(first) from None
-        finally:
-            detached.restore()
+            return validate(ctx, message)  # type: ignore[no-any-return]
+        try:  # xmime hints detached (a model need not declare them), or as received
+            mtom.values.validate_received(lambda: validate(ctx, message), ctx.in_body_doc,
+                                          in_state(ctx).references.values(),
+                                          SchemaValidationError)
+        except SchemaValidationError as exc:
+            # Spyne's Soap12 cannot serialise its own (bytes message, Reason in no namespace).
+            text = exc.faultstring
+            text = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+            raise Fault("Client.SchemaValidationError", str(text)) from None
+        return None
 
     def deserialize(self, ctx: Any, message: Any) -> None:
-        try:
+        with _client_fault("Client.ValidationError", "the request does not match the schema"):
             super().deserialize(ctx, message)  # type: ignore[misc]
-        except Fault:
-            raise
-        except (ValueError, TypeError, LookupError, AttributeError) as exc:
-            logger.debug("could not deserialise the request: %r", exc)
-            raise Fault("Client.ValidationError",
-                        f"the request does not match the schema ({type(exc).__name__})"
-                        ) from None
 
     # -- values in -------------------------------------------------------------
 
-    def _reference(self, ctx: Any, element: Any) -> XopReference | None:
-        return in_state(ctx).reference(element)
-
-    def _part_value(self, ctx: Any, t: Any, ref: XopReference) -> Any:
+    def _part_value(self, ctx: Any, t: Any, ref: mtom.XopReference) -> Any:
         """The native value of a received part: ``File.Value`` (a handle) or ``(bytes,)``."""
-        if issubclass(t, File):
-            value = values.file_value(ref.attachment, ref.content_type)
+        value = values.part_value(t, ref.attachment, ref.content_type)
+        if isinstance(value, File.Value):
             in_state(ctx).handles.append(value.handle)
-            return value
-        return values.byte_array_value(ref.attachment)
+        return value
 
     def from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
-        if ref is not None and not issubclass(cls, (ByteArray, File, ComplexModelBase)):
+        ref = in_state(ctx).reference(element)
+        if ref is not None and not issubclass(cls, (*_BINARY, ComplexModelBase)):
             # A non-binary type holding an optimised value: its infoset value is
             # the base64 text (XOP section 3), so give the type exactly that.
-            inline_base64([ref])
+            mtom.inline_base64([ref])
         return super().from_element(ctx, cls, element)  # type: ignore[misc]
 
-    def _plain_base64(self, cls: Any, text: Any) -> bool:
-        """Whether ``text`` is an inline value Spyne would decode as plain base64, unvalidated."""
-        if not text or not isinstance(text, str) or self.validator is self.SOFT_VALIDATION:
-            return False
-        encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
-        if encoding is BINARY_ENCODING_USE_DEFAULT:
-            encoding = self.binary_encoding
-        return encoding is BINARY_ENCODING_BASE64
-
-    def byte_array_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
-        if ref is None:
-            try:
-                if self._plain_base64(cls, element.text):
-                    # Spyne's from_base64 joins the text character by character
-                    # (''.join(str)): ~8 µs per KiB. Same result, same errors.
-                    return (binascii.a2b_base64(element.text),)
-                return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
-            except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
-                raise Fault("Client.ValidationError",
-                            f"invalid base64Binary value: {exc}") from None
-        retval = self._part_value(ctx, cls, ref)
-        if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
-            raise Fault("Client.ValidationError", "an attachment value does not respect the "
-                        "constraints of its type")
-        return retval
-
-    def file_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
-        ref = self._reference(ctx, element)
+    def binary_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
+        """A ``ByteArray`` or ``File`` value: the attachment ``element`` refers to, else
+        its inline base64 text."""
+        ref = in_state(ctx).reference(element)
         if ref is not None:
-            return self._part_value(ctx, cls, ref)
-        if element.text is None:
-            return None
-        return values.inline_file_value(
-            element.text, content_type_hint(element) or "application/octet-stream")
+            retval = self._part_value(ctx, cls, ref)
+            if self.validator is self.SOFT_VALIDATION and not cls.validate_native(cls, retval):
+                raise Fault("Client.ValidationError", "an attachment value does not respect "
+                            "the constraints of its type")
+            return retval
+        text = element.text
+        try:
+            if issubclass(cls, File):
+                return None if text is None else File.Value(
+                    type=mtom.content_type_hint(element) or "application/octet-stream",
+                    data=[mtom.values.decode_base64(text)])
+            if (text and isinstance(text, str) and self._base64(cls)
+                    and self.validator is not self.SOFT_VALIDATION):
+                # Spyne's from_base64 joins the text character by character
+                # (''.join(str)): ~8 µs per KiB. Same result, same errors.
+                return (binascii.a2b_base64(text),)
+            return super().byte_array_from_element(ctx, cls, element)  # type: ignore[misc]
+        except (ValueError, TypeError) as exc:  # binascii.Error on bad base64
+            raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from None
 
     def complex_from_element(self, ctx: Any, cls: Any, elt: Any) -> Any:
         inst = super().complex_from_element(ctx, cls, elt)  # type: ignore[misc]
         attrs = self.get_cls_attrs(cls)  # type: ignore[attr-defined]
-        ref = self._reference(ctx, elt)
+        ref = in_state(ctx).reference(elt)
         if ref is not None and attrs._xml_tag_body_as is not None:
             for key, modifier in attrs._xml_tag_body_as:
                 t = modifier.type
-                if issubclass(t, (File, ByteArray)):
+                if issubclass(t, _BINARY):
                     value = self._part_value(ctx, t, ref)
                     inst._safe_set(key, value, t, self.get_cls_attrs(t))  # type: ignore[attr-defined]
         # Spyne matches attributes by local name only; namespaced ones
@@ -440,110 +329,99 @@ class MtomMixin:
 
     # -- values out ------------------------------------------------------------
 
-    def _optimisable(self, cls: Any) -> bool:
-        if not self.optimize or not issubclass(cls, self.optimize):
-            return False
+    def _base64(self, cls: Any) -> bool:
+        """Whether ``cls``'s values are written as base64 (its encoding or the protocol's)."""
         encoding = self.get_cls_attrs(cls).encoding  # type: ignore[attr-defined]
         if encoding is BINARY_ENCODING_USE_DEFAULT:
             encoding = self.binary_encoding
         return encoding is BINARY_ENCODING_BASE64
 
-    def _bind(self, ctx: Any, cls: Any, elt: etree._Element, source: Any, size: int | None,
-              content_type: str | None) -> None:
-        """``elt``'s value: a part or base64 text, decided when the envelope is complete."""
-        declared = _declared_type(cls) or "application/octet-stream"
-        out_state(ctx).values[elt] = OutgoingPart(source, size=size,
-                                                  content_type=content_type or declared)
+    def _put(self, ctx: Any, cls: Any, elt: etree._Element, found: values.Found,
+             optimise: bool = True) -> None:
+        """``elt``'s value, the one "part or inline" path: a part candidate (decided by
+        :func:`mtom.build_package` when the envelope is complete) or base64 text now."""
+        source, size, content_type = found
+        if optimise and issubclass(cls, self.optimize) and self._base64(cls):
+            declared = mtom.schema.single_media_type(
+                getattr(cls.Attributes, "expected_content_types", None))
+            out_state(ctx).values[elt] = mtom.OutgoingPart(source, size=size, content_type=(
+                content_type or declared or "application/octet-stream"))
+        else:
+            elt.text = mtom.base64_text(mtom.OutgoingPart(source, size=size)).decode("ascii")
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         out_state(ctx).values = {}
-        if isinstance(ctx.out_error, VersionMismatch):  # answered in the sender's version
-            ctx.out_document = version_mismatch_envelope(ctx.out_error, self.soap_version)
+        error = ctx.out_error
+        if isinstance(error, VersionMismatch):  # answered in the sender's version
+            ctx.out_document = mtom.fault_envelope(error.reply_version, "VersionMismatch",
+                                                   error.faultstring, upgrade=self.soap_version)
             headers = getattr(ctx.transport, "resp_headers", None)
-            if ctx.out_error.reply_version != self.soap_version and headers is not None:
+            if error.reply_version != self.soap_version and headers is not None:
                 headers["Content-Type"] = "text/xml; charset=utf-8"
             return None
-        return super().serialize(ctx, message)  # type: ignore[misc]
+        result = super().serialize(ctx, message)  # type: ignore[misc]
+        if error is not None and ctx.out_document is not None:
+            # SOAP 1.2 Subcode values as QNames (JAX-WS rejects bare ones).
+            mtom.soap.qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
+        return result
 
-    def byte_array_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
-                             name: str = "retval", **kwargs: Any) -> Any:
-        found = values.byte_array_source(inst)
-        if found is None or not isinstance(parent, etree._Element) or not self._optimisable(cls):
+    def binary_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
+                         name: str = "retval", **kwargs: Any) -> Any:
+        """A ``ByteArray`` or ``File`` value as an element (:meth:`_put`)."""
+        found = values.binary_source(cls, inst)
+        tree = isinstance(parent, etree._Element)
+        if not issubclass(cls, File) and (found is None or not tree or not self._base64(cls)
+                                          or not issubclass(cls, self.optimize)):
             return super().byte_array_to_parent(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, name, **kwargs)
-        elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-        parent.append(elt)
-        self._bind(ctx, cls, elt, found[0], found[1], None)
-        return None
-
-    def file_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
-                       name: str = "retval", **kwargs: Any) -> None:
-        found = values.file_source(inst)
         if found is None:
             raise ValueError(f"{type(inst).__name__} is not a File value (data, handle or path)")
-        source, size, ctype = found
         elt = self._gen_tag(cls, ns, name, **kwargs)  # type: ignore[attr-defined]
-        if isinstance(parent, etree._Element) and self._optimisable(cls):
-            parent.append(elt)
-            self._bind(ctx, cls, elt, source, size, ctype)
-            return
-        elt.text = base64_text(OutgoingPart(source, size=size)).decode("ascii")
-        if hasattr(parent, "append"):
+        self._put(ctx, cls, elt, found, optimise=tree)
+        if tree:
             parent.append(elt)
         else:
             parent.write(elt)
+        return None
 
     def xmldata_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: Any,
                           add_type: bool = False, **kwargs: Any) -> Any:
         t = cls.type
         found = None
         if (inst is not None and isinstance(parent, etree._Element) and len(parent) == 0
-                and issubclass(t, (ByteArray, File))):
-            found = values.file_source(inst) if issubclass(t, File) else (
-                None if (b := values.byte_array_source(inst)) is None else (*b, None))
+                and issubclass(t, _BINARY)):
+            found = values.binary_source(t, inst)
         if found is None:
             return super().xmldata_to_parent(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, name, add_type=add_type, **kwargs)
         if add_type:
-            parent.set("{http://www.w3.org/2001/XMLSchema-instance}type",
-                       cls.get_type_name_ns(self.app.interface))
-        if self._optimisable(t):
-            self._bind(ctx, t, parent, *found)
-        else:
-            parent.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
+            parent.set(_XSI_TYPE, cls.get_type_name_ns(self.app.interface))
+        self._put(ctx, t, parent, found)
         return None
 
-    # -- faults with attachments ------------------------------------------------
+    # -- faults ------------------------------------------------------------------
 
     def _fault_to_parent_impl(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                               subelts: list[Any], **kwargs: Any) -> Any:
         detail = getattr(inst, "detail", None)
-        if not (isinstance(detail, dict) and any(_is_binary(v) for v in detail.values())):
+        items = detail.items() if isinstance(detail, dict) else ()
+        found = {k: values.file_source(v) for k, v in items if _is_binary(v)}
+        if not found:
             return super()._fault_to_parent_impl(  # type: ignore[misc]
                 ctx, cls, inst, parent, ns, subelts, **kwargs)
         tag = "detail" if self.soap_version == "1.1" else f"{{{self.ns_soap_env}}}Detail"
         detail_elt = etree.Element(tag)
-        for key, value in detail.items():
-            if _is_binary(value):
-                child = etree.SubElement(detail_elt, key)
-                found = values.file_source(value)
-                if found is None:
-                    continue
-                if self.optimize:
-                    self._bind(ctx, File, child, *found)
-                else:
-                    child.text = base64_text(OutgoingPart(found[0], size=found[1])).decode("ascii")
-            else:
+        for key, value in items:
+            if key not in found:
                 detail_elt.append(root_dict_to_etree({key: value}))
-        subelts = [*subelts, detail_elt]
+            elif (source := found[key]) is not None:
+                self._put(ctx, File, etree.SubElement(detail_elt, key), source)
         inst.detail = None
         try:
             return super()._fault_to_parent_impl(  # type: ignore[misc]
-                ctx, cls, inst, parent, ns, subelts, **kwargs)
+                ctx, cls, inst, parent, ns, [*subelts, detail_elt], **kwargs)
         finally:
             inst.detail = detail
-
-    # -- writing -----------------------------------------------------------------
 
     def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any,
                         *args: Any, **kwargs: Any) -> Any:
@@ -553,50 +431,23 @@ class MtomMixin:
 
     # -- writing -----------------------------------------------------------------
 
-    def _mtom_reply(self, ctx: Any) -> bool:
-        """Whether the reply may be MTOM (``mtom_reply``; ``mtom=False`` is ``"never"``)."""
-        if self.mtom_options.mtom is False or self.mtom_reply == "never":
-            return False
-        received = in_state(ctx).received
-        if self.mtom_reply == "always" or (received is not None and received.mtom):
-            return True
-        environ = getattr(ctx.transport, "req_env", None) or {}
-        return "application/xop+xml" in str(environ.get("HTTP_ACCEPT", "")).lower()
-
     def create_out_string(self, ctx: Any, charset: str | None = None) -> None:
         state = out_state(ctx)
         bound, state.values = state.values, {}
         request = in_state(ctx)
         package = None
         if bound and ctx.out_document is not None:
-            options = self.mtom_options if self._mtom_reply(ctx) else dataclasses.replace(
-                self.mtom_options, mtom=False)
-            package = build_package(ctx.out_document, bound, options,
-                                    soap_version=self.soap_version,
-                                    charset=charset or self.encoding)
+            environ = getattr(ctx.transport, "req_env", None) or {}
+            package = request.reply_package(
+                ctx.out_document, bound, self.mtom_options, mode=self.server_options.mtom_reply,
+                accept=environ.get("HTTP_ACCEPT"), soap_version=self.soap_version,
+                charset=charset or self.encoding)
         if package is None:  # no value became a part: the values are base64 text now
             super().create_out_string(ctx, charset)  # type: ignore[misc]
             if isinstance(ctx.out_string, list):
-                request.sent = MessageStats.plain(sum(len(chunk) for chunk in ctx.out_string))
+                request.sent = mtom.MessageStats.plain(sum(len(c) for c in ctx.out_string))
             return
-        request.streaming = True
-        user = self.progress
-
-        def progress(event: Progress) -> None:  # the last byte is out: the report
-            if user is not None:
-                user(event)
-            if event.finished:
-                request.sent = MessageStats.outgoing(package, event.done)
-                request.report()
-
-        def sent() -> None:  # the stream is closed (maybe early): release, report if not yet
-            if request.sent is None:
-                request.sent = MessageStats.outgoing(package, body.tell())
-            request.finish()
-
-        meter = ProgressMeter(progress, "send", package.content_length,
-                              step=None if user is not None else 1 << 62)
-        body = package.stream(on_close=sent, progress=meter)
+        body = request.reply_stream(package, self.server_options.progress)
         ctx.out_string = iter(body)  # no len(): Spyne would iterate the body to sum it up
         state.body = body  # MtomWsgiApplication: Content-Length, wsgi.file_wrapper
         headers = getattr(ctx.transport, "resp_headers", None)
@@ -622,59 +473,31 @@ class Soap12Mtom(MtomMixin, Soap12):  # type: ignore[misc]
     def fault_to_http_response_code(self, fault: Any) -> str:
         return soap12_http_status(fault)
 
-    def serialize(self, ctx: Any, message: Any) -> Any:
-        """Spyne's, with namespace-qualified Subcode values (JAX-WS rejects bare ones)."""
-        result = super().serialize(ctx, message)
-        if ctx.out_error is not None and ctx.out_document is not None:
-            qualify_subcodes(ctx.out_document, getattr(self.app, "tns", None))
-        return result
-
 
 # -- helpers ---------------------------------------------------------------------
 
 
-def _declared_type(cls: Any) -> str | None:
-    """A single concrete media type the model declares (``expected_content_types``)."""
-    declared = getattr(cls.Attributes, "expected_content_types", None)
-    if not declared:
-        return None
-    kinds = [k.strip() for k in str(declared).split(",") if k.strip()]
-    if len(kinds) == 1 and "*" not in kinds[0]:
-        return kinds[0]
-    return None
-
-
-def _schema_fault(error: Any) -> Fault:
-    """A plain Fault for a schema error (Spyne's ``Soap12`` cannot serialise its own:
-    the message is ``bytes`` and the Reason lands in no namespace)."""
-    text = error.faultstring
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    return Fault("Client.SchemaValidationError", str(text))
+@contextlib.contextmanager
+def _client_fault(code: str, message: str) -> Iterator[None]:
+    """A Python error while Spyne reads the request (the envelope did not have the shape
+    Spyne assumes) is the client's: a ``code`` Fault saying ``message`` (the error's type)."""
+    try:
+        yield
+    except Fault:
+        raise
+    except (LookupError, AttributeError, TypeError, ValueError) as exc:
+        logger.debug("%s: %r", message, exc)
+        raise Fault(code, f"{message} ({type(exc).__name__})") from None
 
 
 def _content_length(ctx: Any) -> int | None:
     """The request's Content-Length (WSGI ``CONTENT_LENGTH``), if it has one."""
     environ = getattr(ctx.transport, "req_env", None) or {}
-    return parse_content_length(environ.get("CONTENT_LENGTH"))
-
-
-def _drop_apache_types(references: Iterable[XopReference]) -> None:
-    """Remove Axis's ``xsi:type="ns:DataHandler"`` (any type of the ``xml-soap`` namespace)
-    from SwA reference elements: the attachment is the value, and the service's own schema
-    type applies (Spyne would look the foreign type up and reject the request)."""
-    for ref in references:
-        el = ref.element
-        value = el.get(_XSI_TYPE)
-        if value is None:
-            continue
-        prefix = value.partition(":")[0] if ":" in value else None
-        if el.nsmap.get(prefix) == XML_SOAP_NS:
-            del el.attrib[_XSI_TYPE]
+    return mtom.parse_content_length(environ.get("CONTENT_LENGTH"))
 
 
 def _is_binary(value: Any) -> bool:
-    return isinstance(value, (bytes, bytearray, memoryview, Attachment, File.Value))
+    return isinstance(value, (bytes, bytearray, memoryview, mtom.Attachment, File.Value))
 
 
 def _takes_files(app: Any) -> bool:

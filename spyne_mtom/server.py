@@ -38,6 +38,7 @@ from typing import Any
 from spyne.server.wsgi import WsgiApplication
 
 from mtom import PackageStream, check_size
+from mtom.server import ViewFile
 
 from .context import out_state
 
@@ -96,25 +97,8 @@ class MtomWsgiApplication(WsgiApplication):  # type: ignore[misc]
             finally:
                 body.close()
         if str(getattr(wrapper, "__module__", "")).startswith("waitress."):
-            return wrapper(_ViewFile(body), FILE_WRAPPER_BLOCK)
+            return wrapper(ViewFile(body), FILE_WRAPPER_BLOCK)  # reads are memoryviews
         return wrapper(body, FILE_WRAPPER_BLOCK)
-
-
-class _ViewFile:
-    """The response body for waitress's ``wsgi.file_wrapper``: reads are memoryviews.
-
-    waitress sends a file body by reading up to ``SO_SNDBUF`` bytes, sending what
-    the socket takes, then reading that many again to skip them: two reads per
-    send. :meth:`mtom.PackageStream.read_view` hands out views of the held chunk
-    instead of copies, which is all waitress does with them (``send``, ``len``).
-    """
-
-    def __init__(self, stream: PackageStream):
-        self.read = stream.read_view
-        self.seek = stream.seek
-        self.tell = stream.tell
-        self.seekable = stream.seekable
-        self.close = stream.close
 
 
 def wsgi_application(app: Any, *, max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,

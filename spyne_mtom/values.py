@@ -6,57 +6,29 @@ Incoming, an attachment becomes ``(bytes,)`` or a ``File.Value`` whose
 ``handle`` reads the attachment (memory or its spooled temporary file; the
 value has no ``path``, and keeps the attachment alive as ``.attachment``).
 Outgoing, a value becomes a :data:`mtom.writer.PartSource` plus its size
-when it can be known without reading: paths and open files are handed to the
+when it can be known without reading (buffers and chunks:
+:func:`mtom.values.chunks_source`): paths and open files are handed to the
 writer as they are, so they are streamed from disk, never loaded.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import mmap
 import os
-from collections.abc import Iterable
 from typing import Any
 
 from spyne.model.binary import File
-from spyne.model.fault import Fault
 
 from mtom import Attachment, source_size
+from mtom.values import chunks_source, safe_filename
 
-__all__ = [
-    "BinarySource",
-    "byte_array_source",
-    "byte_array_value",
-    "decode_base64_text",
-    "file_source",
-    "file_value",
-    "inline_file_value",
-    "safe_filename",
-]
+__all__ = ["Found", "binary_source", "file_source", "file_value", "part_value"]
 
-BinarySource = tuple[Any, "int | None"]
-"""(source for :class:`mtom.OutgoingPart`, size in bytes or ``None``)."""
+Found = tuple[Any, "int | None", "str | None"]
+"""(source for :class:`mtom.OutgoingPart`, size or ``None``, content type or ``None``)."""
 
 
 # -- incoming ------------------------------------------------------------------
-
-
-def byte_array_value(attachment: Attachment) -> tuple[bytes]:
-    """The native ``ByteArray`` value of an attachment: one ``bytes`` chunk (one read)."""
-    return (attachment.read(),)
-
-
-def safe_filename(name: str | None) -> str | None:
-    """A Content-Disposition filename usable as ``File.Value.name`` (metadata only).
-
-    Names with any directory part are dropped (``File.Value`` rejects them,
-    and a peer's name must never become a path).
-    """
-    if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
-        return None
-    return name
 
 
 def file_value(attachment: Attachment, content_type: str) -> Any:
@@ -71,66 +43,30 @@ def file_value(attachment: Attachment, content_type: str) -> Any:
     return value
 
 
-def decode_base64_text(text: str | None) -> bytes:
-    """Decode an inline base64Binary value (white space allowed).
-
-    Raises:
-        spyne.model.fault.Fault: ``Client.ValidationError``, the text is not base64.
-    """
-    if not text:
-        return b""
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise Fault("Client.ValidationError", f"invalid base64Binary value: {exc}") from exc
-
-
-def inline_file_value(text: str | None, content_type: str) -> Any:
-    """A ``File.Value`` for an inline base64 value (Spyne's XML protocols skip the decode)."""
-    return File.Value(type=content_type, data=[decode_base64_text(text)])
+def part_value(cls: type, attachment: Attachment, content_type: str) -> Any:
+    """The native value of ``cls`` for a received part: ``File`` a :func:`file_value`,
+    ``ByteArray`` one ``bytes`` chunk (one read)."""
+    if issubclass(cls, File):
+        return file_value(attachment, content_type)
+    return (attachment.read(),)
 
 
 # -- outgoing ------------------------------------------------------------------
 
 
-def _buffer_size(value: Any) -> int | None:
-    if isinstance(value, (bytes, bytearray, memoryview, mmap.mmap)):
-        return memoryview(value).nbytes
-    return None
+def _with_type(found: tuple[Any, int] | None, content_type: str | None) -> Found | None:
+    return None if found is None else (found[0], found[1], content_type)
 
 
-def byte_array_source(value: Any) -> BinarySource | None:
-    """A part source for a ``ByteArray`` value, or ``None`` when it is not binary.
-
-    Accepts ``bytes``-like objects and sequences (or iterables) of them, as
-    Spyne does; an iterable of unknown length is materialised to know it.
-    """
-    if isinstance(value, str):
-        return None
-    size = _buffer_size(value)
-    if size is not None:
-        return (value if not isinstance(value, mmap.mmap) else memoryview(value)), size
-    if isinstance(value, Iterable):
-        chunks = list(value)
-        sizes = [_buffer_size(c) for c in chunks]
-        if any(s is None for s in sizes):
-            return None
-        if len(chunks) == 1:
-            only = chunks[0]
-            return (only if not isinstance(only, mmap.mmap) else memoryview(only)), sizes[0]
-        return [bytes(c) if not isinstance(c, bytes) else c for c in chunks], sum(
-            s for s in sizes if s is not None)
-    return None
+def binary_source(cls: type, value: Any) -> Found | None:
+    """A part source for a value of ``cls`` (``File``: :func:`file_source`; ``ByteArray``:
+    ``bytes``-likes and sequences of them, as Spyne accepts), or ``None`` if not binary."""
+    if issubclass(cls, File):
+        return file_source(value)
+    return _with_type(chunks_source(value), None)
 
 
-def _handle_source(handle: Any) -> BinarySource:
-    with contextlib.suppress(AttributeError, OSError, ValueError):
-        if handle.seekable():
-            handle.seek(0)  # Spyne reads a File handle from its start
-    return handle, source_size(handle)
-
-
-def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
+def file_source(value: Any) -> Found | None:
     """A part source for a ``File`` value: ``(source, size, content_type)``.
 
     ``File.Value`` with ``.attachment`` (received), ``data``, ``handle``
@@ -139,26 +75,19 @@ def file_source(value: Any) -> tuple[Any, int | None, str | None] | None:
     """
     if isinstance(value, Attachment):
         return value, value.size, value.content_type
-    if isinstance(value, File.Value):
-        ctype = value.type
-        att = getattr(value, "attachment", None)
-        if isinstance(att, Attachment) and not att.closed:
-            return att, att.size, ctype
-        if value.data is not None:
-            found = byte_array_source(value.data)
-            if found is None:
-                return None
-            return found[0], found[1], ctype
-        if value.handle is not None:
-            src, size = _handle_source(value.handle)
-            return src, size, ctype
-        path = value.abspath or value.path
-        if path is not None:
-            return os.fspath(path), os.stat(path).st_size, ctype
-        return None
-    if isinstance(value, (str, os.PathLike)):
-        return os.fspath(value), os.stat(value).st_size, None
-    found = byte_array_source(value)
-    if found is None:
-        return None
-    return found[0], found[1], None
+    if not isinstance(value, File.Value):
+        if isinstance(value, (str, os.PathLike)):
+            return os.fspath(value), os.stat(value).st_size, None
+        return _with_type(chunks_source(value), None)
+    att = getattr(value, "attachment", None)
+    if isinstance(att, Attachment) and not att.closed:
+        return att, att.size, value.type
+    if value.data is not None:
+        return _with_type(chunks_source(value.data), value.type)
+    if value.handle is not None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            if value.handle.seekable():
+                value.handle.seek(0)  # Spyne reads a File handle from its start
+        return value.handle, source_size(value.handle), value.type
+    path = value.abspath or value.path
+    return None if path is None else (os.fspath(path), os.stat(path).st_size, value.type)

@@ -19,38 +19,34 @@ those trees:
   ``<xs:attribute ref="xmime:contentType"/>`` with a small schema for the
   xmime namespace next to the others — Spyne would declare an unqualified
   local attribute instead, which no MTOM client sends.
+
+How each of these is written is the core's (:mod:`mtom.policy`,
+:mod:`mtom.schema`); this module finds, in Spyne's models, where.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lxml import etree
 from spyne.interface.xml_schema._base import SchemaInfo
 from spyne.model import ComplexModelBase, XmlAttribute
 
 from mtom import XMIME_NS
-from mtom.policy import MTOM_POLICY_ID, WSOMA_NS, WSU_NS, add_mtom_policy
-from mtom.policy import WSP15_NS as WSP_NS
-from mtom.soap import XMIME_NS_2004
+from mtom.policy import add_mtom_policy
+from mtom.schema import (
+    XSD_NS,
+    declare_xmime_attributes,
+    expect_content_types,
+    refer_to_content_type,
+)
 
-__all__ = [
-    "MTOM_POLICY_ID",
-    "WSOMA_NS",
-    "WSP_NS",
-    "WSU_NS",
-    "add_mtom_policy",
-    "install_wsdl_hooks",
-]
+__all__ = ["install_wsdl_hooks"]
 
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
 _HOOKS = "_spyne_mtom_wsdl"
 
 
 class _Hooks:
-    def __init__(self, doc: Any):
-        self.doc = doc
-        self.policy = False
+    policy = False  # publish the MTOM policy (an MTOM input protocol is installed)
 
     def on_schema_built(self, doc: Any) -> None:
         _fix_schema(doc)
@@ -70,11 +66,11 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
         return
     hooks = getattr(doc, _HOOKS, None)
     if hooks is None:
-        hooks = _Hooks(doc)
+        hooks = _Hooks()
         setattr(doc, _HOOKS, hooks)
         doc.event_manager.add_listener("xml_document_built", hooks.on_schema_built)
         doc.event_manager.add_listener("wsdl_document_built", hooks.on_wsdl_built)
-        if _uses_xmime_attribute(app.interface):
+        if any(_is_xmime_attribute(m) for _, m in _members(app.interface)):
             # Make Spyne emit (and, for validation, import by file) a schema
             # node for the xmime namespace; _fix_schema fills it.
             pref = app.interface.get_namespace_prefix(XMIME_NS)
@@ -87,48 +83,36 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
 
 
 def _complex_classes(interface: Any) -> list[Any]:
-    seen: set[int] = set()
-    out = []
-    for cls in interface.classes.values():
-        if (isinstance(cls, type) and issubclass(cls, ComplexModelBase)
-                and id(cls) not in seen):
-            seen.add(id(cls))
-            out.append(cls)
-    return out
+    found = {id(c): c for c in interface.classes.values()
+             if isinstance(c, type) and issubclass(c, ComplexModelBase)}
+    return list(found.values())
+
+
+def _members(interface: Any) -> list[tuple[str, Any]]:
+    return [kv for cls in _complex_classes(interface)
+            for kv in cls.get_flat_type_info(cls).items()]
 
 
 def _is_xmime_attribute(member: Any) -> bool:
+    """An ``XmlAttribute`` in the xmime namespace (``xmime:contentType``)."""
     return (isinstance(member, type) and issubclass(member, XmlAttribute)
-            and getattr(member, "_ns", None) in (XMIME_NS, XMIME_NS_2004))
+            and getattr(member, "_ns", None) == XMIME_NS)
 
 
-def _uses_xmime_attribute(interface: Any) -> bool:
-    for cls in _complex_classes(interface):
-        for member in cls.get_flat_type_info(cls).values():
-            if _is_xmime_attribute(member) and getattr(member, "_ns", None) == XMIME_NS:
-                return True
-    return False
-
-
-def _type_node(doc: Any, cls: Any) -> etree._Element | None:
-    interface = doc.interface
+def _type_node(doc: Any, cls: Any) -> Any:
     try:
-        pref = cls.get_namespace_prefix(interface)
+        pref = cls.get_namespace_prefix(doc.interface)
     except Exception:  # pragma: no cover - classes outside the interface
         return None
     schema = doc.schema_dict.get(pref)
     if schema is None:
         return None
-    node: etree._Element
-    for node in schema.iterchildren(f"{{{XSD_NS}}}complexType"):
-        if node.get("name") == cls.get_type_name():
-            return node
-    return None
+    return next((node for node in schema.iterchildren(f"{{{XSD_NS}}}complexType")
+                 if node.get("name") == cls.get_type_name()), None)
 
 
 def _expected(member: Any) -> str | None:
-    attrs = getattr(member, "Attributes", None)
-    value = getattr(attrs, "expected_content_types", None)
+    value = getattr(getattr(member, "Attributes", None), "expected_content_types", None)
     return str(value) if value else None
 
 
@@ -140,57 +124,18 @@ def _fix_schema(doc: Any) -> None:
         if node is None:
             continue
         for key, member in cls._type_info.items():
-            expected = _expected(member)
-            if expected:
-                for el in node.iter(f"{{{XSD_NS}}}element"):
-                    if el.get("name") == key:
-                        # (lxml declares the namespace on the element if needed;
-                        # cleanup_namespaces would drop prefixes used in QName values)
-                        el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
-            if _is_xmime_attribute(member) and getattr(member, "_ns", None) == XMIME_NS:
-                for attr in node.iter(f"{{{XSD_NS}}}attribute"):
-                    if attr.get("name") == key:
-                        use = attr.get("use")
-                        attr.attrib.clear()
-                        attr.set("ref", f"{xmime_pref}:{key}")
-                        if use:
-                            attr.set("use", use)
-    _annotate_bare_messages(doc)
-    xschema = doc.schema_dict.get(xmime_pref)
-    if xschema is not None and not len(xschema):
-        _fill_xmime_schema(xschema)
-
-
-def _annotate_bare_messages(doc: Any) -> None:
-    """``_body_style="bare"`` operations whose message is itself a binary type."""
-    for method in doc.interface.method_id_map.values():
+            expect_content_types(node, key, _expected(member))
+            if _is_xmime_attribute(member):
+                refer_to_content_type(node, key, xmime_pref)
+    # _body_style="bare" operations whose message is itself a binary type.
+    for method in interface.method_id_map.values():
         for message in (method.in_message, method.out_message):
             if message is None or (isinstance(message, type)
                                    and issubclass(message, ComplexModelBase)):
                 continue
-            expected = _expected(message)
-            name = getattr(message.Attributes, "sub_name", None)
-            if not expected or not name:
-                continue
-            for schema in doc.schema_dict.values():
-                for el in schema.iterchildren(f"{{{XSD_NS}}}element"):
-                    if el.get("name") == name:
-                        el.set(f"{{{XMIME_NS}}}expectedContentTypes", expected)
-
-
-def _fill_xmime_schema(schema: etree._Element) -> None:
-    """The two attribute declarations of W3C's xmlmime schema that models use."""
-    ct = etree.SubElement(schema, f"{{{XSD_NS}}}attribute", name="contentType")
-    st = etree.SubElement(ct, f"{{{XSD_NS}}}simpleType")
-    restriction = etree.SubElement(st, f"{{{XSD_NS}}}restriction",
-                                   base=_xs_qname(schema, "string"))
-    etree.SubElement(restriction, f"{{{XSD_NS}}}minLength", value="3")
-    etree.SubElement(schema, f"{{{XSD_NS}}}attribute", name="expectedContentTypes",
-                     type=_xs_qname(schema, "string"))
-
-
-def _xs_qname(node: etree._Element, local: str) -> str:
-    for prefix, uri in (node.nsmap or {}).items():
-        if uri == XSD_NS and prefix:
-            return f"{prefix}:{local}"
-    return f"xs:{local}"
+            name = getattr(message.Attributes, "sub_name", None) or ""
+            for schema in doc.schema_dict.values() if name else ():
+                expect_content_types(schema, name, _expected(message), deep=False)
+    xschema = doc.schema_dict.get(xmime_pref)
+    if xschema is not None and not len(xschema):
+        declare_xmime_attributes(xschema)

@@ -12,7 +12,7 @@ from typing import Any
 
 import zeep
 
-from spyne_mtom import demo_service
+from mtom_demo import service as demo_service
 from zeep_mtom import MtomTransport
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

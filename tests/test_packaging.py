@@ -29,7 +29,7 @@ import zeep
 from _support import free_port, server_process
 
 import mtom
-from spyne_mtom import demo_service
+from mtom_demo import service as demo_service
 from zeep_mtom import MtomTransport
 
 pytestmark = pytest.mark.slow
@@ -66,9 +66,9 @@ def _venv_with(tmp: Path, requirement: str) -> Path:
 
 
 def _demo_server(python: Path, soap: str, cwd: Path) -> contextlib.AbstractContextManager[str]:
-    """``python -m spyne_mtom.demo_service`` (waitress) from another venv, on 127.0.0.1."""
+    """``python -m mtom_demo.service`` (waitress) from another venv, on 127.0.0.1."""
     port = free_port()
-    return server_process([str(python), "-m", "spyne_mtom.demo_service", "--port", str(port),
+    return server_process([str(python), "-m", "mtom_demo.service", "--port", str(port),
                            "--soap", soap], port, cwd=cwd)
 
 
@@ -86,8 +86,10 @@ def test_wheel_contents(dist: dict[str, Path]) -> None:
         meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
         meta = email.parser.Parser().parsestr(whl.read(meta_name).decode())
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert tops == {"mtom", "zeep_mtom", "spyne_mtom"}  # no interop/, no tests/
+    # the example service is its own package, not part of an adapter; no interop/, no tests/
+    assert tops == {"mtom", "zeep_mtom", "spyne_mtom", "mtom_demo"}
     for data in ("mtom/py.typed", "zeep_mtom/py.typed", "spyne_mtom/py.typed",
+                 "mtom_demo/py.typed",
                  "zeep_mtom/schemas/xmlmime-2005-05.xsd",
                  "zeep_mtom/schemas/xmlmime-2004-11.xsd",
                  "zeep_mtom/schemas/xop-include.xsd"):

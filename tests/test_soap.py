@@ -162,3 +162,51 @@ def test_fault_envelope_reads_back(version: str, upgrade: str | None) -> None:
         ns = mtom.SoapVersion.coerce(upgrade).envelope_ns
         assert [s.get("qname") for s in supported] == ["supported:Envelope"]
         assert supported[0].nsmap["supported"] == ns
+
+
+@pytest.mark.parametrize(("version", "code", "status"), [
+    ("1.1", "Client", 500), ("1.1", "Server", 500), ("1.2", "Client", 400),
+    ("1.2", "Client.MalformedMime", 400), ("1.2", "env:Sender", 400),
+    ("1.2", "Server", 500), ("1.2", "Receiver", 500), ("1.2", "", 500),
+])
+def test_fault_http_status(version: str, code: str, status: int) -> None:
+    assert mtom.soap.fault_http_status(version, code) == status
+
+
+def test_qualify_subcodes() -> None:
+    env = mtom.fault_envelope("1.2", "Sender", "no")
+    code = env.find(f".//{{{SOAP12_ENV_NS}}}Code")
+    assert code is not None
+    for text in ("MalformedMime", "x:Kept"):
+        sub = etree.SubElement(code, f"{{{SOAP12_ENV_NS}}}Subcode")
+        etree.SubElement(sub, f"{{{SOAP12_ENV_NS}}}Value").text = text
+    mtom.soap.qualify_subcodes(env, "urn:t")
+    first, kept = env.iter(f"{{{SOAP12_ENV_NS}}}Subcode")
+    value = first.find(f"{{{SOAP12_ENV_NS}}}Value")
+    assert value is not None and value.text == "sub:MalformedMime"
+    assert value.nsmap["sub"] == "urn:t"
+    assert kept.findtext(f"{{{SOAP12_ENV_NS}}}Value") == "x:Kept"
+    mtom.soap.qualify_subcodes(env)  # idempotent: qualified values stay
+    assert env.findtext(f".//{{{SOAP12_ENV_NS}}}Subcode/{{{SOAP12_ENV_NS}}}Value") == (
+        "sub:MalformedMime")
+
+
+@pytest.mark.parametrize(("received", "service", "reply", "got"), [
+    (SOAP11_ENV_NS, "1.2", SoapVersion.SOAP11, "SOAP 1.1"),
+    (SOAP12_ENV_NS, "1.1", SoapVersion.SOAP11, "SOAP 1.2"),
+    ("urn:other", "1.2", SoapVersion.SOAP12, "no SOAP version"),
+    (None, "1.1", SoapVersion.SOAP11, "no SOAP version"),
+])
+def test_version_mismatch(received: str | None, service: str, reply: SoapVersion,
+                          got: str) -> None:
+    version, reason = mtom.soap.version_mismatch(received, service)
+    assert version is reply
+    assert f"({got}); this endpoint speaks SOAP {service} only" in reason
+    assert SoapVersion.coerce(service).envelope_ns in reason
+
+
+def test_xml_text_makes_any_peer_string_writable() -> None:
+    for value in ("a\x00b\udc80", b"\xff\x0bz"):
+        text = mtom.soap.xml_text(value)
+        etree.SubElement(etree.Element("r"), "t").text = text  # lxml refuses unsafe text
+    assert mtom.soap.xml_text("plain é") == "plain é"

@@ -35,7 +35,7 @@ from spyne.model.fault import Fault
 
 import mtom
 from spyne_mtom import MtomFault
-from spyne_mtom.faults import http_status_line, soap12_http_status
+from spyne_mtom.faults import soap12_http_status
 
 MARKER = "ENVELOPE-MARKER-7c1e"
 LIMITS = mtom.Limits(max_parts=6, max_header_bytes=600, max_preamble_bytes=300,
@@ -333,7 +333,6 @@ def test_mtom_fault_codes() -> None:
     fault = MtomFault(err)
     assert fault.faultcode == "Client.DanglingInclude" and fault.error is err
     assert MtomFault(mtom.UsageError("oops")).faultcode == "Server.UsageError"
-    assert http_status_line(400) == "400 Bad Request"
     assert soap12_http_status(Fault("Client.X", "y")).startswith("400")
     assert soap12_http_status(Fault("Server", "y")).startswith("500")
 

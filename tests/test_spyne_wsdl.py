@@ -8,10 +8,10 @@ from _support import CLOSE, TNS, VERSIONS, make_application, make_wsgi, serve_ws
 from lxml import etree
 from spyne.protocol.soap import Soap11, Soap12
 
+from mtom_demo.service import NAMESPACE
+from mtom_demo.service import wsgi_app as demo_wsgi_app
 from spyne_mtom import MTOM_POLICY_ID, WSOMA_NS, WSP_NS, Soap11Mtom, Soap12Mtom, add_mtom_policy
 from spyne_mtom import wsgi_application as wsgi_app
-from spyne_mtom.demo_service import NAMESPACE
-from spyne_mtom.demo_service import wsgi_app as demo_wsgi_app
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -106,7 +106,7 @@ def test_wsdl_loads_in_zeep() -> None:
 
 
 def test_validation_schema_builds_with_xmime() -> None:
-    from spyne_mtom.demo_service import make_application as demo_app
+    from mtom_demo.service import make_application as demo_app
 
     app = demo_app("1.2", validator="lxml")
     assert app.in_protocol.validation_schema is not None

@@ -63,7 +63,7 @@ def test_many_values(client: tuple[Any, Any]) -> None:
 
 
 def test_w3c_echo_with_the_demo_service() -> None:
-    from spyne_mtom.demo_service import wsgi_app
+    from mtom_demo.service import wsgi_app
 
     for version in VERSIONS:
         with serve_wsgi(wsgi_app(version)) as url:

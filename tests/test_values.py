@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import mmap
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,120 @@ def test_inline_parts_refuses_a_stream_already_sent() -> None:
         mtom.inline_parts(root, [part])
     mtom.inline_parts(root, [part], again=False)  # not sent yet: read once, here
     assert root[0].text == "" and not len(root[0])
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a.txt", "a.txt"), ("../x", None), ("/etc/passwd", None), ("a\\b", None), ("..", None),
+    ("", None), (None, None), ("nul\0", None),
+])
+def test_safe_filename(name: str | None, expected: str | None) -> None:
+    assert mtom.values.safe_filename(name) == expected
+
+
+def test_decode_base64() -> None:
+    assert mtom.values.decode_base64("aGVs\n bG8=\r\n") == b"hello"
+    assert mtom.values.decode_base64(None) == mtom.values.decode_base64("") == b""
+    for bad in ("not*base64", "aGVsbG8"):
+        with pytest.raises(ValueError):
+            mtom.values.decode_base64(bad)
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _hinted() -> etree._Element:
+    return etree.fromstring(f'<r xmlns:x="{mtom.XMIME_NS}"><d x:contentType="image/png"/></r>'
+                            .encode())
+
+
+def _has_hint(root: etree._Element) -> bool:
+    return root[0].get(f"{{{mtom.XMIME_NS}}}contentType") is not None
+
+
+@pytest.mark.parametrize("accepts, raised", [
+    ({False}, None),  # a schema without the hint: valid once it is detached
+    ({True}, None),  # a schema that requires it: valid on the retry, as received
+    (set(), "first"),  # invalid both ways: the first error (hint detached) is raised
+])
+def test_validate_received(accepts: set[bool], raised: str | None) -> None:
+    root = _hinted()
+    seen: list[bool] = []
+
+    def validate() -> None:
+        seen.append(_has_hint(root))
+        if seen[-1] not in accepts:
+            raise _Invalid("first" if len(seen) == 1 else "second")
+
+    if raised is None:
+        mtom.values.validate_received(validate, root, (), _Invalid)
+    else:
+        with pytest.raises(_Invalid, match=raised):
+            mtom.values.validate_received(validate, root, (), _Invalid)
+    assert seen == ([False] if accepts == {False} else [False, True])
+    assert _has_hint(root)  # restored in every case
+
+
+def test_validate_received_without_hints_runs_once() -> None:
+    root = etree.fromstring(b"<r><d/></r>")
+    calls: list[int] = []
+
+    def validate() -> None:
+        calls.append(1)
+        raise _Invalid("no")
+
+    with pytest.raises(_Invalid):
+        mtom.values.validate_received(validate, root, (), _Invalid)
+    assert calls == [1]
+    def broken() -> None:
+        raise KeyError("x")
+
+    hinted = _hinted()
+    with pytest.raises(KeyError):  # other errors pass through, the tree is restored
+        mtom.values.validate_received(broken, hinted, (), _Invalid)
+    assert _has_hint(hinted)
+
+
+def _drain(source: object) -> bytes:
+    part = mtom.OutgoingPart(source)  # type: ignore[arg-type]
+    return b"".join(bytes(c) for c in part.iter_content())
+
+
+@pytest.mark.parametrize("value, expected", [
+    (b"abc", b"abc"),
+    (bytearray(b"abc"), b"abc"),
+    (memoryview(b"abc"), b"abc"),
+    ((b"abc",), b"abc"),
+    ([b"ab", b"c"], b"abc"),
+    ([b"ab", memoryview(b"c")], b"abc"),
+    (iter([b"a", b"bc"]), b"abc"),
+    ((), b""),
+])
+def test_chunks_source(value: object, expected: bytes) -> None:
+    found = mtom.values.chunks_source(value)
+    assert found is not None
+    source, size = found
+    assert size == len(expected)
+    assert _drain(source) == expected
+
+
+def test_chunks_source_keeps_a_single_bytes_object() -> None:
+    data = b"x" * 100
+    assert mtom.values.chunks_source((data,)) == (data, 100)
+    assert mtom.values.chunks_source(data)[0] is data  # type: ignore[index]
+
+
+def test_chunks_source_mmap() -> None:
+    with tempfile.TemporaryFile() as f:
+        f.write(b"mapped!")
+        f.flush()
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        for value in (m, (m,)):
+            found = mtom.values.chunks_source(value)
+            assert found is not None and found[1] == 7 and _drain(found[0]) == b"mapped!"
+            found = None
+
+
+@pytest.mark.parametrize("value", ["text", ["a", "b"], 42, None, [b"a", 1]])
+def test_chunks_source_rejects_non_binary(value: object) -> None:
+    assert mtom.values.chunks_source(value) is None

@@ -1,6 +1,6 @@
 """Progress bars and the wire report, Zeep: upload and download a file with tqdm bars.
 
-Start the demo service (``python -m spyne_mtom.demo_service --port 8080``), then
+Start the demo service (``python -m mtom_demo.service --port 8080``), then
 ``python progress_zeep.py http://127.0.0.1:8080/?wsdl``. Needs ``pip install tqdm``.
 """
 

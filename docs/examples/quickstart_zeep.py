@@ -1,6 +1,6 @@
 """Quick start, Zeep: upload a file and download it again over MTOM.
 
-Start the demo service (``python -m spyne_mtom.demo_service --port 8080``), then
+Start the demo service (``python -m mtom_demo.service --port 8080``), then
 ``python quickstart_zeep.py http://127.0.0.1:8080/?wsdl``.
 """
 

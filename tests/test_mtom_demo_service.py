@@ -29,7 +29,7 @@ from _support import (
 from lxml import etree
 
 import mtom
-from spyne_mtom.demo_service import (
+from mtom_demo.service import (
     NAMESPACE,
     SOAP_ENV,
     STORE_ENV,
@@ -241,7 +241,7 @@ def test_gunicorn_two_workers_share_the_store(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
            "--timeout", "300", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
            "--access-logformat", "%({x-call}i)s %(p)s %(s)s",
-           "spyne_mtom.demo_service:application()"]
+           "mtom_demo.service:application()"]
 
     def served_by() -> dict[str, tuple[str, str]]:
         """X-Call -> (worker pid, HTTP status), for the calls logged so far."""
@@ -276,7 +276,7 @@ def test_waitress_serve_with_the_factory(tmp_path: Path) -> None:
     env = {**os.environ, STORE_ENV: str(tmp_path / "store"), SOAP_ENV: "1.2"}
     cmd = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=4",
            f"--max-request-body-size={1 << 30}", "--call",
-           "spyne_mtom.demo_service:application"]
+           "mtom_demo.service:application"]
     with server_process(cmd, port, env=env) as url:
         client = _zeep_client(url)
         assert [type(b).__name__ for b in client.wsdl.bindings.values()] == ["Soap12Binding"]

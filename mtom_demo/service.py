@@ -13,7 +13,7 @@ Namespace ``http://example.org/mtom/data``. Operations:
 * ``Download(id)`` — streams the stored file back as an MTOM part, from disk.
 
 ``wsgi_app("1.1")`` / ``wsgi_app("1.2")`` give a WSGI application;
-``python -m spyne_mtom.demo_service --port 8080`` serves one with waitress on
+``python -m mtom_demo.service --port 8080`` serves one with waitress on
 127.0.0.1.
 
 Uploads are files in one directory: ``store_dir=``, else the environment variable
@@ -25,9 +25,9 @@ application from the environment alone (``MTOM_DEMO_SOAP``: ``1.1`` or ``1.2``),
 for servers that import a WSGI callable or call a factory::
 
     MTOM_DEMO_STORE_DIR=/srv/uploads gunicorn -w 2 --timeout 300 \
-        'spyne_mtom.demo_service:application()'
+        'mtom_demo.service:application()'
     MTOM_DEMO_STORE_DIR=/srv/uploads waitress-serve --listen=127.0.0.1:8080 \
-        --call spyne_mtom.demo_service:application
+        --call mtom_demo.service:application
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ import tempfile
 import uuid
 from typing import Any
 
+import spyne_mtom.compat  # noqa: F401  before spyne: lets Spyne 2.14 import on 3.12+
+
+# isort: split
 from spyne import (
     Application,
     ByteArray,
@@ -56,9 +59,7 @@ from spyne import (
 from spyne.model.fault import Fault
 
 from mtom import DEFAULT_THRESHOLD, XMIME_NS
-
-from .protocol import Soap11Mtom, Soap12Mtom
-from .server import DEFAULT_MAX_CONTENT_LENGTH, wsgi_application
+from spyne_mtom import DEFAULT_MAX_CONTENT_LENGTH, Soap11Mtom, Soap12Mtom, wsgi_application
 
 __all__ = ["NAMESPACE", "SOAP_ENV", "STORE_ENV", "Data", "EchoTestType", "UploadResult",
            "application", "make_application", "wsgi_app"]
@@ -201,8 +202,8 @@ def application() -> Any:
 
     ``MTOM_DEMO_SOAP`` (``1.1`` default, or ``1.2``) and ``MTOM_DEMO_STORE_DIR``
     (the upload directory every worker shares). gunicorn:
-    ``'spyne_mtom.demo_service:application()'``; waitress-serve:
-    ``--call spyne_mtom.demo_service:application``.
+    ``'mtom_demo.service:application()'``; waitress-serve:
+    ``--call mtom_demo.service:application``.
     """
     return wsgi_app(os.environ.get(SOAP_ENV, "1.1"))
 
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the demo with waitress on 127.0.0.1 until interrupted."""
     from waitress import serve
 
-    ap = argparse.ArgumentParser(prog="python -m spyne_mtom.demo_service",
+    ap = argparse.ArgumentParser(prog="python -m mtom_demo.service",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--soap", choices=("1.1", "1.2"), default="1.1")
