@@ -31,6 +31,7 @@ from mtom.server import ServerCall
 __all__ = [
     "MtomProtocolContext",
     "attachment_of",
+    "existing_in_state",
     "in_state",
     "out_state",
     "request_package",
@@ -55,20 +56,26 @@ class MtomProtocolContext(ProtocolContext, ServerCall):  # type: ignore[misc]
         self.body: PackageStream | None = None  # the MTOM reply body (output side)
 
 
-def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:
+def _existing(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext | None:
     st = getattr(ctx, attr, None)
-    if isinstance(st, MtomProtocolContext):
-        return st
-    st = ctx.__dict__.get(fallback)
+    return st if isinstance(st, MtomProtocolContext) else ctx.__dict__.get(fallback)
+
+
+def _state(ctx: Any, attr: str, fallback: str) -> MtomProtocolContext:
+    st = _existing(ctx, attr, fallback)
     if st is None:
-        st = MtomProtocolContext(ctx, None)
-        ctx.__dict__[fallback] = st
+        st = ctx.__dict__[fallback] = MtomProtocolContext(ctx, None)
     return st
 
 
 def in_state(ctx: Any) -> MtomProtocolContext:
     """The input-side MTOM state of ``ctx`` (created when missing)."""
     return _state(ctx, "inprot_ctx", _FALLBACK_IN)
+
+
+def existing_in_state(ctx: Any) -> MtomProtocolContext | None:
+    """The input-side MTOM state of ``ctx`` if the request made one."""
+    return _existing(ctx, "inprot_ctx", _FALLBACK_IN)
 
 
 def out_state(ctx: Any) -> MtomProtocolContext:

@@ -76,7 +76,7 @@ import mtom.soap
 from mtom.progress import ProgressCallback
 
 from . import values
-from .context import MtomProtocolContext, in_state, out_state
+from .context import MtomProtocolContext, existing_in_state, in_state, out_state
 from .faults import VersionMismatch, fault_for_error, set_status, soap12_http_status, xml_safe_fault
 from .wsdl import install_wsdl_hooks
 
@@ -174,10 +174,6 @@ class MtomMixin:
     def threshold(self) -> int:
         return self.mtom_options.threshold
 
-    @property
-    def limits(self) -> mtom.Limits:
-        return self.mtom_options.limits
-
     # -- Spyne plumbing ------------------------------------------------------
 
     def get_context(self, parent: Any, transport: Any) -> MtomProtocolContext:
@@ -188,7 +184,7 @@ class MtomMixin:
             install_wsdl_hooks(value, policy=value.in_protocol is self)
             _install_cleanup(value)
             if not _takes_files(value):
-                self._auto_spool = self.limits.max_attachment_size + 1
+                self._auto_spool = self.mtom_options.limits.max_attachment_size + 1
         super().set_app(value)  # type: ignore[misc]
 
     # -- reading -------------------------------------------------------------
@@ -537,10 +533,8 @@ def _install_cleanup(app: Any) -> None:
     setattr(app, _CLEANUP_INSTALLED, True)
 
     def on_close(ctx: Any) -> None:
-        state = getattr(ctx, "inprot_ctx", None)
-        if not isinstance(state, MtomProtocolContext):
-            state = ctx.__dict__.get("_spyne_mtom_in")
-        if isinstance(state, MtomProtocolContext) and not state.streaming:
+        state = existing_in_state(ctx)
+        if state is not None and not state.streaming:
             state.finish()
 
     app.event_manager.add_listener("method_context_closed", on_close)
