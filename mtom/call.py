@@ -112,6 +112,7 @@ class ClientCall:
         self.typed: list[etree._Element] = []  # base64 text that may become parts
         self.reply: MtomReply | None = None
         self._reply_values: dict[str, Attachment] = {}
+        self._parsed: tuple[bytes, etree._Element] | None = None
         self._delivered: list[Attachment] = []
         #: Values at or above the threshold written inline because this call is not MTOM.
         self.inlined = 0
@@ -193,10 +194,26 @@ class ClientCall:
 
     # -- receiving -------------------------------------------------------
 
-    def accept_reply(self, reply: MtomReply, values: dict[str, Attachment]) -> None:
-        """Register the parts a reply's tokens stand for."""
+    def accept_reply(self, reply: MtomReply, values: dict[str, Attachment],
+                     parsed: tuple[bytes, etree._Element] | None = None) -> None:
+        """Register the parts a reply's tokens stand for, and the reply's parsed envelope.
+
+        ``parsed``: (the ``bytes`` handed to the framework as the reply's
+        envelope, the tree they serialise), for :meth:`parsed_reply`.
+        """
         self.reply = reply
         self._reply_values = values
+        self._parsed = parsed
+
+    def parsed_reply(self, content: object) -> etree._Element | None:
+        """The tree of ``content`` if it is the very ``bytes`` object registered by
+        :meth:`accept_reply` (an identity check; once), else ``None``: a framework's
+        parse of the reply's envelope can take the tree instead of parsing it again."""
+        parsed = self._parsed
+        if parsed is None or content is not parsed[0]:
+            return None
+        self._parsed = None
+        return parsed[1]
 
     def resolve(self, text: str) -> bytes | Attachment | None:
         """The value for a reply token, or ``None`` when ``text`` is not one."""
@@ -215,6 +232,7 @@ class ClientCall:
         """Release what the call no longer needs (parts already copied into ``bytes``)."""
         self.pending.clear()
         self.typed.clear()
+        self._parsed = None
         keep: set[int] = set()
         if self.reply is not None:
             keep = {id(r.attachment) for r in self.reply.swa}

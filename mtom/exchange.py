@@ -305,6 +305,11 @@ class ReplyResult:
     reply: MtomReply
     values: dict[str, Attachment]
     """Token text → part, for :meth:`ClientCall.accept_reply`."""
+    root: etree._Element | None = None
+    """The parsed envelope ``content`` serialises, comments removed (a multipart reply):
+    a framework may take it instead of parsing ``content``. ``None`` for a plain reply
+    (not parsed here) and with ``inline_values`` (a signature check runs on a fresh
+    parse of ``content``)."""
 
     def describe(self) -> str:
         """``"multipart/related, 2 part(s)"``, for a log line."""
@@ -447,8 +452,11 @@ class ReplyReader:
         version = soap_version_of_namespace(etree.QName(root).namespace) or SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
+        # The tree as Zeep's parser leaves a document: without comments (removed only
+        # now, so the XOP checks saw the document as sent).
+        etree.strip_tags(root, etree.Comment)
         return ReplyResult(_tostring(root), f"{version.media_type}; charset=utf-8", reply,
-                           values)
+                           values, None if self._inline else root)
 
 
 def _empty(element: etree._Element) -> bool:
@@ -521,7 +529,8 @@ class Exchange:
                call: ClientCall | None) -> WireReport:
         """The reply was read: hand its values to ``call``; the exchange's report."""
         if call is not None:
-            call.accept_reply(result.reply, result.values)
+            call.accept_reply(result.reply, result.values,
+                              None if result.root is None else (result.content, result.root))
         sent_bytes = self._total
         if sent_bytes is None:
             sent_bytes = self.send_meter.done if self.send_meter is not None else 0

@@ -201,3 +201,16 @@ def test_policy_warning_memory_is_bounded(caplog: pytest.LogCaptureFixture) -> N
         warn_inlined_by_policy(other, "http://127.0.0.1/new", warned, log)
     warn_inlined_by_policy(None, "http://127.0.0.1/new", warned, log)
     assert len(caplog.records) == 6
+
+
+def test_parsed_reply_is_handed_out_once_and_only_for_the_same_bytes_object() -> None:
+    call = ClientCall(MtomOptions(), optimise=True, placeholders=True)
+    content = b"<e:Envelope xmlns:e='urn:e'/>"
+    root = etree.fromstring(content)
+    call.accept_reply(MtomReply(200, mtom.parse_content_type("text/xml")), {}, (content, root))
+    assert call.parsed_reply(bytes(bytearray(content))) is None  # equal bytes, another object
+    assert call.parsed_reply(content) is root
+    assert call.parsed_reply(content) is None  # once
+    call.accept_reply(MtomReply(200, mtom.parse_content_type("text/xml")), {}, (content, root))
+    call.finish()
+    assert call.parsed_reply(content) is None

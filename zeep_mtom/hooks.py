@@ -1,7 +1,7 @@
 """The Zeep seams: where a value enters and leaves Zeep.
 
 Strategy: a transport alone cannot see a value before Zeep base64-encodes
-it, nor after Zeep decodes it, so four of Zeep's methods are wrapped once;
+it, nor after Zeep decodes it, so five of Zeep's functions are wrapped once;
 each asks the call's :class:`mtom.ClientCall` (:mod:`mtom.call`, the value
 decisions) what to do:
 
@@ -17,7 +17,13 @@ decisions) what to do:
 * ``Base64Binary.pythonvalue`` → :meth:`~mtom.ClientCall.resolve`: a reply
   token (left by :class:`mtom.ReplyReader`) becomes the part's ``bytes``
   (one read, no base64) or, above ``spool_threshold`` with
-  ``stream_attachments``, the file-backed :class:`mtom.Attachment` itself.
+  ``stream_attachments``, the file-backed :class:`mtom.Attachment` itself;
+* ``parse_xml`` as ``SoapBinding.process_reply`` calls it →
+  :meth:`~mtom.ClientCall.parsed_reply`: a multipart reply's envelope was
+  parsed once already (the core's safe parse: no DTD, no entities, no
+  network, comments dropped as Zeep drops them); when Zeep asks to parse the
+  very ``bytes`` object made from that tree, it gets the tree. Zeep's checks
+  around the parse (status, plugins, WS-Security, faults) run on it unchanged.
 
 Outside such a call (no current context) every wrapper runs Zeep's own code
 unchanged, so a client with another transport in the same process behaves
@@ -35,6 +41,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from lxml import etree
+from zeep.wsdl.bindings import soap as zeep_soap
 from zeep.wsdl.bindings.soap import SoapBinding
 from zeep.xsd.const import Nil
 from zeep.xsd.types.builtins import Base64Binary, String
@@ -92,6 +99,14 @@ def _pythonvalue(self: Any, value: Any) -> Any:
     return _ORIGINALS["pythonvalue"](self, value)
 
 
+def _parse_xml(content: Any, transport: Any, base_url: Any = None, settings: Any = None) -> Any:
+    ctx = _CURRENT.get()
+    root = ctx.parsed_reply(content) if ctx is not None else None
+    if root is not None:  # the transport's own parse of exactly these bytes
+        return root
+    return _ORIGINALS["parse_xml"](content, transport, base_url=base_url, settings=settings)
+
+
 def _begin(client: Any, binding: Any) -> ClientCall | None:
     begin: Callable[..., ClientCall] | None = getattr(
         getattr(client, "transport", None), _BEGIN, None)
@@ -123,7 +138,7 @@ async def _send_async(self: Any, client: Any, options: Any, operation: Any, args
         ctx.finish()
 
 
-def _wrap(owner: type, name: str, wrapper: Callable[..., Any], key: str | None = None) -> None:
+def _wrap(owner: object, name: str, wrapper: Callable[..., Any], key: str | None = None) -> None:
     original = getattr(owner, name)
     _ORIGINALS[key or name] = original
     functools.update_wrapper(wrapper, original)
@@ -141,3 +156,6 @@ def install() -> None:
         _wrap(SoapBinding, "send", _send)
         _wrap(SoapBinding, "send_async", _send_async)
         _wrap(String, "render", _render_string, "render_string")
+        # The name process_reply calls (imported there from zeep.loader): WSDL and schema
+        # loading, which use zeep.loader.parse_xml itself, are untouched.
+        _wrap(zeep_soap, "parse_xml", _parse_xml)
