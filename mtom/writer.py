@@ -193,14 +193,15 @@ class OutgoingPackage:
         # the caller chose might occur in the data, so every part is checked — in-memory
         # ones here, streamed ones chunk by chunk while they are written.
         self._scan_streams = boundary is not None
-        for label, data in [("root", self.root)] + [
-                (f"part <{p.content_id}>", p.source) for p in self.parts]:
-            if not (self._scan_streams or label == "root"):
-                break
+        if delim in self.root:
+            raise UsageError(f"the root contains the boundary {self.boundary!r}")
+        for p in self.parts if self._scan_streams else ():
+            data = p.source
             if isinstance(data, memoryview):
                 data = data.tobytes()
             if isinstance(data, (bytes, bytearray)) and delim in data:
-                raise UsageError(f"the {label} contains the boundary {self.boundary!r}")
+                raise UsageError(
+                    f"the part <{p.content_id}> contains the boundary {self.boundary!r}")
         root_headers = (f"Content-Type: {self.root_content_type}\r\n"
                         "Content-Transfer-Encoding: binary\r\n"
                         f"Content-ID: <{self.root_content_id}>\r\n\r\n").encode()
