@@ -418,9 +418,9 @@ class MtomTransport(_MtomMixin, Transport):
             turn (first come, first served) with their request already built
             by Zeep, and the wait counts towards ``deadline``. Default
             ``None``: no limit but httpx's pool limits. Many calls in flight
-            against a nearby server cost less CPU per call with a small limit
-            (4-8): httpx's pool spends CPU per request in proportion to the
-            connections it juggles (see the performance page).
+            against a nearby server cost less CPU per call with a limit of
+            about the server's CPUs: httpx's pool spends CPU per request in
+            proportion to the connections it juggles (see the performance page).
 
     Use: ``with MtomTransport() as transport: zeep.Client(wsdl, transport=transport)``.
     After each call ``transport.last_report`` is its :class:`mtom.WireReport`,
