@@ -147,9 +147,8 @@ def refused_message(address: str, sent: Mode, status: int, *, resent: bool,
                 "(or keep negotiate=True to fall back to inline base64 automatically)")
     else:
         out += ("; check the SOAP version of the binding first (SOAP 1.1 is sent as text/xml, "
-                "SOAP 1.2 as application/soap+xml: bind the port of the endpoint's version "
-                "with client.bind(service, port)); if the server requires MTOM, pass "
-                "mtom=True to the transport")
+                "SOAP 1.2 as application/soap+xml: call through the port of the endpoint's "
+                "version); if the server requires MTOM, pass mtom=True to the transport")
     return out
 
 
