@@ -307,6 +307,25 @@ def test_values_resolve_through_the_client_call() -> None:
     assert value.closed
 
 
+def test_reader_hands_out_the_parsed_root_without_comments_unless_inlining() -> None:
+    body = multipart_body(
+        [("Content-ID: <a@x>", VALUE)], boundary="b0und",
+        root=envelope("1.1", f"<!-- note --><t:EchoResponse><t:data>{xop('a@x')}</t:data>"
+                             "</t:EchoResponse>"))
+    result = _read(body, XOP_CT)
+    assert result.root is not None and b"<!--" not in result.content
+    assert etree.tostring(result.root, xml_declaration=True, encoding="utf-8") == \
+        result.content  # the bytes are the tree's
+    result.reply.close()
+    reader = ReplyReader(200, XOP_CT, MtomOptions(), inline_values=True)
+    reader.feed(body)
+    signed = reader.close()  # a signature check parses the bytes, comments and all
+    assert signed.root is None and b"<!-- note -->" in signed.content
+    signed.reply.close()
+    plain = _read(envelope("1.1", "<t:x/>"), "text/xml")
+    assert plain.root is None
+
+
 def test_reader_abort_releases_spooled_parts(tmp_path: Path) -> None:
     reader = ReplyReader(200, XOP_CT, MtomOptions(spool_threshold=16, spool_dir=tmp_path,
                                                   stream_attachments=True))
