@@ -226,7 +226,8 @@ class MtomReply:
         content_type: the HTTP Content-Type, parsed.
         package: the decoded multipart package, or ``None`` for a plain reply.
         references: resolved ``xop:Include`` elements (elements of the
-            reader's copy of the root, not of the framework's tree).
+            reader's parse of the root: the tree the framework reads too when it
+            takes :attr:`ReplyResult.root`; else a copy of it).
         swa: SwA references (``href="cid:…"`` attributes, swaRef values).
         unreferenced: parts no reference names.
         warnings: deviations the reader tolerated.

@@ -270,7 +270,7 @@ class ServerCall:
 
     def reply_stream(self, package: OutgoingPackage,
                      progress: ProgressCallback | None = None) -> PackageStream:
-        """The MTOM reply body: reports when its last byte is out, and :meth:`finish` es the
+        """The MTOM reply body: reports when its last byte is out, and :meth:`finish` ends the
         call when it is closed (maybe early; the reply may stream from a request part).
 
         ``progress`` gets ``"send"`` events.

@@ -15,7 +15,8 @@ holding the plain envelope for Zeep.
 
 A value's way in: socket → ``_exchange`` (this module) →
 :class:`mtom.ReplyReader` (core :func:`mtom.unpack`; a ``cid:`` token per
-value) → Zeep parses the envelope → ``Base64Binary.pythonvalue``
+value) → Zeep reads the envelope (a multipart reply's tree is the reader's own
+parse, :meth:`mtom.ClientCall.parsed_reply`) → ``Base64Binary.pythonvalue``
 (:mod:`.hooks`) → :meth:`mtom.ClientCall.resolve` → the user. Out: user →
 ``Base64Binary.render`` (:mod:`.hooks`) → :meth:`mtom.ClientCall.render`
 (placeholder or base64) → Zeep's plugins and WS-Security →
