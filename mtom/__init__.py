@@ -28,6 +28,7 @@ from .errors import (
     ProtocolError,
     RootPartError,
     TruncatedMessage,
+    UnsupportedMediaType,
     UsageError,
     UsageWarning,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "SoapFault",
     "SoapVersion",
     "TruncatedMessage",
+    "UnsupportedMediaType",
     "UsageError",
     "UsageWarning",
     "ValueDeliveryError",

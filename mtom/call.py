@@ -25,7 +25,6 @@ Strategy: a client framework serialises each binary value itself (Zeep in
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 import warnings
@@ -37,7 +36,7 @@ from .attachments import Attachment
 from .errors import MtomError, UsageError, UsageWarning
 from .headers import cid_href
 from .options import MtomOptions
-from .values import as_part, base64_text
+from .values import as_part, base64_text, decode_base64
 from .writer import OutgoingPart
 
 if TYPE_CHECKING:
@@ -165,8 +164,8 @@ class ClientCall:
             self.typed.append(node)
             return
         try:
-            raw = binascii.a2b_base64(text.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError):
+            raw = decode_base64(text)
+        except ValueError:  # binascii.Error, UnicodeEncodeError
             return  # not base64: sent as given, like Zeep does
         if self.options.wants_part(node.tag, len(raw)):
             self._placeholder(node, OutgoingPart(raw))

@@ -35,6 +35,7 @@ __all__ = [
     "ProtocolError",
     "RootPartError",
     "TruncatedMessage",
+    "UnsupportedMediaType",
     "UsageError",
     "UsageWarning",
     "quoted",
@@ -165,15 +166,23 @@ class NotMultipart(MalformedMime):
     """The Content-Type is not ``multipart/related`` (nor another multipart type)."""
 
 
-class DimeNotSupported(NotMultipart):
+class UnsupportedMediaType(NotMultipart):
+    """The request's media type is one the server does not take (HTTP 415).
+
+    Raised by a server that requires MTOM (WCF's ``serverMode="always"``) for a
+    plain request, naming the media type to send.
+    """
+
+    def http_status(self, soap_version: str = "1.1") -> int:
+        return 415
+
+
+class DimeNotSupported(UnsupportedMediaType):
     """The peer sent DIME (``application/dime``, Microsoft WSE 1/2, Apache Axis 1).
 
     DIME is a binary framing that MTOM replaced; a server answers it with
     HTTP 415 Unsupported Media Type.
     """
-
-    def http_status(self, soap_version: str = "1.1") -> int:
-        return 415
 
 
 class NoBoundary(MalformedMime):

@@ -34,8 +34,8 @@ from typing import Any
 
 from lxml import etree
 
-from .errors import MalformedXop
-from .headers import ContentType
+from .errors import MalformedXop, UnsupportedMediaType, quoted
+from .headers import ContentType, parse_content_length, parse_content_type
 from .options import MtomOptions
 from .package import Package
 from .progress import Progress, ProgressCallback, ProgressMeter
@@ -146,6 +146,7 @@ class ServerCall:
             (one INFO line, never any content).
 
     Attributes:
+        content_type: the request's Content-Type (``None``: none, or not read yet).
         package: the request's package (``None``: plain SOAP, or not read yet).
         references: element → its :class:`~mtom.XopReference` (request values).
         handles: more objects to close with the call (handles given to the service).
@@ -156,6 +157,7 @@ class ServerCall:
 
     def __init__(self, logger: logging.Logger):
         self.logger = logger
+        self.content_type: ContentType | None = None
         self.package: Package | None = None
         self.references: dict[etree._Element, XopReference] = {}
         self.handles: list[Any] = []
@@ -165,31 +167,44 @@ class ServerCall:
         self._started = time.perf_counter()
         self._closed = self._reported = False
 
-    def read_request(self, chunks: Iterable[bytes], content_type: ContentType | None,
+    def read_request(self, chunks: Iterable[bytes], content_type: ContentType | str | None,
                      options: MtomOptions, *, parser_options: dict[str, Any] | None = None,
                      spool_threshold: int | None = None, charset: str | None = None,
-                     progress: ProgressCallback | None = None,
-                     content_length: int | None = None) -> etree._Element:
+                     require_mtom: bool = False, progress: ProgressCallback | None = None,
+                     content_length: int | str | None = None) -> etree._Element:
         """Read the request body, a package (:func:`is_package`) or plain SOAP: its envelope.
 
-        The package, the references and the statistics are kept (the package
-        is closed with the call; after an error, the call is closed at once). ``parser_options``
-        (lxml's, e.g. the framework's) apply to the root part or plain
-        envelope, with the core's safety options on top; ``charset`` is a
-        plain body's (a package's root part names its own). ``progress`` gets
-        ``"receive"`` events (``content_length``: the total, when known).
-        Apache Axis's ``xsi:type`` of the ``xml-soap`` namespace is removed
-        from SwA reference elements: the attachment is the value, and the
-        service's own schema type applies.
+        ``content_type`` is the request's header (its text or parsed), kept
+        parsed as :attr:`content_type`. The package, the references and the
+        statistics are kept (the package is closed with the call; after an
+        error, the call is closed at once). ``parser_options`` (lxml's, e.g.
+        the framework's) apply to the root part or plain envelope, with the
+        core's safety options on top; ``charset`` is a plain body's (a
+        package's root part names its own). ``require_mtom``
+        (:attr:`ServerOptions.require_mtom`): a body that is not a package is
+        refused before it is read. ``progress`` gets ``"receive"`` events
+        (``content_length``: the total when known, a number or the header's
+        text). Apache Axis's ``xsi:type`` of the ``xml-soap`` namespace is
+        removed from SwA reference elements: the attachment is the value, and
+        the service's own schema type applies.
 
         Raises:
             MtomError: the package is malformed or over a limit
                 (:class:`~mtom.RootPartError`: the envelope is not well-formed
                 XML, for a plain body too; :class:`~mtom.MalformedXop`: a plain
-                body holds an ``xop:Include``).
+                body holds an ``xop:Include``; :class:`~mtom.UnsupportedMediaType`:
+                ``require_mtom`` and the body is not a package).
         """
         try:
-            return self._read(chunks, content_type, options, parser_options, spool_threshold,
+            ct = self.content_type = (parse_content_type(content_type)
+                                      if isinstance(content_type, str) else content_type)
+            if require_mtom and not is_package(ct):
+                raise UnsupportedMediaType(
+                    f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "
+                    f"{quoted(ct.media_type) if ct is not None else 'no Content-Type'})")
+            if isinstance(content_length, str):
+                content_length = parse_content_length(content_length)
+            return self._read(chunks, ct, options, parser_options, spool_threshold,
                               charset, None if progress is None else ProgressMeter(
                                   progress, "receive", content_length))
         except BaseException:

@@ -32,6 +32,7 @@ from typing import Any, cast
 from lxml import etree
 
 from .attachments import Attachment
+from .encodings import decode_base64
 from .errors import UsageError
 from .headers import cid_href
 from .options import MtomOptions
@@ -190,17 +191,6 @@ def base64_text(value: object) -> bytes:
         pending = data[cut:]
     out.append(base64.b64encode(pending))
     return b"".join(out)
-
-
-def decode_base64(text: str | None) -> bytes:
-    """Decode an inline ``xs:base64Binary`` value (white space allowed; ``None``: empty).
-
-    Raises:
-        ValueError: the text is not base64 (:class:`binascii.Error` says why).
-    """
-    if not text:
-        return b""
-    return base64.b64decode("".join(text.split()), validate=True)
 
 
 def safe_filename(name: str | None) -> str | None:

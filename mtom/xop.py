@@ -24,7 +24,6 @@ dropped.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from .attachments import Attachment
+from .encodings import decode_base64
 from .errors import DanglingInclude, InvalidInclude, LimitExceeded, quoted
 from .headers import cid_href, href_to_content_id, make_content_id
 from .limits import DEFAULT_LIMITS, Limits
@@ -323,9 +323,8 @@ def optimize(root: etree._Element, *, threshold: int = DEFAULT_THRESHOLD,
             if el.tag not in forced and len(text) * 3 // 4 < threshold - 3:
                 continue
             try:
-                compact = text.encode("ascii").translate(None, b" \t\r\n")
-                raw = base64.b64decode(compact, validate=True)
-            except (binascii.Error, UnicodeEncodeError) as exc:
+                raw = decode_base64(text)
+            except ValueError as exc:  # binascii.Error, UnicodeEncodeError
                 raise InvalidInclude(
                     f"element <{_local(el)}> chosen for optimisation does not "
                     f"hold base64 text: {exc}") from exc

@@ -26,7 +26,7 @@ from mtom import MtomError
 from mtom.server import status_line
 from mtom.soap import FAULT_NS, fault_http_status, version_mismatch, xml_text
 
-__all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error", "set_status",
+__all__ = ["FAULT_NS", "MtomFault", "VersionMismatch", "fault_for_error",
            "soap12_http_status", "xml_safe_fault"]
 
 logger = logging.getLogger(__name__)
@@ -42,17 +42,12 @@ class MtomFault(Fault):  # type: ignore[misc]
         self.error = error
 
 
-def set_status(ctx: Any, code: int) -> None:
-    """The HTTP status of the reply, when the transport has one (WSGI does)."""
-    transport = getattr(ctx, "transport", None)
-    if transport is not None and hasattr(transport, "resp_code"):
-        transport.resp_code = status_line(code)
-
-
 def fault_for_error(ctx: Any, error: MtomError, soap_version: str) -> MtomFault:
-    """Turn ``error`` into a Fault and set the HTTP status for it on ``ctx``."""
+    """Turn ``error`` into a Fault and set the HTTP status for it on ``ctx``'s transport
+    (when it has one: WSGI does)."""
     fault = MtomFault(error)
-    set_status(ctx, error.http_status(soap_version))
+    if hasattr(getattr(ctx, "transport", None), "resp_code"):
+        ctx.transport.resp_code = status_line(error.http_status(soap_version))
     logger.debug("MTOM request rejected: %s", fault.faultstring)
     return fault
 

@@ -42,18 +42,12 @@ from mtom.schema import (
 
 __all__ = ["install_wsdl_hooks"]
 
-_HOOKS = "_spyne_mtom_wsdl"
+_POLICY = "_spyne_mtom_policy"  # on the WSDL document: publish the MTOM policy
 
 
-class _Hooks:
-    policy = False  # publish the MTOM policy (an MTOM input protocol is installed)
-
-    def on_schema_built(self, doc: Any) -> None:
-        _fix_schema(doc)
-
-    def on_wsdl_built(self, doc: Any) -> None:
-        if self.policy and doc.root_elt is not None:
-            add_mtom_policy(doc.root_elt)
+def _add_policy(doc: Any) -> None:
+    if getattr(doc, _POLICY, False) and doc.root_elt is not None:
+        add_mtom_policy(doc.root_elt)
 
 
 def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
@@ -64,19 +58,16 @@ def install_wsdl_hooks(app: Any, *, policy: bool) -> None:
     doc = getattr(app.interface.docs, "wsdl11", None)
     if doc is None or not hasattr(doc, "event_manager"):
         return
-    hooks = getattr(doc, _HOOKS, None)
-    if hooks is None:
-        hooks = _Hooks()
-        setattr(doc, _HOOKS, hooks)
-        doc.event_manager.add_listener("xml_document_built", hooks.on_schema_built)
-        doc.event_manager.add_listener("wsdl_document_built", hooks.on_wsdl_built)
+    if not hasattr(doc, _POLICY):
+        doc.event_manager.add_listener("xml_document_built", _fix_schema)
+        doc.event_manager.add_listener("wsdl_document_built", _add_policy)
         if any(_is_xmime_attribute(m) for _, m in _members(app.interface)):
             # Make Spyne emit (and, for validation, import by file) a schema
             # node for the xmime namespace; _fix_schema fills it.
             pref = app.interface.get_namespace_prefix(XMIME_NS)
             if pref not in doc.namespaces:  # spyne's odict: no setdefault
                 doc.namespaces[pref] = SchemaInfo()
-    hooks.policy = hooks.policy or policy
+    setattr(doc, _POLICY, getattr(doc, _POLICY, False) or policy)
 
 
 # -- schema -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from mtom.encodings import (
     Decoder,
     IdentityDecoder,
     QuotedPrintableDecoder,
+    decode_base64,
     decoder_for,
 )
 
@@ -251,3 +252,31 @@ def test_quoted_printable_holds_back_at_most_one_escape() -> None:
         out.append(decoder.decode(text[i:i + 997]))
         assert len(decoder._rest) <= 2
     assert b"".join(out) + decoder.finish() == (b"A" * 300 + b"x") * 1000
+
+
+# -- decode_base64: one inline xs:base64Binary value -------------------------------------
+
+
+def test_decode_base64_drops_xml_white_space() -> None:
+    assert decode_base64("aGVs\n bG8=\r\n") == b"hello" == decode_base64(b"aGVs\tbG8=")
+    assert decode_base64(None) == decode_base64("") == b""
+
+
+@pytest.mark.parametrize("bad", [
+    "not*base64",  # a character outside the alphabet (a lenient decoder skips it)
+    "aGVsbG8",  # a quantum short, no padding
+    "QQ==QQ==",  # data after the padding: a lenient decoder returns b"A"
+    "aGVs\u00e9bG8=",  # not ASCII
+    "aGVs\x0bbG8=",  # not XML white space
+])
+def test_decode_base64_refuses_what_a_lenient_decoder_would_alter(bad: str) -> None:
+    with pytest.raises(ValueError):
+        decode_base64(bad)
+
+
+@given(st.binary(max_size=300), st.integers(1, 80))
+@settings(max_examples=200, deadline=None)
+def test_decode_base64_inverts_any_line_length(data: bytes, line: int) -> None:
+    text = base64.b64encode(data).decode()
+    wrapped = "\n".join(text[i:i + line] for i in range(0, len(text), line))
+    assert decode_base64(wrapped) == data

@@ -122,6 +122,34 @@ def test_read_a_plain_request() -> None:
     assert call.received == mtom.MessageStats.plain(len(body))
 
 
+def test_read_request_takes_the_header_text() -> None:
+    """The Content-Type and Content-Length as a WSGI server gives them (text), parsed once."""
+    body, content_type = _package(pattern(3000))
+    call = ServerCall(LOG)
+    events: list[mtom.Progress] = []
+    call.read_request([body], content_type, mtom.MtomOptions(), progress=events.append,
+                      content_length=str(len(body)))
+    assert call.content_type == mtom.parse_content_type(content_type)
+    assert events[-1].total == len(body) and call.package is not None
+    call.finish()
+
+
+@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", None])
+def test_require_mtom_refuses_a_plain_request_unread(content_type: str | None) -> None:
+    body = envelope("1.1", "<t:echo><t:data>aGk=</t:data></t:echo>")
+    call = ServerCall(LOG)
+    with pytest.raises(mtom.UnsupportedMediaType) as info:
+        call.read_request(iter([body]), content_type, mtom.MtomOptions(), require_mtom=True)
+    assert info.value.http_status("1.1") == info.value.http_status("1.2") == 415
+    assert info.value.fault_role == "Sender"
+    assert mtom.server.MTOM_MEDIA_TYPE in str(info.value)
+    assert ("text/xml" if content_type else "no Content-Type") in str(info.value)
+    assert call.received is None  # refused before the body was read
+    package, package_type = _package(pattern(10))
+    assert ServerCall(LOG).read_request([package], package_type, mtom.MtomOptions(),
+                                        require_mtom=True) is not None
+
+
 @pytest.mark.parametrize(("body", "error"), [
     (envelope("1.1", f"<t:echo><t:data>{xop('x@y')}</t:data></t:echo>"), mtom.MalformedXop),
     (b"<nope", mtom.RootPartError),

@@ -264,13 +264,18 @@ def test_unknown_operation(server: tuple[str, str]) -> None:
     assert info.status == (500 if version == "1.1" else 400)
 
 
-def test_invalid_inline_base64(server: tuple[str, str]) -> None:
+@pytest.mark.parametrize("text", ["!!notbase64**", "QQ==QQ==", "aGVsbG8*"])
+def test_invalid_inline_base64(server: tuple[str, str], text: str) -> None:
+    """ByteArray and File decode inline base64 by one strict rule: text a lenient decoder
+    would shorten or skip (Spyne's own b64decode: "QQ==QQ==" is b"A") is a fault."""
     url, version = server
     wsgi = make_wsgi(version, validator=None)
     with serve_wsgi(wsgi) as plain_url:
-        body = envelope(version, "<t:digest><t:data>!!notbase64**</t:data></t:digest>")
+        body = envelope(version, f"<t:digest><t:data>{text}</t:data></t:digest>")
         assert_client_fault(post_plain(plain_url, version, body), version, "ValidationError")
-    body = envelope(version, "<t:upload><t:f>!!notbase64**</t:f></t:upload>")
+        body = envelope(version, f"<t:upload><t:f>{text}</t:f></t:upload>")
+        assert_client_fault(post_plain(plain_url, version, body), version, "ValidationError")
+    body = envelope(version, f"<t:upload><t:f>{text}</t:f></t:upload>")
     assert_client_fault(post_plain(url, version, body), version)
 
 

@@ -596,11 +596,14 @@ def test_spooling_policy_follows_the_operations() -> None:
             return d
 
     app = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(), out_protocol=Soap11Mtom())
-    assert app.in_protocol._auto_spool > mtom.DEFAULT_LIMITS.max_attachment_size
-    assert make_application("1.1").in_protocol._auto_spool == mtom.DEFAULT_SPOOL_THRESHOLD
-    fixed = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(spool_threshold=10),
-                        out_protocol=Soap11Mtom())
-    assert fixed.in_protocol.spool_threshold == 10
+    spool = app.in_protocol.mtom_options.spool_threshold
+    assert spool > mtom.DEFAULT_LIMITS.max_attachment_size
+    spool = make_application("1.1").in_protocol.mtom_options.spool_threshold
+    assert spool == mtom.DEFAULT_SPOOL_THRESHOLD
+    for given in ({"spool_threshold": 10}, {"options": mtom.MtomOptions(spool_threshold=10)}):
+        fixed = Application([BytesOnly], TNS, in_protocol=Soap11Mtom(**given),
+                            out_protocol=Soap11Mtom())
+        assert fixed.in_protocol.mtom_options.spool_threshold == 10
 
 
 # -- reply negotiation (mtom_reply, require_mtom) ----------------------------------------

@@ -190,14 +190,6 @@ def test_safe_filename(name: str | None, expected: str | None) -> None:
     assert mtom.values.safe_filename(name) == expected
 
 
-def test_decode_base64() -> None:
-    assert mtom.values.decode_base64("aGVs\n bG8=\r\n") == b"hello"
-    assert mtom.values.decode_base64(None) == mtom.values.decode_base64("") == b""
-    for bad in ("not*base64", "aGVsbG8"):
-        with pytest.raises(ValueError):
-            mtom.values.decode_base64(bad)
-
-
 class _Invalid(Exception):
     pass
 
