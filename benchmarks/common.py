@@ -137,13 +137,29 @@ def threaded_throughput(calls: Sequence[Callable[[], object]], per_thread: int) 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: The CPUs the first benchmark process could use, passed on to its children: a child
+#: started after its parent pinned itself inherits only the client's CPUs, and must not
+#: take that for the machine (it could not pin a server away from the client).
+CPUS_ENV = "MTOM_BENCH_CPUS"
+
+
+def _cpus() -> list[int]:
+    known = os.environ.get(CPUS_ENV)
+    if known:
+        return [int(c) for c in known.split(",")]
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    os.environ[CPUS_ENV] = ",".join(map(str, cpus))  # inherited by every child
+    return cpus
+
+
 def pin(*, server: bool, pid: int = 0) -> None:
     """Servers on the first CPU, clients on the others, so they do not steal each other's time.
 
     ``pid`` 0 is this process (call it before starting threads: they inherit it);
-    another pid has every one of its threads pinned.
+    another pid has every one of its threads pinned. The CPUs are those of the
+    first benchmark process (:data:`CPUS_ENV`), whatever this one inherited.
     """
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cpus = _cpus()
     if len(cpus) < 2:
         return
     mask = {cpus[0]} if server else set(cpus[1:])
