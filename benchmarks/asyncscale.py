@@ -56,12 +56,13 @@ CONFIGS: dict[str, Config] = {
     "50 in flight, semaphore 8, max_connections=8": Config(50, 8, 8, 8),
     "50 in flight, max_in_flight=2": Config(50, max_in_flight=2),
     "50 in flight, max_in_flight=4": Config(50, max_in_flight=4),
+    "50 in flight, max_in_flight=4, max_connections=4": Config(50, 4, 4, max_in_flight=4),
     "50 in flight, max_in_flight=8": Config(50, max_in_flight=8),
     "8 in flight, max_in_flight=2": Config(8, max_in_flight=2),
 }
 BASE = next(iter(CONFIGS))
 #: The server answers on one CPU: two exchanges at a time keep it busy.
-RECOMMENDED = "50 in flight, max_in_flight=2"
+RECOMMENDED = "50 in flight, max_in_flight=4, max_connections=4"
 
 
 async def _rate(wsdl: str, value: bytes, config: Config, calls: int,
