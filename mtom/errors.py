@@ -167,10 +167,11 @@ class NotMultipart(MalformedMime):
 
 
 class UnsupportedMediaType(NotMultipart):
-    """The request's media type is one the server does not take (HTTP 415).
+    """A message's media type is one the reader does not take (a server answers HTTP 415).
 
-    Raised by a server that requires MTOM (WCF's ``serverMode="always"``) for a
-    plain request, naming the media type to send.
+    Raised for a plain request to a server that requires MTOM (WCF's
+    ``serverMode="always"``), naming the media type to send; its kind
+    :class:`DimeNotSupported` for DIME, by servers and clients alike.
     """
 
     def http_status(self, soap_version: str = "1.1") -> int:

@@ -196,8 +196,9 @@ class ServerCall:
                 ``require_mtom`` and the body is not a package).
         """
         try:
-            ct = self.content_type = (parse_content_type(content_type)
-                                      if isinstance(content_type, str) else content_type)
+            if isinstance(content_type, str):
+                content_type = parse_content_type(content_type) if content_type.strip() else None
+            ct = self.content_type = content_type
             if require_mtom and not is_package(ct):
                 raise UnsupportedMediaType(
                     f"this service requires MTOM: send {MTOM_MEDIA_TYPE} (got "

@@ -134,7 +134,7 @@ def test_read_request_takes_the_header_text() -> None:
     call.finish()
 
 
-@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", None])
+@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", None, ""])
 def test_require_mtom_refuses_a_plain_request_unread(content_type: str | None) -> None:
     body = envelope("1.1", "<t:echo><t:data>aGk=</t:data></t:echo>")
     call = ServerCall(LOG)
