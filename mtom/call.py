@@ -128,6 +128,15 @@ class ClientCall:
         Raises:
             mtom.UsageError: a directory, a text-mode file or a closed file.
         """
+        if isinstance(value, (bytes, bytearray)):  # the usual value: no part object unless sent
+            wants = self.options.wants_part(node.tag, len(value))
+            if wants and self.placeholders:
+                self._placeholder(node, OutgoingPart(value))
+                return
+            _set_text(node, base64.b64encode(value))
+            if wants:
+                self._typed(node)
+            return
         field = field or etree.QName(node).localname
         if isinstance(value, str):
             self._render_text(node, value, field)
@@ -135,24 +144,26 @@ class ClientCall:
         part = as_part(value, field=field)
         if part is None:  # not a binary value the framework accepts either: base64 raises
             _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
-        elif not self.optimise or not self.options.wants_part(node.tag, part.size):
+        elif not self.options.wants_part(node.tag, part.size):
             _set_text(node, base64_text(part))
-            if not self.optimise and self.options.wants_part(node.tag, part.size):
-                self.inlined += 1
-                self.typed.append(node)  # a part if the request is resent as MTOM
         elif not self.placeholders:
             _set_text(node, base64_text(part))
-            self.typed.append(node)
+            self._typed(node)
         else:
             self._placeholder(node, part)
+
+    def _typed(self, node: etree._Element) -> None:
+        """A value written as base64 text that is a part if the request goes out as MTOM."""
+        if not self.optimise:
+            self.inlined += 1  # for the policy warning; a part if resent as MTOM
+        self.typed.append(node)
 
     def _render_text(self, node: etree._Element, text: str, field: str) -> None:
         # A str value is base64 text (Zeep's convention); decode only what will move.
         node.text = text
         if not self.optimise:
             if self.options.wants_part(node.tag, len(text) * 3 // 4):
-                self.inlined += 1
-                self.typed.append(node)  # a part if the request is resent as MTOM
+                self._typed(node)
             return
         warnings.warn(
             f"field {field!r} (xs:base64Binary) was given a str: it is sent as base64 text "

@@ -180,6 +180,8 @@ def base64_text(value: object) -> bytes:
     Raises:
         TypeError: ``value`` is not a binary value (or an iterable of byte chunks).
     """
+    if isinstance(value, OutgoingPart) and isinstance(value.source, (bytes, bytearray)):
+        value = value.source  # one encode, not a pass over chunks
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(value)
     pending = b""

@@ -19,7 +19,7 @@ import requests
 from _support import serve_wsgi
 
 from zeep_mtom import MtomTransport
-from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse, coalesce
+from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse, _HeaderLines, coalesce
 
 MULTIPART = ('multipart/related; type="application/xop+xml"; boundary="uuid:4f1c-b7"; '
              'start="<root@x>"; start-info="text/xml"')
@@ -139,3 +139,50 @@ def test_a_chunked_reply_reaches_the_decoder_in_big_pieces() -> None:
     assert sum(raw) == sum(joined) == 200 * 4096
     assert len(raw) > 50  # requests hands over the HTTP chunks as they come
     assert all(n >= 64 * 1024 for n in joined[:-1]) and len(joined) <= 13
+
+
+class _FakeSocket:
+    """A socket whose reply bytes sit in a buffered reader of ``buffer_size`` bytes."""
+
+    def __init__(self, data: bytes, buffer_size: int):
+        self._data, self._size = data, buffer_size
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(io.BytesIO(self._data), buffer_size=self._size)
+
+
+_REPLIES = {
+    "multipart": (b"HTTP/1.1 200 OK\r\nContent-Type: " + MULTIPART.encode() +
+                  b"\r\nX-Before: 1\r\nContent-Length: 4\r\n\r\nbody"),
+    "plain": b"HTTP/1.1 500 Oops\r\ncontent-type: text/xml\r\nContent-Length: 4\r\n\r\nbody",
+    "two": (b"HTTP/1.1 200 OK\r\nCONTENT-TYPE: Multipart/Related; boundary=a\r\n"
+            b"Content-Type: multipart/mixed; boundary=b\r\nContent-Length: 4\r\n\r\nbody"),
+    "continue": (b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\nHTTP/1.1 200 OK\r\n"
+                 b"Content-Type: " + MULTIPART.encode() + b"\r\nContent-Length: 4\r\n\r\nbody"),
+    "bare-lf": (b"HTTP/1.1 200 OK\nContent-Type: " + MULTIPART.encode() +
+                b"\nTransfer-Encoding: chunked\n\n4\r\nbody\r\n0\r\n\r\n"),
+    "folded": (b"HTTP/1.0 200 OK\r\nX-Long: a\r\n b\r\nContent-Type: multipart/related;\r\n"
+               b" boundary=c\r\n\r\nbody"),
+}
+
+
+@pytest.mark.parametrize("buffer_size", [8192, 24, 1])
+@pytest.mark.parametrize("name", sorted(_REPLIES))
+def test_the_headers_read_are_the_standard_librarys(name: str, buffer_size: int) -> None:
+    # The header block comes from the buffer in one piece when it is all there (8192),
+    # else line by line (a block split across reads, a 1xx status, bare LF line ends).
+    def read(cls: type[http.client.HTTPResponse]) -> tuple[Any, ...]:
+        resp = cls(_FakeSocket(_REPLIES[name], buffer_size), method="POST")  # type: ignore[arg-type]
+        resp.begin()
+        headers = {k.lower(): resp.msg.get_all(k) for k in resp.msg}
+        return (resp.status, resp.reason, resp.version, resp.length, resp.chunked,
+                resp.will_close, headers, resp.read())
+
+    in_one_piece = buffer_size == 8192 and name not in ("continue", "bare-lf")
+    line_by_line = mock.patch.object(_HeaderLines, "readline", autospec=True,
+                                     side_effect=_HeaderLines.readline)
+    with line_by_line as readline:
+        (ours, compiled) = _boundary_compiles(lambda: read(MtomHTTPResponse))
+    assert ours == read(http.client.HTTPResponse)
+    assert compiled == 0
+    assert readline.called != in_one_piece

@@ -11,7 +11,13 @@ a few microseconds, and the adapter still sends bodies in ``SEND_BLOCK`` pieces.
 
 :class:`MtomHTTPResponse` hides a multipart Content-Type from that parser
 (its line is renamed while ``begin`` reads the header block) and puts it back,
-value untouched, once the block is parsed. It is installed only on the
+value untouched, once the block is parsed. When the status line and the whole
+header block already sit in the connection's read buffer (nearly always: a
+peer writes them at once), the block is taken from the buffer in one piece,
+renamed with one regular-expression pass and handed to ``begin`` as an
+in-memory file, so the header lines are not read through a Python wrapper one
+by one (about 15 µs per reply in place); otherwise, and for a ``1xx`` status,
+the lines are renamed as ``begin`` reads them. It is installed only on the
 connections of the session :class:`~zeep_mtom.MtomTransport` creates (a
 mounted :class:`MtomHTTPAdapter`), never globally: other code in the process
 keeps the standard library's behaviour, and a session the user passes in is
@@ -21,6 +27,8 @@ left as it is.
 from __future__ import annotations
 
 import http.client
+import io
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,6 +48,10 @@ COALESCE = 256 * 1024
 
 _HIDDEN = "X-Zeep-Mtom-Multipart-Content-Type"
 _HIDDEN_LINE = _HIDDEN.encode("ascii") + b":"
+# A Content-Type line whose value names a multipart type, at the start of any line.
+_MULTIPART_LINE = re.compile(rb"^content-type:(?=[^\r\n]*multipart/)",
+                             re.IGNORECASE | re.MULTILINE)
+_HEADER_END = b"\r\n\r\n"
 
 
 class _HeaderLines:
@@ -60,6 +72,28 @@ class _HeaderLines:
         self._fp.close()
 
 
+def _buffered_header_block(fp: Any) -> bytes | None:
+    """Take the status line and header block (with its blank line) from ``fp``'s buffer.
+
+    ``None`` (nothing taken) unless all of it is already buffered, every line
+    of it ends in CRLF (so its first CRLF CRLF is the blank line, not one in the
+    body) and it answers with a final (non-``1xx``) status.
+    """
+    peek = getattr(fp, "peek", None)
+    if peek is None:
+        return None
+    buffered: bytes = peek()
+    end = buffered.find(_HEADER_END)
+    if end < 0 or not buffered.startswith(b"HTTP/"):
+        return None
+    head = buffered[:end]
+    status = head.split(None, 2)
+    if len(status) < 2 or status[1][:1] == b"1" or head.count(b"\n") != head.count(b"\r\n"):
+        return None
+    taken: bytes = fp.read(end + len(_HEADER_END))
+    return taken
+
+
 class MtomHTTPResponse(http.client.HTTPResponse):
     """``http.client.HTTPResponse`` whose header parse skips the multipart boundary regex.
 
@@ -71,14 +105,22 @@ class MtomHTTPResponse(http.client.HTTPResponse):
         if self.headers is not None:
             return
         raw = self.fp
-        lines = _HeaderLines(raw)
-        self.fp = lines
+        block = _buffered_header_block(raw)
+        source: Any
+        if block is not None:
+            block, renamed = _MULTIPART_LINE.subn(_HIDDEN_LINE, block)
+            source = io.BytesIO(block)
+        else:
+            source = lines = _HeaderLines(raw)
+        self.fp = source
         try:
             super().begin()
         finally:
-            if self.fp is lines:  # None if begin() closed the connection
+            if self.fp is source:
                 self.fp = raw
-        if lines.renamed:
+            elif block is not None:  # begin() closed the connection: close it for real
+                raw.close()
+        if renamed if block is not None else lines.renamed:
             values = self.msg.get_all(_HIDDEN) or []
             del self.msg[_HIDDEN]
             for value in values:
