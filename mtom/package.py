@@ -337,8 +337,11 @@ class PackageReader:
         self._done = False
         self._failed = False
         # The first bytes, kept until a part starts (≤ max_preamble_bytes + 1): a body
-        # labelled multipart that holds no delimiter may be a plain XML document.
-        self._head: bytearray | None = bytearray()
+        # labelled multipart that holds no delimiter may be a plain XML document. Whole
+        # bytes chunks are kept by reference (no copy: a part nearly always starts in
+        # the first chunk, and then they are dropped).
+        self._head: list[bytes] | None = []
+        self._head_size = 0
 
     def _on_start(self, event: PartStart) -> None:
         self._head = None
@@ -380,9 +383,12 @@ class PackageReader:
             raise UsageError("PackageReader.feed() after close()")
         head = self._head
         if head is not None and data:
-            room = self.limits.max_preamble_bytes + 1 - len(head)
+            room = self.limits.max_preamble_bytes + 1 - self._head_size
             if room > 0:
-                head += memoryview(data)[:room]
+                piece = (data if isinstance(data, bytes) and len(data) <= room
+                         else bytes(memoryview(data)[:room]))
+                head.append(piece)
+                self._head_size += len(piece)
         try:
             for event in self._reader.feed(data):
                 if isinstance(event, PartData):
@@ -421,14 +427,14 @@ class PackageReader:
         delimiter in it. Reading it as the document it is loses nothing and lets
         the caller see the peer's fault.
         """
-        head = self._head
-        if head is None or len(head) > self.limits.max_preamble_bytes:
+        if self._head is None or self._head_size > self.limits.max_preamble_bytes:
             return None
-        text = bytes(head).lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = b"".join(self._head)
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if not (text.startswith(b"<?xml") or (text[:1] == b"<" and text[1:2].isalpha())):
             return None
         info = self.content_type.get("start-info") or "text/xml"
-        root = Attachment.from_bytes(bytes(head), content_type=info)
+        root = Attachment.from_bytes(head, content_type=info)
         root.index = 0
         boundary = self.content_type.boundary or ""
         self._warnings.append(

@@ -1665,3 +1665,16 @@ def test_unknown_length_goes_chunked() -> None:
                                 headers=dict(request.headers)).prepare()
     assert prepared.headers["Transfer-Encoding"] == "chunked"
     assert "Content-Length" not in prepared.headers
+
+
+@pytest.mark.parametrize("headers, size", [
+    ({"Content-Length": "17000"}, None),  # known and small: one read of the whole body
+    ({"Content-Length": str(1024 * 1024)}, None),
+    ({"Content-Length": str(1024 * 1024 + 1)}, 1024 * 1024),
+    ({}, 1024 * 1024),  # chunked: read as it comes, in bounded pieces
+    ({"Content-Length": "17000", "Content-Encoding": "gzip"}, 1024 * 1024),
+    ({"Content-Length": "-1"}, 1024 * 1024),
+])
+def test_a_small_reply_of_known_length_is_read_in_one_piece(headers: dict[str, str],
+                                                               size: int | None) -> None:
+    assert zeep_mtom.transport._read_size(requests.structures.CaseInsensitiveDict(headers)) == size
