@@ -220,4 +220,7 @@ def decoder_for(transfer_encoding: str, part: int | None = None) -> Decoder:
         return Base64Decoder(part)
     if te == "quoted-printable":
         return QuotedPrintableDecoder()
-    return IdentityDecoder()
+    return _IDENTITY
+
+
+_IDENTITY = IdentityDecoder()  # stateless: one for every binary part

@@ -50,7 +50,7 @@ from .options import MtomOptions
 from .package import Package, PackageReader
 from .progress import ProgressCallback, ProgressMeter
 from .report import MessageStats, WireReport
-from .soap import SoapVersion, soap_version_of_content_type, soap_version_of_namespace
+from .soap import SoapVersion, namespace_of, soap_version_of_content_type, soap_version_of_namespace
 from .values import build_package, inline_parts, unpack
 from .writer import OutgoingPackage, OutgoingPart, PackageStream
 from .xop import XopReference, content_type_hint, inline_base64
@@ -79,7 +79,7 @@ SMALL_BODY = 256 * 1024
 
 def soap_version_of(envelope: etree._Element, content_type: str | None) -> SoapVersion:
     """The envelope's SOAP version, else the Content-Type's, else SOAP 1.1."""
-    return (soap_version_of_namespace(etree.QName(envelope).namespace)
+    return (soap_version_of_namespace(namespace_of(envelope))
             or soap_version_of_content_type(parse_content_type(content_type or ""))
             or SoapVersion.SOAP11)
 
@@ -450,7 +450,7 @@ class ReplyReader:
                 token = cid_href(ref.attachment.content_id)
                 ref.element.text = token
                 values[token] = ref.attachment
-        version = soap_version_of_namespace(etree.QName(root).namespace) or SoapVersion.SOAP11
+        version = soap_version_of_namespace(namespace_of(root)) or SoapVersion.SOAP11
         reply = MtomReply(self.status_code, self.content_type, package, xop.references,
                           xop.swa, xop.unreferenced, list(package.warnings))
         if self._inline:  # a signature check parses the bytes: they keep every comment

@@ -360,6 +360,8 @@ def href_to_content_id(href: str) -> str | None:
     h = href.strip(_WS)
     if h[:4].lower() != "cid:":
         return None
+    if "%" not in h:  # nothing to decode (nearly every href)
+        return normalize_content_id(h[4:])
     decoded = unquote_to_bytes(h[4:]).decode("utf-8", "surrogateescape")
     return normalize_content_id(decoded)
 

@@ -30,6 +30,7 @@ __all__ = [
     "fault_envelope",
     "fault_http_status",
     "multipart_content_type",
+    "namespace_of",
     "qualify_subcodes",
     "read_fault",
     "root_content_type",
@@ -108,6 +109,15 @@ _INFO = {
     SoapVersion.SOAP12: _VersionInfo("1.2", SOAP12_ENV_NS, "application/soap+xml",
                                      "Sender", "Receiver"),
 }
+
+
+def namespace_of(element: etree._Element) -> str | None:
+    """The namespace of ``element``'s tag (what ``etree.QName(element).namespace`` gives,
+    without building a QName: a few µs per reply)."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag[:1] != "{":
+        return None
+    return tag[1:tag.find("}")]
 
 
 def soap_version_of_namespace(ns: str | None) -> SoapVersion | None:

@@ -159,7 +159,7 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
             raise InvalidInclude(
                 f"xop:Include at {_where(inc)} has href {quoted(href)}, which is not a cid: "
                 "URL; XOP requires a cid: reference to a part's Content-ID (it is never fetched)")
-        if any(isinstance(child.tag, str) for child in inc):
+        if len(inc) and any(isinstance(child.tag, str) for child in inc):
             raise InvalidInclude(f"xop:Include at {_where(inc)} (href {quoted(href)}) has element "
                                  "children; "
                                  "XOP allows none")
@@ -170,7 +170,7 @@ def reconstitute(root: etree._Element, package: Package, *, limits: Limits = DEF
             raise InvalidInclude(
                 f"xop:Include at {_where(inc)} (href {quoted(href)}) is not the only content "
                 f"of its parent <{_local(parent)}>; XOP replaces a whole value")
-        att = package.get(href)
+        att = package.by_content_id(cid, href)
         if att is None or att is package.root:
             present = ", ".join(f"<{quoted(a.content_id, limit=60, quotes=False)}>"
                                 for a in package.attachments[:5] if a.content_id) or "none"

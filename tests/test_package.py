@@ -170,6 +170,12 @@ def test_duplicate_content_ids_are_readable_but_never_resolved() -> None:
             assert info.value.href == ref and info.value.fault_role == "Sender"
         with pytest.raises(AmbiguousReference):
             pkg.get_by_location("x.bin")
+        with pytest.raises(AmbiguousReference) as info:
+            pkg.by_content_id("a b%", "cid:a%20b%25")
+        assert info.value.href == "cid:a%20b%25"
+        # A Content-ID is looked up as it is: never read as a cid: URL or %-decoded.
+        assert pkg.by_content_id("a%20b%25") is None and pkg.by_content_id("<r>") is None
+        assert pkg.by_content_id("r") is pkg.root
 
 
 def test_soap_version_from_envelope() -> None:

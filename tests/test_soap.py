@@ -210,3 +210,16 @@ def test_xml_text_makes_any_peer_string_writable() -> None:
         text = mtom.soap.xml_text(value)
         etree.SubElement(etree.Element("r"), "t").text = text  # lxml refuses unsafe text
     assert mtom.soap.xml_text("plain é") == "plain é"
+
+
+@pytest.mark.parametrize("xml", [
+    "<e/>", '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>',
+    '<Envelope xmlns="urn:a:b"/>', '<a xmlns=""/>', '<a:b xmlns:a="http://x/%7Bodd%7D"/>',
+])
+def test_namespace_of_is_what_qname_says(xml: str) -> None:
+    element = etree.fromstring(xml)
+    assert mtom.soap.namespace_of(element) == etree.QName(element).namespace
+
+
+def test_namespace_of_a_comment_is_none() -> None:
+    assert mtom.soap.namespace_of(etree.Comment("c")) is None

@@ -60,6 +60,7 @@ from mtom.exchange import LastReplies, PerCaller, ReplyResult, convert_request, 
 from mtom.negotiation import EndpointMemory, Mode, foreign_fault, refused_message
 from mtom.policy import MtomPolicy, PolicyIndex
 from mtom.progress import ProgressCallback
+from mtom.soap import namespace_of
 
 from . import hooks, schemas
 from ._http import MtomHTTPAdapter, coalesce
@@ -336,7 +337,7 @@ class _MtomMixin:
             raise self._refused(address, request.mode, response, resent=resent)
         self.negotiator.settle(address, request.mode, status, response.reason,
                                response.headers, response.content, resent=resent)
-        fault = foreign_fault(etree.QName(envelope).namespace, status, response.content)
+        fault = foreign_fault(namespace_of(envelope), status, response.content)
         if fault is not None:
             raise Fault(message=fault.message, code=fault.code,  # type: ignore[no-untyped-call]
                         actor=fault.actor, detail=fault.detail)
