@@ -16,7 +16,7 @@ header block already sit in the connection's read buffer (nearly always: a
 peer writes them at once), the block is taken from the buffer in one piece,
 renamed with one regular-expression pass and handed to ``begin`` as an
 in-memory file, so the header lines are not read through a Python wrapper one
-by one (about 15 µs per reply in place); otherwise, and for a ``1xx`` status,
+by one (about 8 µs per reply in place); otherwise, and for a ``1xx`` status,
 the lines are renamed as ``begin`` reads them. It is installed only on the
 connections of the session :class:`~zeep_mtom.MtomTransport` creates (a
 mounted :class:`MtomHTTPAdapter`), never globally: other code in the process
