@@ -402,14 +402,37 @@ def test_plain_envelope_labelled_multipart_is_read_as_plain() -> None:
              b'envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>'
              b"Invalid XML</faultstring></s:Fault></s:Body></s:Envelope>")
     ct = f'{CT}; start="<root@x>"; start-info="text/xml"'
-    for chunks in ([fault], [fault[i:i + 7] for i in range(0, len(fault), 7)]):
-        reader = PackageReader(ct)
+    for chunks in split_feeds(fault):
+        for kind in (bytes, bytearray, memoryview):
+            reader = PackageReader(ct)
+            for c in chunks:
+                buffer = bytearray(c)
+                reader.feed(kind(buffer))
+                buffer[:] = b"\0" * len(buffer)  # a caller's buffer, reused: never kept
+            with reader.close() as pkg:
+                assert pkg.root.read() == fault and len(pkg) == 1
+                assert pkg.soap_version is SoapVersion.SOAP11
+                assert any("holds no '--b' delimiter" in w for w in pkg.warnings)
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_plain_document_is_read_up_to_the_preamble_limit_only(extra: int) -> None:
+    # The fallback keeps at most max_preamble_bytes: one byte more and it is not a document
+    # the reader can give back whole, in every chunking (the bytes fed are kept by reference).
+    doc = b"<e>" + b"x" * 50 + b"</e>"
+    limits = Limits(max_preamble_bytes=len(doc) - 1 + extra)
+    for chunks in split_feeds(doc):
+        reader = PackageReader(CT, limits=limits)
+        if not extra:
+            with pytest.raises(NoBoundary):
+                for c in chunks:
+                    reader.feed(c)
+                reader.close()
+            continue
         for c in chunks:
             reader.feed(c)
         with reader.close() as pkg:
-            assert pkg.root.read() == fault and len(pkg) == 1
-            assert pkg.soap_version is SoapVersion.SOAP11
-            assert any("holds no '--b' delimiter" in w for w in pkg.warnings)
+            assert pkg.root.read() == doc
 
 
 @pytest.mark.parametrize("body", [b"not xml at all", b"", b"--other\r\n\r\nx\r\n--other--"])
