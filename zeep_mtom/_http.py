@@ -63,9 +63,9 @@ class _HeaderLines:
 
     def readline(self, limit: int = -1) -> bytes:
         line: bytes = self._fp.readline(limit)
-        if line[:13].lower() == b"content-type:" and b"multipart/" in line[13:].lower():
+        if _MULTIPART_LINE.match(line):
             self.renamed = True
-            return _HIDDEN_LINE + line[13:]
+            return _HIDDEN_LINE + line[len(b"content-type:"):]
         return line
 
     def close(self) -> None:
