@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import tracemalloc
 from typing import Any
@@ -69,6 +70,33 @@ def test_render_when_not_optimising_or_opted_out() -> None:
     node = _node()
     forced.render(node, b"x")
     assert (node.text or "").startswith("cid:")
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "file", "path"])
+@pytest.mark.parametrize("optimise, placeholders", [(True, True), (True, False),
+                                                    (False, True), (False, False)])
+@pytest.mark.parametrize("threshold", [0, len(RAW) + 1])
+def test_every_binary_value_kind_is_rendered_by_the_same_rules(
+        kind: str, optimise: bool, placeholders: bool, threshold: int, tmp_path: Any) -> None:
+    # bytes and bytearray take a shorter path (no part object unless one is sent): the
+    # decisions are the same as for every other kind.
+    path = tmp_path / "v.bin"
+    path.write_bytes(RAW)
+    value: Any = {"bytes": RAW, "bytearray": bytearray(RAW), "memoryview": memoryview(RAW),
+                  "file": io.BytesIO(RAW), "path": path}[kind]
+    ctx = ClientCall(MtomOptions(threshold=threshold), optimise=optimise,
+                     placeholders=placeholders)
+    node = _node()
+    ctx.render(node, value)
+    wants = threshold == 0
+    if optimise and wants and placeholders:
+        assert (node.text or "").startswith("cid:") and list(ctx.pending) == [node.text]
+        assert ctx.pending[node.text].size == len(RAW)
+        assert ctx.typed == [] and ctx.inlined == 0
+        return
+    assert node.text == base64.b64encode(RAW).decode() and not ctx.pending
+    assert ctx.typed == ([node] if wants else [])
+    assert ctx.inlined == (1 if wants and not optimise else 0)
 
 
 def test_render_while_signing_keeps_base64_and_remembers_the_element() -> None:
