@@ -128,29 +128,26 @@ class ClientCall:
         Raises:
             mtom.UsageError: a directory, a text-mode file or a closed file.
         """
+        part: OutgoingPart | None = None
         if isinstance(value, (bytes, bytearray)):  # the usual value: no part object unless sent
-            wants = self.options.wants_part(node.tag, len(value))
-            if wants and self.placeholders:
-                self._placeholder(node, OutgoingPart(value))
-                return
-            _set_text(node, base64.b64encode(value))
-            if wants:
-                self._typed(node)
-            return
-        field = field or etree.QName(node).localname
-        if isinstance(value, str):
-            self._render_text(node, value, field)
-            return
-        part = as_part(value, field=field)
-        if part is None:  # not a binary value the framework accepts either: base64 raises
-            _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
-        elif not self.options.wants_part(node.tag, part.size):
-            _set_text(node, base64_text(part))
-        elif not self.placeholders:
-            _set_text(node, base64_text(part))
-            self._typed(node)
+            size: int | None = len(value)
         else:
-            self._placeholder(node, part)
+            field = field or etree.QName(node).localname
+            if isinstance(value, str):
+                self._render_text(node, value, field)
+                return
+            part = as_part(value, field=field)
+            if part is None:  # not a binary value the framework accepts either: base64 raises
+                _set_text(node, base64.b64encode(value))  # type: ignore[arg-type]
+                return
+            size = part.size
+        wants = self.options.wants_part(node.tag, size)
+        if wants and self.placeholders:
+            self._placeholder(node, part or OutgoingPart(value))  # type: ignore[arg-type]
+            return
+        _set_text(node, base64_text(value if part is None else part))
+        if wants:
+            self._typed(node)
 
     def _typed(self, node: etree._Element) -> None:
         """A value written as base64 text that is a part if the request goes out as MTOM."""

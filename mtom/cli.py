@@ -27,15 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from lxml import etree
-
 from .capture import read_saved_message, sniff_boundary
 from .errors import MtomError, RootPartError, UsageError
 from .headers import cid_href, format_content_type, href_to_content_id, parse_content_type
 from .options import DEFAULT_THRESHOLD
 from .package import Package, parse_xml, read_package
 from .report import base64_length
-from .soap import soap_version_of_namespace
+from .soap import namespace_of, soap_version_of_namespace
 from .xop import XOP_INCLUDE, reconstitute
 
 __all__ = ["Inspection", "inspect_bytes", "main"]
@@ -190,7 +188,7 @@ def _describe_plain(body: bytes, ct: str, source: str) -> Inspection:
         if size >= _THRESHOLD:
             # As a part: the text goes, raw bytes, part framing (~120) and an Include (~90).
             other += size - len(text) + 120 + 90
-    version = soap_version_of_namespace(etree.QName(root).namespace)
+    version = soap_version_of_namespace(namespace_of(root))
     return Inspection(
         soap_version=version.value if version else None,
         root={"content_id": None, "content_type": ct, "size": len(body)},

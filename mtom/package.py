@@ -45,6 +45,7 @@ from .reader import MultipartReader
 from .soap import (
     XOP_MEDIA_TYPE,
     SoapVersion,
+    namespace_of,
     soap_version_of_content_type,
     soap_version_of_namespace,
 )
@@ -272,7 +273,7 @@ class Package:
         :attr:`declared_soap_version` gives the Content-Type's claim.
         """
         try:
-            ns = etree.QName(self.root_element()).namespace
+            ns = namespace_of(self.root_element())
         except RootPartError:
             return None
         return soap_version_of_namespace(ns)

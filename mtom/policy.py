@@ -24,6 +24,8 @@ import enum
 
 from lxml import etree
 
+from .soap import namespace_of
+
 __all__ = ["MTOM_POLICY_ID", "WSDL_NS", "WSOMA_NS", "WSP12_NS", "WSP15_NS", "WSU_NS", "MtomPolicy",
            "PolicyIndex", "add_mtom_policy"]
 
@@ -217,6 +219,6 @@ def add_mtom_policy(definitions: etree._Element, policy_id: str = MTOM_POLICY_ID
         ref.set("URI", f"#{policy_id}")
         at = 0
         for i, child in enumerate(binding):
-            if isinstance(child.tag, str) and etree.QName(child).namespace in _SOAP_BINDING_NS:
+            if namespace_of(child) in _SOAP_BINDING_NS:
                 at = i + 1
         binding.insert(at, ref)
