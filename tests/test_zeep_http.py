@@ -1,14 +1,19 @@
-"""zeep_mtom._http: reply headers read without the email parser's boundary regex (issue 13).
+"""zeep_mtom._http: reply headers read without the email parser's boundary regex, and the
+proxy environment asked once per change (issue 13).
 
 Real HTTP on 127.0.0.1 (waitress): the headers a caller sees are the peer's,
-the standard library is untouched for everyone else, and a session the user
-passes in keeps its own adapters.
+the standard library is untouched for everyone else, a session the user
+passes in keeps its own adapters, and ``MtomSession`` merges the environment
+exactly as requests' own session does (compared case by case) while the
+environment changes under it.
 """
 
 from __future__ import annotations
 
+import copy
 import http.client
 import io
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,10 +21,18 @@ from unittest import mock
 
 import pytest
 import requests
+import requests.utils
 from _support import serve_wsgi
 
 from zeep_mtom import MtomTransport
-from zeep_mtom._http import MtomHTTPAdapter, MtomHTTPResponse, _HeaderLines, coalesce
+from zeep_mtom._http import (
+    _MAX_ENDPOINTS,
+    MtomHTTPAdapter,
+    MtomHTTPResponse,
+    MtomSession,
+    _HeaderLines,
+    coalesce,
+)
 
 MULTIPART = ('multipart/related; type="application/xop+xml"; boundary="uuid:4f1c-b7"; '
              'start="<root@x>"; start-info="text/xml"')
@@ -99,8 +112,147 @@ def test_a_session_passed_in_keeps_its_adapters() -> None:
     assert not isinstance(before, MtomHTTPAdapter)
     own = MtomTransport()
     assert isinstance(own.session.get_adapter("https://example.invalid/"), MtomHTTPAdapter)
+    assert type(transport.session) is requests.Session and isinstance(own.session, MtomSession)
     transport.close()
     own.close()
+    assert session.adapters  # a session passed in is not closed by the transport
+
+
+# -- MtomSession: the proxy environment --------------------------------------------
+
+
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.lower() in (
+                "requests_ca_bundle", "curl_ca_bundle"):
+            monkeypatch.delenv(name)
+
+
+_ENVIRONMENTS = [
+    {},
+    {"http_proxy": "http://p:3128"},
+    {"HTTPS_PROXY": "http://sp:3128", "http_proxy": "http://p:3128"},
+    {"Http_Proxy": "http://mixed:1"},  # urllib takes any case
+    {"all_proxy": "socks5://s:1080"},
+    {"http_proxy": "http://p:3128", "no_proxy": "127.0.0.1,.example.com"},
+    {"http_proxy": "http://p:3128", "NO_PROXY": "*"},
+    {"https_proxy": "http://p:3128", "no_proxy": "127.0.0.0/8, api.example.com:443"},
+    {"REQUESTS_CA_BUNDLE": "/tmp/ca.pem", "CURL_CA_BUNDLE": "/tmp/curl.pem"},
+    {"CURL_CA_BUNDLE": "/tmp/curl.pem", "http_proxy": ""},
+]
+_URLS = ["http://127.0.0.1:8080/svc", "https://api.example.com/ws",
+         "http://other.example.org:8000/x?wsdl", "https://[::1]:8443/"]
+_ARGUMENTS: list[tuple[dict[str, str] | None, Any]] = [
+    (None, None), ({}, True), ({"no_proxy": "example.org"}, None),
+    ({"http": "http://explicit:1"}, False), ({}, "/etc/own.pem")]
+
+
+def _settings(session: requests.Session, url: str, proxies: dict[str, str] | None,
+              verify: Any) -> tuple[Any, Any]:
+    """(what merge_environment_settings returns, the proxies dict it was given, after)."""
+    given = copy.deepcopy(proxies)
+    merged = session.merge_environment_settings(url, given, None, verify, None)
+    return merged, given
+
+
+@pytest.mark.parametrize("session_settings", [{}, {"proxies": {"https": "http://own:1"},
+                                                   "verify": False, "stream": True}])
+@pytest.mark.parametrize("environment", _ENVIRONMENTS)
+def test_the_environment_is_merged_as_requests_does(
+        monkeypatch: pytest.MonkeyPatch, environment: dict[str, str],
+        session_settings: dict[str, Any]) -> None:
+    _clean_environment(monkeypatch)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    ours, theirs = MtomSession(), requests.Session()
+    for session in (ours, theirs):
+        for name, value in session_settings.items():
+            setattr(session, name, value)
+    for url in _URLS:
+        for proxies, verify in _ARGUMENTS:
+            expected = _settings(theirs, url, proxies, verify)
+            assert _settings(ours, url, proxies, verify) == expected  # looked up
+            assert _settings(ours, url, proxies, verify) == expected  # remembered
+
+
+def test_an_endpoint_is_looked_up_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_environment(monkeypatch)
+    real = requests.utils.get_environ_proxies
+    lookups: list[str] = []
+
+    def counting(url: str, no_proxy: str | None = None) -> dict[str, str]:
+        lookups.append(url)
+        return real(url, no_proxy)
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", counting)
+    session = MtomSession()
+    url = "http://127.0.0.1:8080/svc"
+    for _ in range(3):
+        assert _settings(session, url, {}, None)[0]["proxies"] == {}
+    assert len(lookups) == 1
+    monkeypatch.setenv("HTTP_PROXY", "http://p:3128")  # a change is seen at the next call
+    assert _settings(session, url, {}, None)[0]["proxies"] == {"http": "http://p:3128"}
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _settings(session, url, {}, None)[0]["proxies"] == {}
+    monkeypatch.delenv("NO_PROXY")
+    assert _settings(session, url, {}, None)[0]["proxies"] == {"http": "http://p:3128"}
+    assert len(lookups) == 4
+    for i in range(_MAX_ENDPOINTS + 10):  # many endpoints: the memory stays bounded
+        _settings(session, f"http://h{i}.example/", {}, None)
+    assert session._environment is not None
+    assert 0 < len(session._environment.proxies) <= _MAX_ENDPOINTS
+
+
+def test_system_proxy_settings_are_asked_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where urllib asks the system (macOS, Windows), nothing is remembered."""
+    _clean_environment(monkeypatch)
+    system = {"http": "http://system-a:1"}
+    monkeypatch.setattr(requests.utils, "getproxies", lambda: dict(system))
+    session = MtomSession()
+    url = "http://127.0.0.1:8080/svc"
+    assert _settings(session, url, {}, None)[0]["proxies"] == {"http": "http://system-a:1"}
+    system["http"] = "http://system-b:1"
+    assert _settings(session, url, {}, None)[0]["proxies"] == {"http": "http://system-b:1"}
+    assert session._environment is None
+
+
+def test_trust_env_off_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv("http_proxy", "http://p:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/tmp/ca.pem")
+    session = MtomSession()
+    session.trust_env = False
+    merged, _ = _settings(session, "http://127.0.0.1:8080/svc", {}, None)
+    assert merged["proxies"] == {} and merged["verify"] is True
+
+
+def test_the_transport_follows_the_proxy_environment_as_it_changes(
+        monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Real HTTP: a proxy named in the environment after the first call is used at once,
+    and dropped again when ``no_proxy`` names the endpoint."""
+    seen: list[str] = []
+
+    def proxy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(f"{environ['REQUEST_METHOD']} {environ.get('HTTP_HOST')}")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "7")])
+        return [b"proxied"]
+
+    _clean_environment(monkeypatch)
+    host = url.split("//", 1)[1]
+    with serve_wsgi(proxy) as proxy_url, MtomTransport() as transport:
+        def post() -> bytes:
+            return transport.session.post(url + "/plain", data=b"<x/>", timeout=10).content
+
+        assert post() == b"body"
+        monkeypatch.setenv("http_proxy", proxy_url)
+        assert post() == b"proxied"
+        assert seen == [f"POST {host}"]
+        monkeypatch.setenv("no_proxy", host.split(":")[0])
+        assert post() == b"body"
+        monkeypatch.delenv("no_proxy")
+        monkeypatch.delenv("http_proxy")
+        assert post() == b"body"
+        assert seen == [f"POST {host}"]
 
 
 @pytest.mark.parametrize("sizes, size, expected", [

@@ -63,7 +63,7 @@ from mtom.progress import ProgressCallback
 from mtom.soap import namespace_of
 
 from . import hooks, schemas
-from ._http import MtomHTTPAdapter, coalesce
+from ._http import MtomHTTPAdapter, MtomSession, coalesce
 
 __all__ = ["LOGGER", "AsyncMtomTransport", "CallTimeout", "MtomResponse", "MtomTransport",
            "UnsupportedMediaType"]
@@ -459,9 +459,12 @@ class MtomTransport(_MtomMixin, Transport):
                  **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
         opts = mtom.MtomOptions.merge(options, **mtom_options)
+        own = session is None
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
-                         operation_timeout=operation_timeout, session=session)
-        if session is None:  # our own session: replies' headers skip email's boundary regex
+                         operation_timeout=operation_timeout,
+                         session=MtomSession() if own else session)
+        self._close_session = own
+        if own:  # replies' headers skip email's boundary regex, proxies looked up once
             for prefix in ("http://", "https://"):
                 self.session.mount(prefix, MtomHTTPAdapter())
         self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
