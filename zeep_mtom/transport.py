@@ -388,7 +388,13 @@ class MtomTransport(_MtomMixin, Transport):
     Args:
         cache, timeout, operation_timeout, session: as for
             :class:`zeep.transports.Transport` (``operation_timeout`` bounds
-            each socket read; ``deadline`` the whole call).
+            each socket read; ``deadline`` the whole call). Without a
+            ``session`` the transport makes its own (set auth, certificates
+            or proxies on ``transport.session``): it reads reply headers
+            without the ``email`` parser's boundary regex and asks the
+            environment for an endpoint's proxy once per change of
+            ``os.environ`` instead of on every request. A session passed in
+            is used as it is.
         options: an :class:`mtom.MtomOptions`.
         mtom_options: its fields as keyword arguments (they override
             ``options``): ``mtom``, ``threshold``, ``optimize_elements``,
