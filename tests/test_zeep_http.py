@@ -14,6 +14,7 @@ import copy
 import http.client
 import io
 import os
+import pickle
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -214,6 +215,17 @@ def test_system_proxy_settings_are_asked_every_time(monkeypatch: pytest.MonkeyPa
     system["http"] = "http://system-b:1"
     assert _settings(session, url, {}, None)[0]["proxies"] == {"http": "http://system-b:1"}
     assert session._environment is None
+
+
+def test_a_pickled_session_starts_without_a_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_environment(monkeypatch)
+    session = MtomSession()
+    _settings(session, "http://127.0.0.1:8080/svc", {}, None)
+    copied = pickle.loads(pickle.dumps(session))
+    assert isinstance(copied, MtomSession) and copied._environment is None
+    monkeypatch.setenv("http_proxy", "http://p:3128")
+    merged, _ = _settings(copied, "http://127.0.0.1:8080/svc", {}, None)
+    assert merged["proxies"] == {"http": "http://p:3128"}
 
 
 def test_trust_env_off_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -228,9 +228,8 @@ class MtomSession(requests.Session):
     ``trust_env`` off, it is requests' method unchanged.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: _Environment | None = None
+    # A class default: an unpickled session (requests restores ``__attrs__`` only) has none.
+    _environment: _Environment | None = None
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> Any:
