@@ -575,8 +575,7 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
         self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
         self.max_in_flight = max_in_flight
         # anyio's semaphore is not bound to one event loop (asyncio's is, from its first wait).
-        self._gate: Any = (contextlib.nullcontext() if max_in_flight is None
-                           else anyio.Semaphore(max_in_flight))
+        self._gate = None if max_in_flight is None else anyio.Semaphore(max_in_flight)
 
     async def aclose(self) -> None:
         """Release ``last_reply`` and close the httpx clients."""
@@ -613,8 +612,17 @@ class AsyncMtomTransport(_MtomMixin, AsyncTransport):
 
     async def _exchange(self, address: str, request: mtom.OutgoingRequest,
                         ctx: mtom.ClientCall | None) -> MtomResponse:
-        async with self._gate:
+        gate = self._gate
+        if gate is None:
             return await self._exchange_now(address, request, ctx)
+        try:  # a free slot is taken without yielding to the event loop (as asyncio's does)
+            gate.acquire_nowait()
+        except anyio.WouldBlock:
+            await gate.acquire()  # first come, first served
+        try:
+            return await self._exchange_now(address, request, ctx)
+        finally:
+            gate.release()
 
     async def _exchange_now(self, address: str, request: mtom.OutgoingRequest,
                             ctx: mtom.ClientCall | None) -> MtomResponse:
