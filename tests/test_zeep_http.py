@@ -22,6 +22,7 @@ from unittest import mock
 
 import pytest
 import requests
+import requests.adapters
 import requests.utils
 from _support import serve_wsgi
 
@@ -117,6 +118,27 @@ def test_a_session_passed_in_keeps_its_adapters() -> None:
     transport.close()
     own.close()
     assert session.adapters  # a session passed in is not closed by the transport
+
+
+def test_a_session_made_by_the_user_keeps_both_savings(url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    session = MtomSession()
+    session.headers["X-Mine"] = "1"
+    transport = MtomTransport(session=session)
+    assert transport.session is session
+    resp, compiled = _boundary_compiles(lambda: session.post(url + "/multipart"))
+    assert compiled == 0 and resp.headers["Content-Type"] == MULTIPART
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv("https_proxy", "http://p:3128")
+    merged, _ = _settings(session, "https://svc.example/ws", {}, None)
+    assert merged["proxies"] == {"https": "http://p:3128"}
+    mine = requests.adapters.HTTPAdapter()
+    session.mount("https://", mine)  # an adapter mounted later wins, as requests has it
+    assert session.get_adapter("https://svc.example/ws") is mine
+    closed: list[bool] = []
+    monkeypatch.setattr(session, "close", lambda: closed.append(True))
+    transport.close()
+    assert closed == []  # the user's session: the user closes it
 
 
 # -- MtomSession: the proxy environment --------------------------------------------

@@ -110,6 +110,7 @@ from mtom import (
 from mtom.policy import MtomPolicy, PolicyIndex
 
 from . import _requires  # noqa: F401  checks the soap-mtom[zeep] extra
+from ._http import MtomSession
 from .hooks import install
 from .schemas import schema_for
 from .transport import (
@@ -131,6 +132,7 @@ __all__ = [
     "MtomPolicy",
     "MtomReply",
     "MtomResponse",
+    "MtomSession",
     "MtomTransport",
     "OutgoingPart",
     "PolicyIndex",

@@ -18,22 +18,22 @@ renamed with one regular-expression pass and handed to ``begin`` as an
 in-memory file, so the header lines are not read through a Python wrapper one
 by one (about 8 µs per reply in place); otherwise, and for a ``1xx`` status,
 the lines are renamed as ``begin`` reads them. It is installed only on the
-connections of the session :class:`~zeep_mtom.MtomTransport` creates (a
-mounted :class:`MtomHTTPAdapter`), never globally: other code in the process
-keeps the standard library's behaviour, and a session the user passes in is
-left as it is.
+connections of a :class:`MtomSession` (it mounts :class:`MtomHTTPAdapter`): the
+session :class:`~zeep_mtom.MtomTransport` creates, or one the user makes and
+passes in; never globally: other code in the process keeps the standard library's
+behaviour, and a plain ``requests.Session`` passed in is left as it is.
 
-:class:`MtomSession` is the ``requests.Session`` that transport creates. requests
-asks the environment on every request which proxy an endpoint needs: it
-iterates over all of ``os.environ`` twice (decoding every name) and checks the
-endpoint against ``no_proxy``, about 80 µs per call with 35 variables and
-0.9 ms with 535 (a container with a service-discovery environment), a cost as
-big as a small MTOM call's whole decode. Where the answer depends on the
-environment alone (Linux and other POSIX systems; not macOS or Windows, where
-urllib asks the system's proxy settings) the session remembers it per
-endpoint until ``os.environ`` changes: a dictionary comparison per call
-(0.2 µs with 35 variables, 3.5 µs with 535). The result is the one requests
-would compute: ``tests/test_zeep_http.py`` compares them case by case.
+:class:`MtomSession` is the ``requests.Session`` that transport creates (with that
+adapter mounted; a user can make one too). requests asks the environment on every
+request which proxy an endpoint needs: it iterates over all of ``os.environ`` twice
+(decoding every name) and checks the endpoint against ``no_proxy``, about 80 µs per
+call with 35 variables and 0.9 ms with 535 (a container with a service-discovery
+environment), a cost as big as a small MTOM call's whole decode. Where the answer
+depends on the environment alone (Linux and other POSIX systems; not macOS or
+Windows, where urllib asks the system's proxy settings) the session remembers it per
+endpoint until ``os.environ`` changes: a dictionary comparison per call (0.2 µs with
+35 variables, 3.5 µs with 535). The result is the one requests would compute:
+``tests/test_zeep_http.py`` compares them case by case.
 """
 
 from __future__ import annotations
@@ -219,17 +219,32 @@ def _environ_data() -> dict[Any, Any] | None:
 
 
 class MtomSession(requests.Session):
-    """A ``requests.Session`` that asks the environment about an endpoint once per change.
+    """The ``requests.Session`` :class:`~zeep_mtom.MtomTransport` makes: cheaper per call.
 
-    ``merge_environment_settings`` returns what requests' own returns (proxies
-    from ``*_proxy``/``no_proxy``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``),
-    but the proxy lookup for a URL is remembered until ``os.environ`` changes.
-    Where urllib consults more than the environment (macOS, Windows), or with
-    ``trust_env`` off, it is requests' method unchanged.
+    A ``requests.Session`` in every respect (configure auth, certificates,
+    proxies, adapters as usual), with two changes:
+
+    * its ``http://`` and ``https://`` adapters are :class:`MtomHTTPAdapter`:
+      a reply's multipart Content-Type skips the ``email`` parser's
+      boundary regex (an adapter you mount afterwards replaces it);
+    * ``merge_environment_settings`` returns what requests' own returns
+      (proxies from ``*_proxy``/``no_proxy``,
+      ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``), but the proxy lookup for a
+      URL is remembered until ``os.environ`` changes. Where urllib consults
+      more than the environment (macOS, Windows), or with ``trust_env`` off,
+      it is requests' method unchanged.
+
+    Pass one as ``MtomTransport(session=...)`` when you build the session
+    yourself; a plain ``requests.Session`` passed in is used as it is.
     """
 
     # A class default: an unpickled session (requests restores ``__attrs__`` only) has none.
     _environment: _Environment | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, MtomHTTPAdapter())
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> Any:

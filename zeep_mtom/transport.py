@@ -63,7 +63,7 @@ from mtom.progress import ProgressCallback
 from mtom.soap import namespace_of
 
 from . import hooks, schemas
-from ._http import MtomHTTPAdapter, MtomSession, coalesce
+from ._http import MtomSession, coalesce
 
 __all__ = ["LOGGER", "AsyncMtomTransport", "CallTimeout", "MtomResponse", "MtomTransport",
            "UnsupportedMediaType"]
@@ -389,12 +389,13 @@ class MtomTransport(_MtomMixin, Transport):
         cache, timeout, operation_timeout, session: as for
             :class:`zeep.transports.Transport` (``operation_timeout`` bounds
             each socket read; ``deadline`` the whole call). Without a
-            ``session`` the transport makes its own (set auth, certificates
-            or proxies on ``transport.session``): it reads reply headers
-            without the ``email`` parser's boundary regex and asks the
-            environment for an endpoint's proxy once per change of
+            ``session`` the transport makes a :class:`MtomSession` (set auth,
+            certificates or proxies on ``transport.session``): it reads reply
+            headers without the ``email`` parser's boundary regex and asks
+            the environment for an endpoint's proxy once per change of
             ``os.environ`` instead of on every request. A session passed in
-            is used as it is.
+            is used as it is: pass a :class:`MtomSession` you configured to
+            keep both.
         options: an :class:`mtom.MtomOptions`.
         mtom_options: its fields as keyword arguments (they override
             ``options``): ``mtom``, ``threshold``, ``optimize_elements``,
@@ -465,14 +466,11 @@ class MtomTransport(_MtomMixin, Transport):
                  **mtom_options: Any):
         self._close_session = False  # Zeep's __del__ reads it even if validation fails
         opts = mtom.MtomOptions.merge(options, **mtom_options)
-        own = session is None
+        own = session is None  # ours: reply headers skip email's regex, proxies looked up once
         super().__init__(cache=cache, timeout=timeout,  # type: ignore[no-untyped-call]
                          operation_timeout=operation_timeout,
                          session=MtomSession() if own else session)
         self._close_session = own
-        if own:  # replies' headers skip email's boundary regex, proxies looked up once
-            for prefix in ("http://", "https://"):
-                self.session.mount(prefix, MtomHTTPAdapter())
         self._init_mtom(opts, deadline, render_placeholders, progress, negotiate)
 
     def close(self) -> None:
