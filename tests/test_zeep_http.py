@@ -24,6 +24,8 @@ import pytest
 import requests
 import requests.adapters
 import requests.utils
+import urllib3.connection
+import urllib3.connectionpool
 from _support import serve_wsgi
 
 from zeep_mtom import MtomTransport
@@ -118,6 +120,35 @@ def test_a_session_passed_in_keeps_its_adapters() -> None:
     transport.close()
     own.close()
     assert session.adapters  # a session passed in is not closed by the transport
+
+
+def test_a_connection_class_patched_in_by_a_recorder_is_kept(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test recorders (vcrpy) swap urllib3's connection class: our pools make that class
+    (only its standard response class is replaced), and keep a response class of its own."""
+    made: list[Any] = []
+
+    class Recorded(urllib3.connection.HTTPConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    class OwnResponse(http.client.HTTPResponse):
+        pass
+
+    class OwnReader(Recorded):
+        response_class = OwnResponse
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "ConnectionCls", Recorded)
+    with MtomTransport() as transport:
+        resp = transport.session.post(url + "/multipart")
+        assert resp.headers["Content-Type"] == MULTIPART
+    assert len(made) == 1 and isinstance(resp.raw._original_response, MtomHTTPResponse)
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "ConnectionCls", OwnReader)
+    with MtomTransport() as transport:
+        resp = transport.session.post(url + "/multipart")
+    assert len(made) == 2 and type(resp.raw._original_response) is OwnResponse
+    assert resp.headers["Content-Type"] == MULTIPART
 
 
 def test_a_session_made_by_the_user_keeps_both_savings(url: str,

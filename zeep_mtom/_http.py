@@ -50,7 +50,6 @@ import requests.adapters
 import requests.utils
 import urllib3
 from requests.sessions import merge_setting as _merge_setting
-from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 __all__ = ["COALESCE", "SEND_BLOCK", "MtomHTTPAdapter", "MtomHTTPResponse", "MtomSession",
@@ -144,20 +143,25 @@ class MtomHTTPResponse(http.client.HTTPResponse):
                 self.msg["Content-Type"] = value
 
 
-class _Connection(HTTPConnection):
-    response_class = MtomHTTPResponse
+def _reads_with_ours(conn: Any) -> Any:
+    """Give a new connection :class:`MtomHTTPResponse`, if it uses the standard response.
 
-
-class _HTTPSConnection(HTTPSConnection):
-    response_class = MtomHTTPResponse
+    Set per connection, not through a connection class of ours: whatever class
+    the pool is configured (or patched, as a test recorder does) to make is kept.
+    """
+    if getattr(conn, "response_class", None) is http.client.HTTPResponse:
+        conn.response_class = MtomHTTPResponse
+    return conn
 
 
 class _Pool(HTTPConnectionPool):
-    ConnectionCls = _Connection
+    def _new_conn(self) -> Any:
+        return _reads_with_ours(super()._new_conn())
 
 
 class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+    def _new_conn(self) -> Any:
+        return _reads_with_ours(super()._new_conn())
 
 
 class MtomHTTPAdapter(requests.adapters.HTTPAdapter):
